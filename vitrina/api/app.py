@@ -1,0 +1,63 @@
+"""The app factory: settings in, ASGI app out (nothing happens at import time)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from vitrina import __version__
+from vitrina.api import errors
+from vitrina.api.metrics import Metrics, MetricsMiddleware
+from vitrina.api.routers import assets, health
+from vitrina.config import Settings, load_settings
+from vitrina.pipeline.ingest import Ingestor
+from vitrina.pipeline.worker import WorkerPool
+from vitrina.runtime import Runtime
+from vitrina.storage.catalog.db import check_schema, upgrade
+
+log = logging.getLogger("vitrina")
+
+DEV_WARNING = ("DEVELOPMENT MODE: no API keys are needed and unsigned image URLs are allowed. "
+               "Never expose this server; unset VITRINA_DEV for production.")
+
+
+def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.dev:
+            log.warning(DEV_WARNING)
+            if runtime.engine.dialect.name == "sqlite":
+                upgrade(runtime.engine)  # the embedded catalog keeps itself current in dev
+        check_schema(runtime.engine)
+        pool = None
+        if start_workers and settings.inprocess_workers:
+            pool = WorkerPool(runtime, settings.inprocess_workers)
+            pool.start()
+            app.state.ingestor.on_new_work = pool.poke
+        try:
+            yield
+        finally:
+            if pool is not None:
+                pool.shutdown()
+            runtime.close()
+
+    app = FastAPI(title="Vitrina", version=__version__, lifespan=lifespan,
+                  description="Media platform: ingest, derivatives, signals, delivery.")
+    app.state.runtime = runtime
+    app.state.ingestor = Ingestor(runtime)
+    app.state.metrics = Metrics(runtime.queue.depth)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(assets.router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory vitrina.api.app:app_from_env` and multi-process serving."""
+    return create_app(load_settings())

@@ -1,0 +1,61 @@
+"""Prometheus metrics: one registry per app (no global state), an ASGI middleware."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+
+class Metrics:
+    def __init__(self, queue_depth: Callable[[], dict[str, int]]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("vitrina_http_requests_total", "HTTP requests", ["method", "route", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("vitrina_http_request_seconds", "HTTP request latency", ["route"],
+                                 registry=self.registry)
+        self.ingested = Counter("vitrina_ingest_total", "Uploads by outcome", ["outcome"], registry=self.registry)
+        self.registry.register(_QueueCollector(queue_depth))
+
+
+class _QueueCollector:
+    """Queue depth read from the catalog at scrape time, so every process agrees."""
+
+    def __init__(self, depth: Callable[[], dict[str, int]]) -> None:
+        self.depth = depth
+
+    def collect(self):  # noqa: ANN201
+        family = GaugeMetricFamily("vitrina_step_runs", "Step runs by state", labels=["state"])
+        try:
+            for state, n in sorted(self.depth().items()):
+                family.add_metric([state], n)
+        except Exception:  # a scrape must not fail because the catalog blinked
+            pass
+        yield family
+
+
+class MetricsMiddleware:
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")  # templates, not raw paths: bounded labels
+            self.metrics.requests.labels(scope["method"], path, str(status["code"])).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - started)

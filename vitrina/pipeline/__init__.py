@@ -1,0 +1,1 @@
+"""Per-asset processing: steps, the DAG, the claim-based queue and workers."""

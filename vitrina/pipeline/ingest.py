@@ -1,0 +1,166 @@
+"""Ingest: stream bytes in, decide what they are, store them once, queue their work.
+
+Nothing is written to the catalog or the blob store until the bytes passed every
+check, so bad input changes nothing. The same bytes uploaded twice, even at the
+same moment, give one asset (sha256 is unique in the catalog).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge, UnsupportedMediaType
+from vitrina.ids import new_id
+from vitrina.media.probe import Limits, verify_decodes
+from vitrina.media.sniff import SNIFF_BYTES, MediaType, sniff
+from vitrina.pipeline import steps as step_registry
+from vitrina.pipeline.queue import enqueue
+from vitrina.runtime import Runtime
+from vitrina.storage.blobs import content_key
+from vitrina.storage.catalog.db import transaction
+from vitrina.storage.catalog.models import Asset, IdempotencyKey, Original
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,255}$")
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    asset_id: str
+    created: bool
+
+
+class StagedFile:
+    """An upload being written to a temp file: hashed, counted and capped as it streams."""
+
+    def __init__(self, path: Path, fh: BinaryIO, max_bytes: int) -> None:
+        self.path, self.fh, self.max_bytes = path, fh, max_bytes
+        self.size = 0
+        self.head = b""
+        self._sha = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise PayloadTooLarge(
+                f"upload is over the limit of {self.max_bytes} bytes",
+                details={"limit_bytes": self.max_bytes},
+            )
+        if len(self.head) < SNIFF_BYTES:
+            self.head += chunk[: SNIFF_BYTES - len(self.head)]
+        self._sha.update(chunk)
+        self.fh.write(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha.hexdigest()
+
+
+def safe_filename(name: str | None) -> str | None:
+    """A display name only (storage never uses it), but refuse anything path-like."""
+    if name is None or name == "":
+        return None
+    if (
+        len(name) > 255
+        or name in {".", ".."}
+        or any(c in name for c in "/\\\x00")
+        or any(ord(c) < 32 for c in name)
+    ):
+        raise InvalidKey(
+            "file name must be a plain name without path separators or control characters",
+            code="invalid_filename",
+            details={"filename": name[:255]},
+        )
+    return name
+
+
+class Ingestor:
+    def __init__(self, runtime: Runtime, on_new_work: Callable[[], None] | None = None) -> None:
+        self.rt = runtime
+        self.on_new_work = on_new_work
+
+    @contextmanager
+    def stage(self, declared_size: int | None = None) -> Iterator[StagedFile]:
+        limit = self.rt.settings.max_upload_bytes
+        if declared_size is not None and declared_size > limit:
+            raise PayloadTooLarge(f"upload is over the limit of {limit} bytes", details={"limit_bytes": limit})
+        with self.rt.store.new_temp() as (path, fh):
+            yield StagedFile(path, fh, limit)
+
+    def ingest_file(self, path: Path, *, filename: str | None = None, idempotency_key: str | None = None) -> IngestResult:
+        with open(path, "rb") as src, self.stage(path.stat().st_size) as staged:
+            while chunk := src.read(CHUNK):
+                staged.write(chunk)
+            return self.commit(staged, filename=filename or path.name, idempotency_key=idempotency_key)
+
+    def commit(self, staged: StagedFile, *, filename: str | None, idempotency_key: str | None) -> IngestResult:
+        filename = safe_filename(filename)
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+            raise InvalidKey("Idempotency-Key must be 1-255 characters of A-Z a-z 0-9 _ . : -",
+                             code="invalid_idempotency_key")
+        staged.fh.flush()
+        media = sniff(staged.head)
+        self._validate(media, staged.path)
+
+        known = self._existing(staged.sha256, idempotency_key)
+        if known is not None:
+            return known
+        blob_key = content_key("originals", staged.sha256)
+        self.rt.store.put_file(blob_key, staged.path)  # content-addressed: a racing twin writes the same bytes
+        asset_id = new_id()
+        try:
+            with transaction(self.rt.sessions) as s:
+                if s.get(Original, staged.sha256) is None:
+                    s.add(Original(sha256=staged.sha256, size_bytes=staged.size, mime=media.mime, blob_key=blob_key))
+                    s.flush()
+                s.add(Asset(id=asset_id, sha256=staged.sha256, kind=media.kind, mime=media.mime,
+                            filename=filename, size_bytes=staged.size, status="pending", meta={}))
+                s.flush()
+                enqueue(s, asset_id, media.kind)
+                if idempotency_key:
+                    s.add(IdempotencyKey(key=idempotency_key, sha256=staged.sha256, asset_id=asset_id))
+        except IntegrityError:
+            # Lost a race with the same bytes (or the same key): the winner's asset stands.
+            known = self._existing(staged.sha256, idempotency_key)
+            if known is None:
+                raise
+            return known
+        if self.on_new_work:
+            self.on_new_work()
+        return IngestResult(asset_id, True)
+
+    def _validate(self, media: MediaType, path: Path) -> None:
+        if not step_registry.steps_for(media.kind):
+            raise UnsupportedMediaType(f"{media.mime} is recognised but {media.kind} ingest is not enabled yet",
+                                       details={"mime": media.mime})
+        if media.kind == "image":
+            limits = Limits(max_pixels=self.rt.settings.max_pixels, max_frames=self.rt.settings.max_frames)
+            verify_decodes(path, limits)  # probes the header first: bombs are refused before decoding
+
+    def _existing(self, sha256: str, idempotency_key: str | None) -> IngestResult | None:
+        with self.rt.sessions() as s:
+            if idempotency_key:
+                prior = s.get(IdempotencyKey, idempotency_key)
+                if prior is not None:
+                    if prior.sha256 != sha256:
+                        raise Conflict("this Idempotency-Key was used for different content",
+                                       code="idempotency_key_reused")
+                    return IngestResult(prior.asset_id, False)
+            asset_id = s.scalar(select(Asset.id).where(Asset.sha256 == sha256))
+        if asset_id is None:
+            return None
+        if idempotency_key:
+            try:
+                with transaction(self.rt.sessions) as s:
+                    s.add(IdempotencyKey(key=idempotency_key, sha256=sha256, asset_id=asset_id))
+            except IntegrityError:
+                pass  # recorded by a concurrent retry of the same request
+        return IngestResult(asset_id, False)

@@ -1,0 +1,140 @@
+"""Workers: claim a step run, run it under a heartbeat, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+
+from sqlalchemy.orm import selectinload
+
+from vitrina.errors import VitrinaError
+from vitrina.pipeline import steps as step_registry
+from vitrina.pipeline.queue import Claim
+from vitrina.pipeline.steps import AssetView, DerivativeOut, StepContext
+from vitrina.runtime import Runtime
+from vitrina.storage.catalog.models import Asset
+
+log = logging.getLogger("vitrina.worker")
+
+
+def worker_name(index: int = 0) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, name: str | None = None) -> None:
+        self.rt = runtime
+        self.name = name or worker_name()
+        self.wake = threading.Event()  # set by in-process ingest so new work starts at once
+
+    def run_once(self) -> bool:
+        """Claim and process one step run; False when there was nothing to do."""
+        claims = self.rt.queue.claim(self.name)
+        for claim in claims:
+            self._process(claim)
+        return bool(claims)
+
+    def run_until_idle(self, max_runs: int = 1_000_000) -> int:
+        """Process until the queue has nothing claimable (batch mode, tests, benchmarks)."""
+        done = 0
+        while done < max_runs and self.run_once():
+            done += 1
+        return done
+
+    def run_forever(self, stop: threading.Event) -> None:
+        idle = 0
+        while not stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # the catalog may be briefly away: back off, never die
+                log.exception("claim failed")
+                worked = False
+            if worked:
+                idle = 0
+                continue
+            idle += 1
+            if idle % 40 == 1:
+                self.rt.queue.fail_abandoned()
+            self.wake.wait(min(self.rt.settings.poll_seconds * idle, 2.0))
+            self.wake.clear()
+
+    def _process(self, claim: Claim) -> None:
+        step = step_registry.get(claim.step)
+        lost = threading.Event()
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(claim, done, lost), daemon=True)
+        beat.start()
+        started = time.perf_counter()
+        try:
+            ctx = StepContext(self._asset_view(claim.asset_id), self.rt.store, self.rt.settings, claim.attempts)
+            result = step.run(ctx)
+        except VitrinaError as exc:  # bad input: retrying cannot help
+            done.set()
+            log.warning("step %s of %s failed: %s", claim.step, claim.asset_id, exc.message)
+            self.rt.queue.fail(claim, f"{exc.code}: {exc.message}", permanent=exc.status < 500)
+            return
+        except Exception as exc:
+            done.set()
+            log.error("step %s of %s crashed (attempt %d)", claim.step, claim.asset_id, claim.attempts,
+                      exc_info=True)
+            self.rt.queue.fail(claim, "".join(traceback.format_exception_only(exc)).strip())
+            return
+        finally:
+            done.set()
+            beat.join()
+        if lost.is_set() or not self.rt.queue.complete(claim, step.version, result):
+            log.warning("step %s of %s lost its lease; result dropped", claim.step, claim.asset_id)
+            return
+        log.info("step %s of %s done in %.0f ms", claim.step, claim.asset_id,
+                 (time.perf_counter() - started) * 1000)
+
+    def _heartbeat(self, claim: Claim, done: threading.Event, lost: threading.Event) -> None:
+        interval = self.rt.settings.lease_seconds / 3
+        while not done.wait(interval):
+            try:
+                if not self.rt.queue.heartbeat(claim):
+                    lost.set()
+                    return
+            except Exception:
+                log.exception("heartbeat failed")
+
+    def _asset_view(self, asset_id: str) -> AssetView:
+        with self.rt.sessions() as s:
+            a = s.get(Asset, asset_id, options=[selectinload(Asset.derivatives)])
+            if a is None:
+                raise VitrinaError(f"asset {asset_id} vanished", code="not_found", status=404)
+            return AssetView(
+                id=a.id, kind=a.kind, mime=a.mime, sha256=a.sha256, blob_key=a.original.blob_key,
+                width=a.width, height=a.height, meta=dict(a.meta or {}),
+                derivatives=tuple(DerivativeOut(d.width, d.height, d.format, d.mime, d.size_bytes, d.blob_key)
+                                  for d in a.derivatives),
+            )
+
+
+class WorkerPool:
+    """N worker threads in this process (libvips releases the GIL while it works)."""
+
+    def __init__(self, runtime: Runtime, threads: int) -> None:
+        self.workers = [Worker(runtime, worker_name(i)) for i in range(threads)]
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for w in self.workers:
+            t = threading.Thread(target=w.run_forever, args=(self.stop,), name=w.name, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def poke(self) -> None:
+        for w in self.workers:
+            w.wake.set()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.stop.set()
+        self.poke()
+        for t in self.threads:
+            t.join(timeout)
