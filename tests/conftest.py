@@ -1,0 +1,99 @@
+"""Fixtures shared by the whole suite: real photos, a catalog on SQLite and on
+PostgreSQL, a runtime, an API client."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT / "data" / "photos"
+VIDEO = ROOT / "data" / "video"
+HOSTILE = ROOT / "tests" / "data" / "hostile"
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    return PHOTOS
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get("VITRINA_TEST_PG_URL")
+    if not url:
+        if os.environ.get("VITRINA_REQUIRE_PG"):
+            pytest.fail("VITRINA_REQUIRE_PG is set but VITRINA_TEST_PG_URL is not")
+        pytest.skip("PostgreSQL tests need VITRINA_TEST_PG_URL (CI sets it)")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same tests run on both catalogs; each PostgreSQL test gets its own schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.db'}"
+        return
+    import psycopg
+
+    base = _pg_url()
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides):  # noqa: ANN201
+    from vitrina.config import Settings
+
+    values = dict(
+        dev=True,
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        inprocess_workers=0,
+        derivative_formats=["webp", "jpeg"],
+        lease_seconds=5.0,
+        retry_base_seconds=0.0,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str):  # noqa: ANN201
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def runtime(settings):  # noqa: ANN001, ANN201
+    from vitrina.runtime import Runtime
+    from vitrina.storage.catalog.db import upgrade
+
+    rt = Runtime(settings)
+    upgrade(rt.engine)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def client(runtime):  # noqa: ANN001, ANN201
+    from fastapi.testclient import TestClient
+
+    from vitrina.api.app import create_app
+
+    app = create_app(runtime.settings, start_workers=False)
+    with TestClient(app) as c:
+        c.runtime = app.state.runtime
+        yield c
+
+
+def process_all(rt) -> int:  # noqa: ANN001
+    """Run pipeline workers in this process until nothing is claimable."""
+    from vitrina.pipeline.worker import Worker
+
+    return Worker(rt).run_until_idle()
