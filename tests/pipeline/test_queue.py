@@ -1,0 +1,153 @@
+"""The claim-based queue: exclusive claims, leases, retries, failure, staleness."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.conftest import PHOTOS, process_all
+from vitrina.pipeline import steps as step_registry
+from vitrina.pipeline.backfill import requeue_stale, stale_counts
+from vitrina.pipeline.ingest import Ingestor
+from vitrina.pipeline.queue import Queue, QueuePolicy
+from vitrina.pipeline.steps import StepResult
+from vitrina.storage.catalog.models import Asset, Derivative, StepRun
+
+
+def ingest(rt, name: str) -> str:  # noqa: ANN001
+    return Ingestor(rt).ingest_file(PHOTOS / name).asset_id
+
+
+def test_dag_order_and_claims_are_exclusive(runtime):
+    ids = [ingest(runtime, n) for n in ("astronaut.png", "coffee.png", "rocket.jpg", "chelsea.png")]
+    # only the roots are claimable at first
+    with runtime.sessions() as s:
+        states = {(r.asset_id, r.step): r.state for r in s.scalars(select(StepRun))}
+    assert {k[1]: v for k, v in states.items() if k[0] == ids[0]} == {
+        "probe": "pending", "derivatives": "waiting", "signals": "waiting"}
+
+    claimed: list = []
+    lock = threading.Lock()
+
+    def claimer(i: int) -> None:
+        for _ in range(10):
+            got = runtime.queue.claim(f"w{i}")
+            with lock:
+                claimed.extend(got)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(c.run_id for c in claimed) == sorted({c.run_id for c in claimed})  # nobody got one twice
+    assert {c.step for c in claimed} == {"probe"} and len(claimed) == 4
+
+
+def test_expired_lease_is_claimed_again_and_late_results_are_dropped(runtime):
+    ingest(runtime, "coffee.png")
+    q = Queue(runtime.sessions, QueuePolicy(lease_seconds=0.2, max_attempts=3))
+    (first,) = q.claim("dead-worker")
+    assert q.claim("other") == []  # leased
+    time.sleep(0.3)
+    (second,) = q.claim("other")
+    assert second.run_id == first.run_id and second.attempts == 2
+    assert q.heartbeat(first) is False  # the dead worker lost it
+    assert q.complete(first, "1", StepResult(asset_updates={"width": 1})) is False
+    assert q.complete(second, "1", StepResult(asset_updates={"width": 600})) is True
+    with runtime.sessions() as s:
+        assert s.scalar(select(Asset.width)) == 600
+
+
+@dataclass(frozen=True)
+class Flaky:
+    name: str = "flaky"
+    version: str = "1"
+    kinds: frozenset = frozenset({"image"})
+    requires: tuple = ("probe",)
+
+    def run(self, ctx):  # noqa: ANN001, ANN201
+        raise RuntimeError(f"boom on attempt {ctx.attempt}")
+
+
+@pytest.fixture
+def flaky_step():  # noqa: ANN201
+    step_registry.register(Flaky())
+    yield
+    step_registry._REGISTRY.pop("flaky")
+
+
+def test_retries_with_backoff_then_failed_keeps_the_error(runtime, flaky_step):
+    asset_id = ingest(runtime, "coffee.png")
+    process_all(runtime)
+    with runtime.sessions() as s:
+        run = s.scalar(select(StepRun).where(StepRun.step == "flaky"))
+        asset = s.get(Asset, asset_id)
+    assert run.state == "failed" and run.attempts == runtime.settings.max_attempts
+    assert "boom on attempt 5" in run.error
+    assert asset.status == "failed" and "flaky" in asset.error
+
+
+def test_backoff_delays_the_retry(runtime, flaky_step):
+    ingest(runtime, "coffee.png")
+    q = Queue(runtime.sessions, QueuePolicy(lease_seconds=5, max_attempts=3, retry_base_seconds=60))
+    from vitrina.pipeline.worker import Worker
+
+    w = Worker(runtime)
+    w.rt = type(runtime).__new__(type(runtime))
+    w.rt.__dict__.update(runtime.__dict__, queue=q)
+    while w.run_once():
+        pass
+    with runtime.sessions() as s:
+        run = s.scalar(select(StepRun).where(StepRun.step == "flaky"))
+    assert run.state == "pending" and run.attempts == 1  # waiting ~60 s before attempt 2
+    assert q.claim("x") == []
+
+
+def test_bad_media_fails_at_once_without_retries(runtime):
+    asset_id = ingest(runtime, "coffee.png")
+    # replace the stored original with garbage behind the catalog's back
+    with runtime.sessions() as s:
+        key = s.get(Asset, asset_id).original.blob_key
+    runtime.store.put_bytes(key, b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    process_all(runtime)
+    with runtime.sessions() as s:
+        run = s.scalar(select(StepRun).where(StepRun.step == "probe"))
+    assert run.state == "failed" and run.attempts == 1 and run.error.startswith("corrupt_media")
+
+
+def test_version_bump_marks_stale_and_backfill_reruns(runtime):
+    asset_id = ingest(runtime, "rocket.jpg")
+    process_all(runtime)
+    assert stale_counts(runtime.sessions) == {}
+    with runtime.sessions() as s:
+        made = len(s.scalars(select(Derivative.id)).all())
+    assert made >= 2
+    original = step_registry.get("derivatives")
+    bumped = type(original)(version="2")
+    step_registry.register(bumped, replace=True)
+    try:
+        assert stale_counts(runtime.sessions) == {"derivatives": 1}
+        assert requeue_stale(runtime.sessions) == 1
+        with runtime.sessions() as s:
+            assert s.get(Asset, asset_id).status == "processing"
+        process_all(runtime)
+        with runtime.sessions() as s:
+            versions = set(s.scalars(select(Derivative.version).where(Derivative.asset_id == asset_id)))
+            count = len(s.scalars(select(Derivative.id)).all())
+            assert s.get(Asset, asset_id).status == "ready"
+        assert versions == {"2"} and count == made  # replaced, not duplicated
+        assert stale_counts(runtime.sessions) == {}
+    finally:
+        step_registry.register(original, replace=True)
+
+
+def test_duplicate_step_names_are_refused():
+    from vitrina.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="registered twice"):
+        step_registry.register(step_registry.get("probe"))

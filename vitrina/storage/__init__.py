@@ -1,0 +1,1 @@
+"""Where Vitrina keeps things: blob stores and the catalog."""
