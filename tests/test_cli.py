@@ -1,0 +1,81 @@
+"""The `vitrina` command, run as a user would (environment settings, real files)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import HOSTILE, PHOTOS
+from vitrina.cli import main
+
+
+@pytest.fixture
+def run(monkeypatch, tmp_path):  # noqa: ANN001, ANN201
+    import os
+
+    for name in [n for n in os.environ if n.startswith("VITRINA_")]:
+        monkeypatch.delenv(name)
+    env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(tmp_path / "data"),
+           "VITRINA_DERIVATIVE_FORMATS": '["webp","jpeg"]'}
+    runner = CliRunner()
+
+    def invoke(*args: str):  # noqa: ANN202
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    assert invoke("db", "upgrade").exit_code == 0
+    return invoke
+
+
+COMMANDS = [(), ("serve",), ("worker",), ("ingest",), ("assets",), ("assets", "ls"), ("assets", "show"),
+            ("db",), ("db", "upgrade"), ("keys",), ("keys", "create"), ("batch",), ("batch", "reprocess")]
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(c) or "vitrina" for c in COMMANDS])
+def test_every_command_has_help(words):
+    result = CliRunner().invoke(main, [*words, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_ingest_process_list_show(run):
+    result = run("ingest", str(PHOTOS), "--process")
+    assert result.exit_code == 0, result.output
+    assert "8 files: 8 new, 0 duplicate, 0 rejected" in result.output
+    again = run("ingest", str(PHOTOS / "coffee.png"))
+    assert "1 files: 0 new, 1 duplicate, 0 rejected" in again.output
+    listing = run("assets", "ls").output.splitlines()
+    assert len(listing) == 9 and all(" ready " in line for line in listing[1:])
+    asset_id = listing[1].split()[0]
+    shown = json.loads(run("assets", "show", asset_id).output)
+    assert shown["status"] == "ready" and shown["derivatives"] and "phash" in shown["signals"]
+    assert run("batch", "stale").output.strip() == "nothing is stale"
+
+
+def test_ingest_reports_rejections_with_codes(run):
+    result = run("ingest", str(HOSTILE / "truncated.jpg"), str(HOSTILE / "text.jpg"), str(PHOTOS / "camera.png"))
+    assert result.exit_code == 1
+    assert "corrupt_media" in result.output and "unsupported_media_type" in result.output
+    assert "3 files: 1 new, 0 duplicate, 2 rejected" in result.output
+
+
+def test_missing_path_is_a_usage_error(run):
+    result = run("ingest", "/no/such/file.jpg")
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_keys_lifecycle(run):
+    key = run("keys", "create", "ci", "--scope", "write").output.strip()
+    assert key.startswith("vk_")
+    key_id = key.split("_")[1]
+    assert "active" in run("keys", "ls").output
+    assert run("keys", "revoke", key_id).exit_code == 0
+    assert "revoked" in run("keys", "ls").output
+    assert run("keys", "revoke", "nope").exit_code == 1
+
+
+def test_bad_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("VITRINA_DEV", "1")
+    monkeypatch.setenv("VITRINA_PORT", "99999")
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1 and "VITRINA_PORT" in result.output
