@@ -48,7 +48,7 @@ class DerivativesStep:
         out = []
         for r in renditions:
             key = derivative_key(ctx.asset.id, r.width, r.format)
-            ctx.store.put_bytes(key, r.data)
+            ctx.store.put_bytes(key, r.data, durable=False)  # derived: can be made again
             out.append(DerivativeOut(r.width, r.height, r.format, r.mime, len(r.data), key))
         return StepResult(derivatives=out)
 

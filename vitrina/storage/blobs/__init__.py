@@ -56,8 +56,13 @@ class BlobStore(Protocol):
         """
         ...
 
-    def put_bytes(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key`` atomically."""
+    def put_bytes(self, key: str, data: bytes, *, durable: bool = True) -> None:
+        """Store ``data`` under ``key`` atomically.
+
+        ``durable=False`` is for derived data that can be made again (derivatives,
+        caches): still atomic, but not forced to disk, so an operating-system crash
+        (not a process crash) may lose it.
+        """
         ...
 
     def open_range(

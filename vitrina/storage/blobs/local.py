@@ -97,27 +97,29 @@ class LocalBlobStore:
             self._seal(tmp, handle)
             self._commit(tmp, dest)
 
-    def put_bytes(self, key: str, data: bytes) -> None:
+    def put_bytes(self, key: str, data: bytes, *, durable: bool = True) -> None:
         dest = self._path(key)
         with self._temps.new() as (tmp, handle):
             handle.write(data)
-            self._seal(tmp, handle)
-            self._commit(tmp, dest)
+            self._seal(tmp, handle, durable)
+            self._commit(tmp, dest, durable)
 
-    def _seal(self, tmp: Path, handle: BinaryIO) -> None:
+    def _seal(self, tmp: Path, handle: BinaryIO, durable: bool = True) -> None:
         handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            os.fsync(handle.fileno())
         self._temps.release(tmp)
 
-    def _commit(self, tmp: Path, dest: Path) -> None:
-        self._make_parents(dest.parent)
+    def _commit(self, tmp: Path, dest: Path, durable: bool = True) -> None:
+        self._make_parents(dest.parent, durable)
         try:
             os.replace(tmp, dest)
         except (IsADirectoryError, NotADirectoryError) as exc:
             raise self._conflict(dest) from exc
-        _fsync_path(dest.parent, directory=True)
+        if durable:
+            _fsync_path(dest.parent, directory=True)
 
-    def _make_parents(self, directory: Path) -> None:
+    def _make_parents(self, directory: Path, durable: bool = True) -> None:
         missing: list[Path] = []
         while directory != self.root and not directory.is_dir():
             missing.append(directory)
@@ -132,7 +134,8 @@ class LocalBlobStore:
             except NotADirectoryError as exc:
                 raise self._conflict(d) from exc
             # A new directory entry is durable only once its parent is fsynced.
-            _fsync_path(d.parent, directory=True)
+            if durable:
+                _fsync_path(d.parent, directory=True)
 
     def _conflict(self, path: Path) -> Conflict:
         key = path.relative_to(self.root).as_posix()

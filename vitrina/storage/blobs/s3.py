@@ -139,7 +139,8 @@ class S3BlobStore:
         with self._errors(key):
             self._client.upload_file(str(path), self.bucket, name, Config=self._transfer)
 
-    def put_bytes(self, key: str, data: bytes) -> None:
+    def put_bytes(self, key: str, data: bytes, *, durable: bool = True) -> None:
+        # S3 acknowledges a PUT only once it is durable: ``durable`` changes nothing here.
         name = self._name(key)
         with self._errors(key):
             self._client.upload_fileobj(io.BytesIO(data), self.bucket, name, Config=self._transfer)

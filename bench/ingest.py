@@ -1,0 +1,123 @@
+"""Images per second through the whole pipeline against a bare loop of the same
+pyvips derivative calls on the same files, measured in one run.
+
+    .venv/bin/python bench/ingest.py [--rounds 3] [--database-url URL]
+
+The pipeline side is everything a user waits for: streaming ingest (sha256, magic
+bytes, decode check), blob writes, catalog rows, then the probe, derivatives and
+signals steps run by a worker, sequentially in this process. The bare side makes
+the same renditions with the same pyvips calls and keeps them in memory. Sources:
+the demo photos plus two camera-sized JPEGs made by upscaling real photos.
+The last line reads `pipeline/bare: N.NN` (higher is better; 1.00 = no overhead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyvips
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vitrina.config import Settings  # noqa: E402
+from vitrina.media.image import available_formats  # noqa: E402
+
+
+def sources(workdir: Path) -> list[Path]:
+    files = sorted((ROOT / "data" / "photos").glob("*"))
+    for name, scale in (("rocket.jpg", 6.25), ("coffee.png", 6.7)):
+        # camera-sized uploads: real photos upscaled to about 4000 px wide
+        big = pyvips.Image.new_from_file(str(ROOT / "data" / "photos" / name)).resize(scale)
+        out = workdir / f"{Path(name).stem}-4000.jpg"
+        big.jpegsave(str(out), Q=90)
+        files.append(out)
+    return files
+
+
+def bare(files: list[Path], settings: Settings, formats: list[str]) -> float:
+    """The same libvips work as the derivatives step, with nothing around it."""
+    started = time.perf_counter()
+    for path in files:
+        header = pyvips.Image.new_from_file(str(path))
+        width, height = header.width, header.height
+        if header.get_typeof("orientation") and header.get("orientation") in (5, 6, 7, 8):
+            width, height = height, width
+        kept = sorted(w for w in settings.derivative_widths if w < width) or [width]
+        top = kept[-1]
+        base = pyvips.Image.thumbnail(str(path), top, height=round(height * top / width), size="force",
+                                      output_profile="srgb")
+        if base.interpretation != "srgb":
+            base = base.colourspace("srgb")
+        base = base.cast("uchar").copy_memory()
+        for w in kept:
+            img = base if w == top else base.resize(w / base.width).copy_memory()
+            flat = img.flatten(background=[255] * (img.bands - 1)) if img.hasalpha() else img
+            for fmt in formats:
+                if fmt == "jpeg":
+                    flat.jpegsave_buffer(Q=settings.derivative_quality, keep="none", optimize_coding=True)
+                elif fmt == "webp":
+                    img.webpsave_buffer(Q=settings.derivative_quality, keep="none")
+                else:
+                    img.heifsave_buffer(compression="av1", Q=settings.derivative_quality - 15, effort=0,
+                                        bitdepth=8, keep="none")
+    return time.perf_counter() - started
+
+
+def pipeline(files: list[Path], database_url: str | None, workdir: Path) -> float:
+    from vitrina.pipeline.ingest import Ingestor
+    from vitrina.pipeline.worker import Worker
+    from vitrina.runtime import Runtime
+    from vitrina.storage.catalog.db import upgrade
+
+    data = Path(tempfile.mkdtemp(dir=workdir))
+    settings = Settings(dev=True, data_dir=data, database_url=database_url or "")
+    rt = Runtime(settings)
+    upgrade(rt.engine)
+    ingestor, worker = Ingestor(rt), Worker(rt)
+    started = time.perf_counter()
+    for path in files:
+        ingestor.ingest_file(path)
+    steps = worker.run_until_idle()
+    elapsed = time.perf_counter() - started
+    depth = rt.queue.depth()
+    rt.close()
+    if depth != {"done": steps} or steps != 3 * len(files):
+        raise SystemExit(f"pipeline did not finish every step: {depth}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
+    parser.add_argument("--database-url", default=None, help="catalog for the pipeline side (default: SQLite)")
+    args = parser.parse_args()
+
+    settings = Settings(dev=True)
+    formats = [f for f in settings.derivative_formats if f in available_formats()]
+    with tempfile.TemporaryDirectory(prefix="vitrina-bench-") as tmp:
+        workdir = Path(tmp)
+        files = sources(workdir)
+        print(f"{len(files)} images, widths {settings.derivative_widths}, formats {formats}, "
+              f"{args.rounds} rounds", flush=True)
+        bare(files[:2], settings, formats)  # warm libvips and the OS cache for both sides
+        pipeline(files[:2], args.database_url, workdir)
+        times: dict[str, list[float]] = {"bare": [], "pipeline": []}
+        for r in range(args.rounds):
+            times["bare"].append(bare(files, settings, formats))
+            times["pipeline"].append(pipeline(files, args.database_url, workdir))
+            print(f"round {r + 1}: bare {len(files) / times['bare'][-1]:.2f} img/s, "
+                  f"pipeline {len(files) / times['pipeline'][-1]:.2f} img/s", flush=True)
+    bare_ips = len(files) / statistics.median(times["bare"])
+    pipe_ips = len(files) / statistics.median(times["pipeline"])
+    print(f"bare: {bare_ips:.2f} img/s   pipeline: {pipe_ips:.2f} img/s (medians)")
+    print(f"pipeline/bare: {pipe_ips / bare_ips:.2f}")
+
+
+if __name__ == "__main__":
+    main()
