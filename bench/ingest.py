@@ -50,8 +50,11 @@ def bare(files: list[Path], settings: Settings, formats: list[str]) -> float:
             width, height = height, width
         kept = sorted(w for w in settings.derivative_widths if w < width) or [width]
         top = kept[-1]
+        # colour-manage only tagged or CMYK sources, as the derivatives step does
+        managed = "icc-profile-data" in header.get_fields() or header.interpretation == "cmyk"
+        options = {"output_profile": "srgb"} if managed else {}
         base = pyvips.Image.thumbnail(str(path), top, height=round(height * top / width), size="force",
-                                      output_profile="srgb")
+                                      **options)
         if base.interpretation != "srgb":
             base = base.colourspace("srgb")
         base = base.cast("uchar").copy_memory()

@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vitrina import analysis
+from vitrina.config import Settings
 from vitrina.media import image as image_ops
 from vitrina.media.probe import Limits, probe
 from vitrina.pipeline.steps import DerivativeOut, SignalOut, StepContext, StepResult, register
 
 IMAGE = frozenset({"image"})
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(max_pixels=settings.max_pixels, max_frames=settings.max_frames)
 
 
 @dataclass(frozen=True)
@@ -20,9 +25,8 @@ class ProbeStep:
     requires: tuple[str, ...] = ()
 
     def run(self, ctx: StepContext) -> StepResult:
-        limits = Limits(max_pixels=ctx.settings.max_pixels, max_frames=ctx.settings.max_frames)
         with ctx.original_path() as path:
-            info = probe(path, limits)
+            info = probe(path, limits_of(ctx.settings))
         return StepResult(asset_updates={"width": info.width, "height": info.height, "meta": info.to_dict()})
 
 
@@ -43,7 +47,8 @@ class DerivativesStep:
         formats = [f for f in settings.derivative_formats if f in image_ops.available_formats()]
         with ctx.original_path() as path:
             renditions = image_ops.make_derivatives(
-                path, settings.derivative_widths, formats, quality=settings.derivative_quality
+                path, settings.derivative_widths, formats, quality=settings.derivative_quality,
+                limits=limits_of(settings),
             )
         out = []
         for r in renditions:
@@ -71,7 +76,7 @@ class SignalsStep:
         smallest = min(ctx.asset.derivatives, key=lambda d: (d.width, d.format != "jpeg"), default=None)
         if smallest is None:
             with ctx.original_path() as path:
-                preview = image_ops.preview_array(path)
+                preview = image_ops.preview_array(path, limits=limits_of(ctx.settings))
         else:
             preview = image_ops.preview_array(ctx.store.read_bytes(smallest.blob_key))
         signals = []

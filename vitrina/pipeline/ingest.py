@@ -19,9 +19,10 @@ from sqlalchemy.exc import IntegrityError
 
 from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge, UnsupportedMediaType
 from vitrina.ids import new_id
-from vitrina.media.probe import Limits, verify_decodes
+from vitrina.media.probe import verify_decodes
 from vitrina.media.sniff import SNIFF_BYTES, MediaType, sniff
 from vitrina.pipeline import steps as step_registry
+from vitrina.pipeline.image_steps import limits_of
 from vitrina.pipeline.queue import enqueue
 from vitrina.runtime import Runtime
 from vitrina.storage.blobs import content_key
@@ -142,8 +143,7 @@ class Ingestor:
             raise UnsupportedMediaType(f"{media.mime} is recognised but {media.kind} ingest is not enabled yet",
                                        details={"mime": media.mime})
         if media.kind == "image":
-            limits = Limits(max_pixels=self.rt.settings.max_pixels, max_frames=self.rt.settings.max_frames)
-            verify_decodes(path, limits)  # probes the header first: bombs are refused before decoding
+            verify_decodes(path, limits_of(self.rt.settings))  # probes the header first: bombs are refused before decoding
 
     def _existing(self, sha256: str, idempotency_key: str | None) -> IngestResult | None:
         with self.rt.sessions() as s:
