@@ -27,4 +27,5 @@ def setup(level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("alembic").setLevel("WARNING")  # its per-plugin set-up lines are noise
+    for noisy in ("alembic", "pyvips"):  # set-up chatter and libvips debug lines
+        logging.getLogger(noisy).setLevel("WARNING")
