@@ -1,0 +1,190 @@
+"""The synchronous client: one method per REST call, typed results, typed errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from vitrina import __version__
+from vitrina.client.errors import (
+    AssetFailedError,
+    ProtocolError,
+    VitrinaConnectionError,
+    WaitTimeoutError,
+    error_from_response,
+)
+from vitrina.client.models import Asset, AssetPage, Derivative, Health, UploadResult
+from vitrina.client.transfer import (
+    Destination,
+    Source,
+    body_chunks,
+    open_source,
+    range_header,
+    save,
+)
+
+T = TypeVar("T")
+
+
+class Client:
+    """A Vitrina server at ``base_url``; ``api_key`` (``vk_...``) is needed outside development mode.
+
+    ``transport`` is handed to httpx (e.g. ``httpx.MockTransport`` in tests, or one with
+    retries). Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        headers = {"User-Agent": f"vitrina-python/{__version__}"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        # no redirects: following one to another host would hand it the API key
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
+                                  transport=transport, follow_redirects=False)
+
+    # --- assets ---------------------------------------------------------------------------
+    def upload(self, file: Source, *, filename: str | None = None,
+               idempotency_key: str | None = None) -> UploadResult:
+        """Upload a path or a binary file object, streamed in chunks (never read whole).
+
+        A file object is sent from its start. ``created`` is False when the server already
+        had the same bytes (or this ``idempotency_key``) and returned the existing asset.
+        """
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        with open_source(file) as (fh, default_name):
+            # the server decides the type from the bytes, so no guessing from the name here
+            part = (filename or default_name, fh, "application/octet-stream")
+            response = self._request("POST", "/v1/assets", files={"file": part}, headers=headers)
+        return UploadResult(asset=self._parse(Asset.from_json, response), created=response.status_code == 201)
+
+    def get(self, asset_id: str) -> Asset:
+        return self._parse(Asset.from_json, self._request("GET", _asset_path(asset_id)))
+
+    def list(self, *, status: str | None = None, kind: str | None = None, mime: str | None = None,
+             limit: int = 50, cursor: str | None = None) -> AssetPage:
+        """One page, newest first; filters: status (pending|processing|ready|failed), kind, mime."""
+        params = {k: v for k, v in (("status", status), ("kind", kind), ("mime", mime),
+                                    ("limit", limit), ("cursor", cursor)) if v is not None}
+        return self._parse(AssetPage.from_json, self._request("GET", "/v1/assets", params=params))
+
+    def iter_assets(self, *, status: str | None = None, kind: str | None = None,
+                    mime: str | None = None, limit: int = 100) -> Iterator[Asset]:
+        """Every matching asset, following cursors page by page (``limit`` per page)."""
+        cursor: str | None = None
+        while True:
+            page = self.list(status=status, kind=kind, mime=mime, limit=limit, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def delete(self, asset_id: str) -> None:
+        self._request("DELETE", _asset_path(asset_id))
+
+    def wait_until_ready(self, asset_id: str, *, timeout: float = 30.0, poll: float = 0.2) -> Asset:
+        """Poll until the asset is ready; AssetFailedError if it failed, WaitTimeoutError if too slow."""
+        deadline = time.monotonic() + timeout
+        while True:
+            asset = self.get(asset_id)
+            if asset.status == "ready":
+                return asset
+            if asset.status == "failed":
+                raise AssetFailedError(asset)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(asset, timeout)
+            time.sleep(min(poll, remaining))
+
+    # --- bytes ----------------------------------------------------------------------------
+    def download_original(self, asset_id: str, dest: Destination | None = None, *,
+                          start: int | None = None, end: int | None = None) -> bytes | None:
+        """The original bytes, or those in ``[start, end)``; streamed to ``dest`` when given.
+
+        Returns the bytes when ``dest`` is None, else None. A path is written atomically
+        (never left half-written); a whole download is checked against the asset's sha256.
+        """
+        span = range_header(start, end)
+        headers = {"Range": span} if span else {}
+        with self._stream("GET", f"{_asset_path(asset_id)}/original", headers) as response:
+            return save(body_chunks(response, start, end), dest)
+
+    def download_derivative(self, derivative: Derivative) -> bytes:
+        """A derivative's bytes, fetched from this client's server (not ``derivative.url``'s host)."""
+        path = f"{_asset_path(derivative.asset_id)}/derivatives/{quote(derivative.name, safe='')}"
+        with self._stream("GET", path, {}) as response:
+            return b"".join(response.iter_bytes())
+
+    # --- operations -----------------------------------------------------------------------
+    def health(self) -> Health:
+        """``/readyz``: whether the server's catalog and blob store answer."""
+        with self._network("GET /readyz"):
+            response = self._http.get("/readyz")
+        if response.status_code not in (200, 503):
+            raise error_from_response(response)
+        ok = response.status_code == 200
+        return self._parse(lambda d: Health(ok=ok and d.get("status") == "ok",
+                                            checks=dict(d.get("checks") or {})), response)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing -------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        with self._network(f"{method} {path}"):
+            response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    @contextmanager
+    def _stream(self, method: str, path: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:
+        with self._network(f"{method} {path}"), self._http.stream(method, path, headers=headers) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_from_response(response)
+            yield response
+
+    @contextmanager
+    def _network(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise VitrinaConnectionError(
+                f"{what}: no answer from {self.base_url} within {self.timeout:g}s; check that the "
+                "server is up and not overloaded, or pass a larger timeout= to Client"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise VitrinaConnectionError(
+                f"{what}: cannot talk to Vitrina at {self.base_url} ({type(exc).__name__}: {exc}); "
+                "check base_url, that the server is running, and that the network lets you reach it"
+            ) from exc
+
+    def _parse(self, build: Callable[[Any], T], response: httpx.Response) -> T:
+        try:
+            return build(response.json())
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ProtocolError(
+                f"{response.request.method} {response.request.url} answered {response.status_code} "
+                f"with a body this SDK cannot read ({type(exc).__name__}: {exc}); is base_url a "
+                "Vitrina server of a compatible version?"
+            ) from exc
+
+
+def _asset_path(asset_id: str) -> str:
+    # quote everything: an id can never add path segments or a query
+    return f"/v1/assets/{quote(asset_id, safe='')}"

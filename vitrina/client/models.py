@@ -1,0 +1,157 @@
+"""What the API returns, as frozen dataclasses.
+
+Parsing ignores fields it does not know, so a newer server keeps working with an
+older SDK; fields the API documents as always present are required.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: the states an asset goes through; ``ready`` and ``failed`` are final
+STATUSES = ("pending", "processing", "ready", "failed")
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """One pre-rendered rendition of an image asset."""
+
+    asset_id: str
+    width: int
+    height: int
+    format: str
+    mime: str
+    size_bytes: int
+    url: str
+
+    @property
+    def name(self) -> str:
+        """The path segment the API uses for it, e.g. ``320.webp``."""
+        return f"{self.width}.{self.format}"
+
+    @classmethod
+    def from_json(cls, asset_id: str, data: Mapping[str, Any]) -> Derivative:
+        return cls(asset_id=asset_id, width=int(data["width"]), height=int(data["height"]),
+                   format=str(data["format"]), mime=str(data["mime"]),
+                   size_bytes=int(data["size_bytes"]), url=str(data["url"]))
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One analysis result (``blurhash``, ``phash``, ``colors``, ``quality``...) and who made it."""
+
+    name: str
+    producer: str
+    version: str
+    #: the signal's own fields, e.g. ``{"hash": "..."}`` for phash
+    value: Mapping[str, Any] = field(hash=False)
+
+    @classmethod
+    def from_json(cls, name: str, data: Mapping[str, Any]) -> Signal:
+        value = {k: v for k, v in data.items() if k not in ("producer", "version")}
+        return cls(name=name, producer=str(data.get("producer", "")),
+                   version=str(data.get("version", "")), value=value)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """The state of one pipeline step (probe, derivatives, analysis...) for an asset."""
+
+    step: str
+    version: str
+    state: str
+    attempts: int
+    error: str | None = None
+    duration_ms: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepInfo:
+        return cls(step=str(data["step"]), version=str(data.get("version", "")),
+                   state=str(data["state"]), attempts=int(data.get("attempts", 0)),
+                   error=data.get("error"), duration_ms=data.get("duration_ms"))
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    status: str
+    kind: str
+    mime: str
+    filename: str | None
+    size_bytes: int
+    sha256: str
+    width: int | None
+    height: int | None
+    error: str | None
+    metadata: Mapping[str, Any] = field(hash=False)
+    derivatives: tuple[Derivative, ...]
+    signals: Mapping[str, Signal] = field(hash=False)
+    steps: tuple[StepInfo, ...]
+    original_url: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == "ready"
+
+    @property
+    def is_final(self) -> bool:
+        """Ready or failed: polling further will not change the status."""
+        return self.status in ("ready", "failed")
+
+    def derivative(self, width: int, format: str) -> Derivative:
+        """The derivative of exactly this width and format; KeyError names the ones there are."""
+        for d in self.derivatives:
+            if d.width == width and d.format == format:
+                return d
+        have = ", ".join(d.name for d in self.derivatives) or "none"
+        raise KeyError(f"asset {self.id} has no derivative {width}.{format} (has: {have})")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Asset:
+        asset_id = str(data["id"])
+        return cls(
+            id=asset_id, status=str(data["status"]), kind=str(data["kind"]), mime=str(data["mime"]),
+            filename=data.get("filename"), size_bytes=int(data["size_bytes"]), sha256=str(data["sha256"]),
+            width=data.get("width"), height=data.get("height"), error=data.get("error"),
+            metadata=dict(data.get("metadata") or {}),
+            derivatives=tuple(Derivative.from_json(asset_id, d) for d in data.get("derivatives") or ()),
+            signals={n: Signal.from_json(n, v) for n, v in (data.get("signals") or {}).items()},
+            steps=tuple(StepInfo.from_json(s) for s in data.get("steps") or ()),
+            original_url=str(data["original_url"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class AssetPage:
+    """One page of a listing; pass ``next_cursor`` back for the next (None: this was the last)."""
+
+    items: tuple[Asset, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AssetPage:
+        return cls(items=tuple(Asset.from_json(a) for a in data["items"]),
+                   next_cursor=data.get("next_cursor") or None)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """The stored asset, and whether this upload created it (False: the same bytes existed)."""
+
+    asset: Asset
+    created: bool
+
+
+@dataclass(frozen=True)
+class Health:
+    """The server's readiness: ``ok`` and one entry per dependency it checked."""
+
+    ok: bool
+    checks: Mapping[str, str] = field(hash=False)
