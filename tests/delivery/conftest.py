@@ -21,7 +21,7 @@ def _pixels(data: bytes | pyvips.Image) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def pixels():  # noqa: ANN201
+def pixels():
     """HxWxC float array of an encoded image (bytes) or a pyvips image."""
     return _pixels
 

@@ -38,7 +38,9 @@ def _locate(part: np.ndarray, whole: np.ndarray) -> tuple[int, int]:
     return x, y
 
 
-def test_astronaut_has_one_face_and_the_rocket_none(astronaut_focus: Focus, rocket_focus: Focus) -> None:
+def test_astronaut_has_one_face_and_the_rocket_none(
+    astronaut_focus: Focus, rocket_focus: Focus
+) -> None:
     assert len(astronaut_focus.faces) == 1
     face = astronaut_focus.faces[0]
     # her face: roughly the middle third across, upper third down (512x512 photo)
@@ -50,9 +52,16 @@ def test_astronaut_has_one_face_and_the_rocket_none(astronaut_focus: Focus, rock
 @pytest.mark.parametrize("size", [(100, 400), (400, 80)])
 def test_g_face_strip_keeps_the_face_box(astronaut_focus: Focus, size: tuple[int, int]) -> None:
     w, h = size
-    whole = _array(transform(PHOTOS / "astronaut.png", parse_ops("c_scale,w_400,h_400"), "png").data)
+    whole = _array(
+        transform(PHOTOS / "astronaut.png", parse_ops("c_scale,w_400,h_400"), "png").data
+    )
     face = astronaut_focus.faces[0]
-    fx0, fy0, fx1, fy1 = face.x * 400, face.y * 400, (face.x + face.w) * 400, (face.y + face.h) * 400
+    fx0, fy0, fx1, fy1 = (
+        face.x * 400,
+        face.y * 400,
+        (face.x + face.w) * 400,
+        (face.y + face.h) * 400,
+    )
 
     def keeps_face(gravity: str) -> bool:
         ops = parse_ops(f"c_fill,w_{w},h_{h},g_{gravity}")
@@ -66,7 +75,12 @@ def test_g_face_strip_keeps_the_face_box(astronaut_focus: Focus, size: tuple[int
 
 
 def test_g_face_output_still_shows_a_face(astronaut_focus: Focus) -> None:
-    out = transform(PHOTOS / "astronaut.png", parse_ops("c_fill,w_120,h_400,g_face"), "png", focus=astronaut_focus)
+    out = transform(
+        PHOTOS / "astronaut.png",
+        parse_ops("c_fill,w_120,h_400,g_face"),
+        "png",
+        focus=astronaut_focus,
+    )
     again = detect_focus(out.data)
     assert len(again.faces) == 1
 
@@ -74,7 +88,9 @@ def test_g_face_output_still_shows_a_face(astronaut_focus: Focus) -> None:
 def _rocket_columns(gravity: str, focus: Focus | None) -> tuple[int, int]:
     """c_fill,ar_1:2 on the 640x427 rocket needs no resize: find the columns it kept."""
     src = _array(transform(PHOTOS / "rocket.jpg", parse_ops("-"), "png").data).astype(np.int16)
-    out = transform(PHOTOS / "rocket.jpg", parse_ops(f"c_fill,ar_1:2,g_{gravity}"), "png", focus=focus)
+    out = transform(
+        PHOTOS / "rocket.jpg", parse_ops(f"c_fill,ar_1:2,g_{gravity}"), "png", focus=focus
+    )
     part = _array(out.data).astype(np.int16)
     assert part.shape == (427, 214, 3)
     x, _ = _locate(part, src)
@@ -98,7 +114,9 @@ def test_thumb_zooms_onto_the_face(astronaut_focus: Focus) -> None:
     # the face fills the avatar: found again, and far larger than in a plain fill
     again = detect_focus(out.data)
     assert len(again.faces) == 1 and again.faces[0].w > 0.4
-    plain = detect_focus(transform(PHOTOS / "astronaut.png", parse_ops("c_fill,w_100,h_100"), "png").data)
+    plain = detect_focus(
+        transform(PHOTOS / "astronaut.png", parse_ops("c_fill,w_100,h_100"), "png").data
+    )
     assert all(f.w < 0.3 for f in plain.faces)
 
 
@@ -108,10 +126,17 @@ def test_g_face_without_faces_falls_back_to_salient(rocket_focus: Focus) -> None
 
 def test_focus_round_trips_and_rejects_bad_data(astronaut_focus: Focus) -> None:
     again = Focus.from_dict(astronaut_focus.to_dict())
-    assert len(again.faces) == 1 and again.faces[0].x == pytest.approx(astronaut_focus.faces[0].x, abs=1e-5)
+    assert len(again.faces) == 1 and again.faces[0].x == pytest.approx(
+        astronaut_focus.faces[0].x, abs=1e-5
+    )
     assert again.producer == "vitrina.focus" and again.version == astronaut_focus.version
     assert Focus.from_dict({"faces": [], "salient": None}) == Focus()
-    for bad in ({"faces": [[0.5, 0.5, 0.6, 0.1]]}, {"salient": [2, 0]}, {"faces": [["x"]]}, {"faces": [[0, 0, 0, 0.1]]}):
+    for bad in (
+        {"faces": [[0.5, 0.5, 0.6, 0.1]]},
+        {"salient": [2, 0]},
+        {"faces": [["x"]]},
+        {"faces": [[0, 0, 0, 0.1]]},
+    ):
         with pytest.raises(InvalidInput):
             Focus.from_dict(bad)
     union = Focus(faces=(Box(0.1, 0.1, 0.1, 0.1), Box(0.5, 0.6, 0.2, 0.1))).face_box()

@@ -7,8 +7,8 @@ from fractions import Fraction
 import pytest
 
 from vitrina.delivery import DeliveryLimits, InvalidOps, Ops, canonical, check_limits, parse_ops
-from vitrina.delivery.ops import Effect, Overlay
 from vitrina.delivery.grammar import validate_presets
+from vitrina.delivery.ops import Effect, Overlay
 from vitrina.errors import ConfigError
 
 A = "0123456789abcdef0123456789abcdef"
@@ -19,15 +19,39 @@ PRESETS = {"card": "w_400,h_300,c_fill,g_auto", "mark": f"l_{A}:g_se:o_40", "sof
 @pytest.mark.parametrize(
     "spellings, expected",
     [
-        (["w_400,h_300,c_fill,g_auto,q_auto,f_auto", "f_auto,g_auto,c_fill,h_300,w_400",
-          "w_0400,h_0300,c_fill,g_auto,f_auto"], None),
-        (["w_400,h_300", "h_300,w_400,c_fit", "w_400,h_300,c_fit,g_north", "w_400,h_300,dpr_1,q_auto"],
-         "h_300,w_400"),
-        (["c_fill,w_10,h_10,g_se", "g_southeast,h_10,c_fill,w_10", "w_10,c_fill,h_10,g_south_east"],
-         "c_fill,g_south_east,h_10,w_10"),
-        (["f_jpeg,b_FFF,dpr_2.0,w_5", "w_5,dpr_2,b_ffffffff,f_jpg", "dpr_2.00,f_jpg,w_5"], "dpr_2,f_jpg,w_5"),
-        (["ar_16:9,w_320,c_fill", "ar_32:18,c_fill,w_320", "c_fill,w_320,ar_16:9"],
-         "ar_16:9,c_fill,w_320"),
+        (
+            [
+                "w_400,h_300,c_fill,g_auto,q_auto,f_auto",
+                "f_auto,g_auto,c_fill,h_300,w_400",
+                "w_0400,h_0300,c_fill,g_auto,f_auto",
+            ],
+            None,
+        ),
+        (
+            [
+                "w_400,h_300",
+                "h_300,w_400,c_fit",
+                "w_400,h_300,c_fit,g_north",
+                "w_400,h_300,dpr_1,q_auto",
+            ],
+            "h_300,w_400",
+        ),
+        (
+            [
+                "c_fill,w_10,h_10,g_se",
+                "g_southeast,h_10,c_fill,w_10",
+                "w_10,c_fill,h_10,g_south_east",
+            ],
+            "c_fill,g_south_east,h_10,w_10",
+        ),
+        (
+            ["f_jpeg,b_FFF,dpr_2.0,w_5", "w_5,dpr_2,b_ffffffff,f_jpg", "dpr_2.00,f_jpg,w_5"],
+            "dpr_2,f_jpg,w_5",
+        ),
+        (
+            ["ar_16:9,w_320,c_fill", "ar_32:18,c_fill,w_320", "c_fill,w_320,ar_16:9"],
+            "ar_16:9,c_fill,w_320",
+        ),
         (["ar_1.5", "ar_3:2", "ar_6:4"], "ar_3:2"),
         (["e_grey,e_blur", "e_blur:3,e_grayscale", "e_greyscale,e_blur:3.0"], "e_blur,e_grayscale"),
         (["fl_v", "r_180,fl_h", "fl_h,r_-180", "r_540,fl_h"], "fl_h,r_180"),

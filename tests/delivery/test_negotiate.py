@@ -33,5 +33,7 @@ CURL = "*/*"
         ("w_10", CHROME, False, "tiff", ("jpg", False)),
     ],
 )
-def test_choose_format(ops: str, accept: str | None, alpha: bool, source: str | None, expected: tuple[str, bool]) -> None:
+def test_choose_format(
+    ops: str, accept: str | None, alpha: bool, source: str | None, expected: tuple[str, bool]
+) -> None:
     assert choose_format(parse_ops(ops), accept, alpha, source) == expected

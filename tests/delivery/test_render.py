@@ -38,11 +38,18 @@ def test_overlay_lands_where_gravity_says(ops: str, layer: str, at: tuple[int, i
     mark = pyvips.Image.thumbnail(str(PHOTOS / "camera.png"), 100, height=100, size="force")
     mark = mark.colourspace("srgb").numpy().astype(np.float64)
     opacity = int(layer.split("o_")[1].split(":")[0]) / 100
-    out = _array(transform(COFFEE, parse_ops(f"{ops},l_{OV}:{layer}"), "png", overlays={OV: PHOTOS / "camera.png"}).data)
+    out = _array(
+        transform(
+            COFFEE, parse_ops(f"{ops},l_{OV}:{layer}"), "png", overlays={OV: PHOTOS / "camera.png"}
+        ).data
+    )
     assert out.shape == base.shape == (400, 600, 3)
+
     def placed(x: int, y: int) -> np.ndarray:
         expected = base.copy()
-        expected[y : y + 100, x : x + 100] = opacity * mark + (1 - opacity) * base[y : y + 100, x : x + 100]
+        expected[y : y + 100, x : x + 100] = (
+            opacity * mark + (1 - opacity) * base[y : y + 100, x : x + 100]
+        )
         return expected
 
     assert np.abs(out - placed(*at)).max() <= 2
@@ -53,8 +60,12 @@ def test_overlay_lands_where_gravity_says(ops: str, layer: str, at: tuple[int, i
 def test_two_overlays_draw_in_order_and_a_missing_one_is_404() -> None:
     other = "fedcba9876543210fedcba9876543210"
     sources = {OV: PHOTOS / "camera.png", other: (PHOTOS / "astronaut.png").read_bytes()}
-    first = _array(transform(COFFEE, parse_ops(f"l_{OV}:w_100,l_{other}:w_100"), "png", overlays=sources).data)
-    second = _array(transform(COFFEE, parse_ops(f"l_{other}:w_100,l_{OV}:w_100"), "png", overlays=sources).data)
+    first = _array(
+        transform(COFFEE, parse_ops(f"l_{OV}:w_100,l_{other}:w_100"), "png", overlays=sources).data
+    )
+    second = _array(
+        transform(COFFEE, parse_ops(f"l_{other}:w_100,l_{OV}:w_100"), "png", overlays=sources).data
+    )
     centre = (slice(150, 250), slice(250, 350))
     assert np.ptp(first[centre], axis=2).mean() > 10  # colour astronaut on top
     assert np.ptp(second[centre], axis=2).max() == 0  # grey camera on top
@@ -92,12 +103,19 @@ def test_q_auto_depends_on_format_and_dpr() -> None:
 
 def test_limits_while_rendering() -> None:
     with pytest.raises(MediaTooLarge):
-        transform(COFFEE, parse_ops("w_10"), "jpg", limits=DeliveryLimits(max_source_pixels=200_000))
+        transform(
+            COFFEE, parse_ops("w_10"), "jpg", limits=DeliveryLimits(max_source_pixels=200_000)
+        )
     with pytest.raises(InvalidOps) as info:
         transform(COFFEE, parse_ops("c_scale,dpr_4"), "jpg", limits=DeliveryLimits(max_width=2000))
     assert (info.value.code, info.value.details["op"]) == ("op_out_of_range", "dpr")
     with pytest.raises(InvalidOps) as info:
-        transform(COFFEE, parse_ops("w_20,l_" + ",l_".join([OV] * 3)), "jpg", limits=DeliveryLimits(max_overlays=2))
+        transform(
+            COFFEE,
+            parse_ops("w_20,l_" + ",l_".join([OV] * 3)),
+            "jpg",
+            limits=DeliveryLimits(max_overlays=2),
+        )
     assert info.value.details["op"] == "l"
     with pytest.raises(InvalidOps) as info:
         transform(COFFEE, parse_ops("w_10"), "gif")
@@ -110,7 +128,9 @@ def test_time_budget_stops_a_render_and_leaves_no_trace() -> None:
         transform(COFFEE, ops, "jpg", limits=DeliveryLimits(max_render_seconds=0.001))
     assert (info.value.status, info.value.code) == (503, "render_timeout")
     # the same pipeline (shared through libvips' operation cache) still renders afterwards
-    assert transform(COFFEE, ops, "jpg", limits=DeliveryLimits(max_render_seconds=None)).width == 2000
+    assert (
+        transform(COFFEE, ops, "jpg", limits=DeliveryLimits(max_render_seconds=None)).width == 2000
+    )
     assert transform(COFFEE, ops, "jpg", limits=DeliveryLimits(max_render_seconds=60)).width == 2000
 
 
@@ -120,3 +140,10 @@ def test_undecodable_source_is_422() -> None:
         with pytest.raises(CorruptMedia) as info:
             transform(broken, parse_ops("w_100"), "jpg")
         assert info.value.status == 422
+
+
+def test_known_source_size_skips_the_header_and_gives_the_same_bytes() -> None:
+    ops = parse_ops("c_fill,w_120,h_90")
+    assert transform(COFFEE, ops, "png", size=(600, 400)).data == transform(COFFEE, ops, "png").data
+    with pytest.raises(MediaTooLarge):
+        transform(COFFEE, ops, "png", size=(20_000, 20_000))

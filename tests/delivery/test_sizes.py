@@ -62,7 +62,9 @@ def sources(made: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("ops, landscape, portrait", SIZES, ids=[s[0] for s in SIZES])
-def test_exact_sizes(sources: dict[str, Path], ops: str, landscape: object, portrait: object) -> None:
+def test_exact_sizes(
+    sources: dict[str, Path], ops: str, landscape: object, portrait: object
+) -> None:
     for name, expected in (("landscape", landscape), ("portrait", portrait)):
         if isinstance(expected, str):
             with pytest.raises(InvalidOps) as info:
@@ -84,7 +86,8 @@ def _png(source: Path, ops: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "gravity, x", [("west", 0), ("center", 200), ("east", 400), ("xy,gx_0.1", 0), ("xy,gx_0.6", 260)]
+    "gravity, x",
+    [("west", 0), ("center", 200), ("east", 400), ("xy,gx_0.1", 0), ("xy,gx_0.6", 260)],
 )
 def test_fill_gravity_takes_the_right_columns(gravity: str, x: int) -> None:
     """coffee is 600x400: a 200x400 fill needs no resize, so the crop is exact pixels."""
@@ -94,7 +97,8 @@ def test_fill_gravity_takes_the_right_columns(gravity: str, x: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "gravity, x, y", [("north_west", 0, 0), ("south_east", 500, 300), ("south", 250, 300), ("center", 250, 150)]
+    "gravity, x, y",
+    [("north_west", 0, 0), ("south_east", 500, 300), ("south", 250, 300), ("center", 250, 150)],
 )
 def test_crop_gravity(gravity: str, x: int, y: int) -> None:
     src = _array(PHOTOS / "coffee.png")

@@ -1,0 +1,26 @@
+"""The `vitrina` command: one group, a module per area."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vitrina")
+def main() -> None:
+    """Vitrina: ingest images, make derivatives and signals, serve them over HTTP.
+
+    Settings come from VITRINA_* environment variables (see README); VITRINA_DEV=1 is
+    development mode.
+    """
+
+
+def _register() -> None:
+    from vitrina.cli import admin, assets, server
+
+    for module in (server, assets, admin):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

@@ -1,0 +1,122 @@
+"""ingest, assets: getting media in and looking at it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vitrina.cli.common import runtime_of
+from vitrina.errors import VitrinaError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif", ".tif", ".tiff"}
+
+
+def _collect(paths: tuple[str, ...], recursive: bool) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            found += sorted(f for f in p.glob(pattern) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise click.BadParameter(f"{raw} does not exist", param_hint="PATH")
+    return found
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--recursive", "-r", is_flag=True, help="Walk directories recursively.")
+@click.option("--process", "process_now", is_flag=True, help="Run the pipeline here until the new assets are done.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_now: bool) -> None:
+    """Ingest files (and image files in directories) into the catalog."""
+    from tqdm import tqdm
+
+    from vitrina.pipeline.ingest import Ingestor
+
+    rt = runtime_of(ctx)
+    files = _collect(paths, recursive)
+    ingestor = Ingestor(rt)
+    outcome: Counter[str] = Counter()
+    rejected: list[tuple[Path, str]] = []
+    for path in tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not files):
+        try:
+            result = ingestor.ingest_file(path)
+            outcome["new" if result.created else "duplicate"] += 1
+        except VitrinaError as exc:
+            outcome["rejected"] += 1
+            rejected.append((path, f"{exc.code}: {exc.message}"))
+    for path, why in rejected:
+        click.echo(f"rejected {path}: {why}", err=True)
+    if process_now:
+        process_until_idle(rt)
+    click.echo(f"{len(files)} files: {outcome['new']} new, {outcome['duplicate']} duplicate, "
+               f"{outcome['rejected']} rejected")
+    if rejected:
+        ctx.exit(1)
+
+
+def process_until_idle(rt: Any) -> None:
+    from tqdm import tqdm
+
+    from vitrina.pipeline.worker import Worker
+
+    todo = sum(n for state, n in rt.queue.depth().items() if state in ("pending", "waiting", "running"))
+    w = Worker(rt)
+    with tqdm(total=todo, desc="process", unit="step", file=sys.stderr) as bar:
+        while w.run_once():
+            bar.update(1)
+
+
+@click.group()
+def assets() -> None:
+    """Look at assets in the catalog."""
+
+
+@assets.command("ls")
+@click.option("--status", type=click.Choice(["pending", "processing", "ready", "failed"]))
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.pass_context
+def assets_ls(ctx: click.Context, status: str | None, limit: int) -> None:
+    """List the newest assets."""
+    from sqlalchemy import select
+
+    from vitrina.storage.catalog.models import Asset
+
+    rt = runtime_of(ctx)
+    query = select(Asset).order_by(Asset.id.desc()).limit(limit)
+    if status:
+        query = query.where(Asset.status == status)
+    with rt.sessions() as s:
+        rows = list(s.scalars(query))
+    click.echo(f"{'id':32}  {'status':10}  {'mime':11}  {'size':>9}  {'w x h':>11}  filename")
+    for a in rows:
+        dims = f"{a.width}x{a.height}" if a.width else "-"
+        click.echo(f"{a.id:32}  {a.status:10}  {a.mime:11}  {a.size_bytes:>9}  {dims:>11}  {a.filename or ''}")
+
+
+@assets.command("show")
+@click.argument("asset_id")
+@click.pass_context
+def assets_show(ctx: click.Context, asset_id: str) -> None:
+    """Print one asset as the API gives it (JSON)."""
+    from vitrina.api.routers.assets import _load
+    from vitrina.api.schemas import asset_out
+
+    rt = runtime_of(ctx)
+    try:
+        asset = _load(rt, asset_id)
+    except VitrinaError as exc:
+        raise click.ClickException(exc.message)
+    base = rt.settings.public_base_url or f"http://{rt.settings.host}:{rt.settings.port}"
+    click.echo(json.dumps(asset_out(asset, base).model_dump(mode="json"), indent=2))
+
+
+COMMANDS = [ingest, assets]

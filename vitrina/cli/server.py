@@ -1,0 +1,78 @@
+"""serve, worker, db: running Vitrina."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+
+import click
+
+from vitrina import logs
+from vitrina.cli.common import runtime_of, settings_of
+from vitrina.config import load_settings
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to bind (default from VITRINA_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default from VITRINA_PORT, 8000).")
+@click.option("--workers", "http_workers", type=int, default=None, help="HTTP worker processes.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, http_workers: int | None) -> None:
+    """Run the HTTP API (with pipeline workers in-process unless VITRINA_INPROCESS_WORKERS=0)."""
+    import uvicorn
+
+    s = settings_of(ctx)
+    logs.setup()
+    host, port, n = host or s.host, port or s.port, http_workers or s.http_workers
+    click.echo(f"Vitrina on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
+    uvicorn.run("vitrina.api.app:app_from_env", factory=True, host=host, port=port, workers=n,
+                log_config=None, access_log=False)
+
+
+def _worker_process(index: int) -> None:
+    from vitrina.pipeline.worker import Worker, worker_name
+    from vitrina.runtime import Runtime
+
+    logs.setup()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Worker(Runtime(load_settings()), worker_name(index)).run_forever(stop)
+
+
+@click.command()
+@click.option("--processes", "-n", type=int, default=1, show_default=True, help="Worker processes to run.")
+@click.pass_context
+def worker(ctx: click.Context, processes: int) -> None:
+    """Claim and run pipeline steps until stopped (SIGTERM finishes the current step)."""
+    settings_of(ctx)
+    if processes <= 1:
+        _worker_process(0)
+        return
+    spawn = multiprocessing.get_context("spawn")
+    procs = [spawn.Process(target=_worker_process, args=(i,), name=f"vitrina-worker-{i}") for i in range(processes)]
+    for p in procs:
+        p.start()
+    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in procs])
+    for p in procs:
+        p.join()
+
+
+@click.group()
+def db() -> None:
+    """Catalog schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Bring the catalog schema to the version this code needs."""
+    from vitrina.storage.catalog.db import current_revision, upgrade
+
+    rt = runtime_of(ctx)
+    upgrade(rt.engine)
+    click.echo(f"catalog at revision {current_revision(rt.engine)}")
+
+
+COMMANDS = [serve, worker, db]
