@@ -25,8 +25,8 @@ import pyvips
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vitrina.config import Settings  # noqa: E402
-from vitrina.media.image import available_formats  # noqa: E402
+from vitrina.config import Settings
+from vitrina.media.image import available_formats
 
 
 def sources(workdir: Path) -> list[Path]:

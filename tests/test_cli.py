@@ -12,7 +12,7 @@ from vitrina.cli import main
 
 
 @pytest.fixture
-def run(monkeypatch, tmp_path):  # noqa: ANN001, ANN201
+def run(monkeypatch, tmp_path):
     import os
 
     for name in [n for n in os.environ if n.startswith("VITRINA_")]:
@@ -21,7 +21,7 @@ def run(monkeypatch, tmp_path):  # noqa: ANN001, ANN201
            "VITRINA_DERIVATIVE_FORMATS": '["webp","jpeg"]'}
     runner = CliRunner()
 
-    def invoke(*args: str):  # noqa: ANN202
+    def invoke(*args: str):
         return runner.invoke(main, list(args), env=env, catch_exceptions=False)
 
     assert invoke("db", "upgrade").exit_code == 0

@@ -11,7 +11,7 @@ GOOD_KEYS = '{"k1": "a-long-random-signing-secret"}'
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):  # noqa: ANN001, ANN201
+def env(monkeypatch, tmp_path):
     for name in [n for n in __import__("os").environ if n.startswith("VITRINA_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("VITRINA_DATA_DIR", str(tmp_path))

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _production_needs_keys(self) -> "Settings":
+    def _production_needs_keys(self) -> Settings:
         if not self.dev:
             weak = [k for k, s in self.signing_keys.items() if s.lower() in PLACEHOLDER_SECRETS or len(s) < 16]
             if not self.signing_keys or weak:

@@ -6,12 +6,11 @@ import hashlib
 import threading
 
 import pyvips
-import pytest
 
 from tests.conftest import PHOTOS, process_all
 
 
-def upload(client, name="astronaut.png", data=None, **kw):  # noqa: ANN001, ANN201
+def upload(client, name="astronaut.png", data=None, **kw):
     data = data if data is not None else (PHOTOS / name).read_bytes()
     return client.post("/v1/assets", files={"file": (name, data)}, **kw)
 

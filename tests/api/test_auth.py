@@ -15,7 +15,7 @@ KEYS = {"k1": "a-long-random-signing-secret"}
 
 
 @pytest.fixture
-def prod(tmp_path, database_url):  # noqa: ANN001, ANN201
+def prod(tmp_path, database_url):
     settings = make_settings(tmp_path, database_url, dev=False, signing_keys=KEYS)
     upgrade(Runtime(settings).engine)
     app = create_app(settings, start_workers=False)
@@ -24,7 +24,7 @@ def prod(tmp_path, database_url):  # noqa: ANN001, ANN201
         yield c
 
 
-def _post(c, headers):  # noqa: ANN001, ANN202
+def _post(c, headers):
     return c.post("/v1/assets", files={"file": ("a.png", (PHOTOS / "astronaut.png").read_bytes())}, headers=headers)
 
 

@@ -9,7 +9,7 @@ from tests.conftest import HOSTILE, PHOTOS
 from vitrina.storage.catalog.models import Asset, IdempotencyKey, Original, StepRun
 
 
-def footprint(client) -> tuple:  # noqa: ANN001
+def footprint(client) -> tuple:
     """Everything an upload could have left behind: rows, blobs and staging files."""
     rt = client.runtime
     with rt.sessions() as s:

@@ -12,7 +12,7 @@ from vitrina.pipeline.steps import register
 
 @dataclass(frozen=True)
 class PausingDerivatives(DerivativesStep):
-    def run(self, ctx):  # noqa: ANN001, ANN201
+    def run(self, ctx):
         result = super().run(ctx)
         if ctx.attempt == 1:
             Path(os.environ["VITRINA_TEST_MARKER"]).write_text("mid-step")

@@ -14,7 +14,7 @@ from vitrina.storage.catalog.db import upgrade
 
 
 @pytest.fixture
-def s3_client(tmp_path, database_url, s3_endpoint, monkeypatch):  # noqa: ANN001, ANN201
+def s3_client(tmp_path, database_url, s3_endpoint, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)

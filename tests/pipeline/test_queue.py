@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import PHOTOS, process_all
 from vitrina.pipeline import steps as step_registry
@@ -18,7 +18,7 @@ from vitrina.pipeline.steps import StepResult
 from vitrina.storage.catalog.models import Asset, Derivative, StepRun
 
 
-def ingest(rt, name: str) -> str:  # noqa: ANN001
+def ingest(rt, name: str) -> str:
     return Ingestor(rt).ingest_file(PHOTOS / name).asset_id
 
 
@@ -70,12 +70,12 @@ class Flaky:
     kinds: frozenset = frozenset({"image"})
     requires: tuple = ("probe",)
 
-    def run(self, ctx):  # noqa: ANN001, ANN201
+    def run(self, ctx):
         raise RuntimeError(f"boom on attempt {ctx.attempt}")
 
 
 @pytest.fixture
-def flaky_step():  # noqa: ANN201
+def flaky_step():
     step_registry.register(Flaky())
     yield
     step_registry._REGISTRY.pop("flaky")

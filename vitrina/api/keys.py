@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,4 +69,4 @@ def revoke_key(sessions: sessionmaker[Session], key_id: str) -> None:
         row = s.get(ApiKey, key_id)
         if row is None:
             raise NotFound(f"no API key {key_id}")
-        row.revoked_at = datetime.now(timezone.utc)
+        row.revoked_at = datetime.now(UTC)

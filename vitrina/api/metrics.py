@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -26,7 +27,7 @@ class _QueueCollector:
     def __init__(self, depth: Callable[[], dict[str, int]]) -> None:
         self.depth = depth
 
-    def collect(self):  # noqa: ANN201
+    def collect(self):
         family = GaugeMetricFamily("vitrina_step_runs", "Step runs by state", labels=["state"])
         try:
             for state, n in sorted(self.depth().items()):

@@ -7,7 +7,7 @@ oversized ever lands on disk.
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 

@@ -17,7 +17,7 @@ def settings_of(ctx: click.Context) -> Settings:
     return ctx.obj
 
 
-def runtime_of(ctx: click.Context):  # noqa: ANN202
+def runtime_of(ctx: click.Context):
     from vitrina.runtime import Runtime
 
     try:

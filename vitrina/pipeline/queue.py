@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +24,7 @@ from vitrina.storage.catalog.models import Asset, Derivative, Signal, StepRun
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class Queue:
                                                       version=version).returning(StepRun.started_at)).first()
             if run is None:
                 return False  # the lease went to another worker: its result wins
-            started = run.started_at.replace(tzinfo=timezone.utc) if run.started_at.tzinfo is None else run.started_at
+            started = run.started_at.replace(tzinfo=UTC) if run.started_at.tzinfo is None else run.started_at
             s.execute(update(StepRun).where(StepRun.id == claim.run_id)
                       .values(duration_ms=(t - started).total_seconds() * 1000))
             self._write_result(s, claim, result)
@@ -165,7 +165,7 @@ class Queue:
             return dict(s.execute(select(StepRun.state, func.count()).group_by(StepRun.state)).all())
 
     # --- internals -------------------------------------------------------------------
-    def _owned(self, claim: Claim):  # noqa: ANN202
+    def _owned(self, claim: Claim):
         return (
             update(StepRun)
             .where(

@@ -9,10 +9,11 @@ that dies mid-step leaves no partial rows behind.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from vitrina.config import Settings
 from vitrina.errors import ConfigError
@@ -31,7 +32,7 @@ class AssetView:
     width: int | None
     height: int | None
     meta: dict[str, Any]
-    derivatives: tuple["DerivativeOut", ...] = ()
+    derivatives: tuple[DerivativeOut, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ go through Alembic migrations in ``vitrina/storage/migrations``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -60,12 +60,12 @@ class Asset(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     original: Mapped[Original] = relationship(lazy="joined")
-    derivatives: Mapped[list["Derivative"]] = relationship(
+    derivatives: Mapped[list[Derivative]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="(Derivative.width, Derivative.format)"
     )
-    signals: Mapped[list["Signal"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
-    step_runs: Mapped[list["StepRun"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
-    tags: Mapped[list["Tag"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    signals: Mapped[list[Signal]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    step_runs: Mapped[list[StepRun]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    tags: Mapped[list[Tag]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class Derivative(Base):
