@@ -1,4 +1,5 @@
-"""Run wrk against one loopback URL and read req/s and latency percentiles from it."""
+"""Check one loopback URL with a single request, then load it with wrk and read req/s
+and latency percentiles from what wrk prints."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import subprocess
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import pyvips
+from delivery_servers import HOST, client
+
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-_PERCENTILE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
-_TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.M)
+_PERCENTILE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
+_TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.MULTILINE)
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s*(\d+)")
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
-class WrkError(RuntimeError):
-    """wrk did not run or printed something this parser does not understand."""
+class LoadFailed(RuntimeError):
+    """The URL did not answer as asked, or wrk did not run or printed something unexpected."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,40 @@ class Load:
         return self.non_2xx + self.socket_errors
 
 
+def probe(url: str, *, smart: bool) -> bytes:
+    """The body of one GET, which must be a JPEG that fits in 400x300 (touching one side)
+    or, for a smart crop, is exactly 400x300."""
+    with client() as http:
+        try:
+            answer = http.get(url)
+        except Exception as exc:
+            raise LoadFailed(f"no answer: {exc}") from exc
+    if answer.status_code != 200:
+        missing_route = answer.status_code == 404 and "/img/" in url
+        hint = " (is the /img route mounted?)" if missing_route else ""
+        raise LoadFailed(f"answered {answer.status_code}{hint}: {answer.text[:160]!r}")
+    kind = answer.headers.get("content-type", "")
+    if not kind.startswith("image/jpeg"):
+        raise LoadFailed(f"answered {kind!r}, not image/jpeg")
+    try:
+        image = pyvips.Image.new_from_buffer(answer.content, "")
+    except pyvips.Error as exc:
+        raise LoadFailed(f"the body does not decode: {exc}") from exc
+    w, h = image.width, image.height
+    fits = w <= 400 and h <= 300 and (w >= 399 or h >= 299)
+    if not ((w, h) == (400, 300) if smart else fits):
+        wanted = "a 400x300 crop" if smart else "a fit in 400x300"
+        raise LoadFailed(f"answered {w}x{h}, not {wanted}")
+    return answer.content
+
+
 def parse(output: str) -> Load:
     """A Load from the text `wrk --latency` prints."""
     total = _TOTAL.search(output)
-    percentiles = {m.group(1): float(m.group(2)) * _UNITS_MS[m.group(3)] for m in _PERCENTILE.finditer(output)}
+    percentiles = {m.group(1): float(m.group(2)) * _UNITS_MS[m.group(3)]
+                   for m in _PERCENTILE.finditer(output)}
     if total is None or set(percentiles) != {"50", "99"}:
-        raise WrkError("unexpected wrk output:\n" + output[-800:])
+        raise LoadFailed("unexpected wrk output:\n" + output[-800:])
     non_2xx = _NON_2XX.search(output)
     socket = _SOCKET.search(output)
     return Load(
@@ -57,15 +89,16 @@ def parse(output: str) -> Load:
 
 def run(wrk: str, url: str, seconds: float, connections: int) -> Load:
     """Load ``url`` for ``seconds`` with ``connections`` keep-alive connections."""
-    if urlsplit(url).hostname != "127.0.0.1":
-        raise WrkError(f"refusing to load a non-loopback URL: {url}")  # loopback only, always
+    if urlsplit(url).hostname != HOST:
+        raise LoadFailed(f"refusing to load a URL off loopback: {url}")
     threads = max(1, min(2, connections))
     argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
             "--timeout", "30s", "--latency", url]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60,
+                              check=False)
     except subprocess.TimeoutExpired as exc:
-        raise WrkError(f"wrk did not finish within {seconds + 60:.0f} s") from exc
+        raise LoadFailed(f"wrk did not finish within {seconds + 60:.0f} s") from exc
     if done.returncode != 0:
-        raise WrkError(f"wrk exited with {done.returncode}: {done.stderr.strip()[-400:]}")
+        raise LoadFailed(f"wrk exited with {done.returncode}: {done.stderr.strip()[-400:]}")
     return parse(done.stdout)
