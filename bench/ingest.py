@@ -72,6 +72,25 @@ def bare(files: list[Path], settings: Settings, formats: list[str]) -> float:
     return time.perf_counter() - started
 
 
+SCHEMAS: list[tuple[str, str]] = []  # made by this run, dropped at its end
+
+
+def fresh_catalog(database_url: str | None) -> str:
+    """An empty catalog per round: SQLite in the round's directory, or a new PostgreSQL schema."""
+    if not database_url:
+        return ""
+    import secrets
+
+    import psycopg
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    SCHEMAS.append((database_url, schema))
+    sep = "&" if "?" in database_url else "?"
+    return f"{database_url}{sep}options=-csearch_path%3D{schema}"
+
+
 def pipeline(files: list[Path], database_url: str | None, workdir: Path) -> float:
     from vitrina.pipeline.ingest import Ingestor
     from vitrina.pipeline.worker import Worker
@@ -79,7 +98,7 @@ def pipeline(files: list[Path], database_url: str | None, workdir: Path) -> floa
     from vitrina.storage.catalog.db import upgrade
 
     data = Path(tempfile.mkdtemp(dir=workdir))
-    settings = Settings(dev=True, data_dir=data, database_url=database_url or "")
+    settings = Settings(dev=True, data_dir=data, database_url=fresh_catalog(database_url))
     rt = Runtime(settings)
     upgrade(rt.engine)
     ingestor, worker = Ingestor(rt), Worker(rt)
@@ -93,6 +112,14 @@ def pipeline(files: list[Path], database_url: str | None, workdir: Path) -> floa
     if depth != {"done": steps} or steps != 3 * len(files):
         raise SystemExit(f"pipeline did not finish every step: {depth}")
     return elapsed
+
+
+def drop_schemas() -> None:
+    import psycopg
+
+    for url, schema in SCHEMAS:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def main() -> None:
@@ -116,6 +143,7 @@ def main() -> None:
             times["pipeline"].append(pipeline(files, args.database_url, workdir))
             print(f"round {r + 1}: bare {len(files) / times['bare'][-1]:.2f} img/s, "
                   f"pipeline {len(files) / times['pipeline'][-1]:.2f} img/s", flush=True)
+    drop_schemas()
     bare_ips = len(files) / statistics.median(times["bare"])
     pipe_ips = len(files) / statistics.median(times["pipeline"])
     print(f"bare: {bare_ips:.2f} img/s   pipeline: {pipe_ips:.2f} img/s (medians)")
