@@ -57,8 +57,9 @@ def test_expired_lease_is_claimed_again_and_late_results_are_dropped(runtime):
     (second,) = q.claim("other")
     assert second.run_id == first.run_id and second.attempts == 2
     assert q.heartbeat(first) is False  # the dead worker lost it
-    assert q.complete(first, "1", StepResult(asset_updates={"width": 1})) is False
-    assert q.complete(second, "1", StepResult(asset_updates={"width": 600})) is True
+    assert q.complete(first, "1", StepResult(asset_updates={"width": 1})) == (False, None)
+    recorded, follow = q.complete(second, "1", StepResult(asset_updates={"width": 600}))
+    assert recorded and follow is not None and follow.step == "derivatives"  # chained to the next step
     with runtime.sessions() as s:
         assert s.scalar(select(Asset.width)) == 600
 

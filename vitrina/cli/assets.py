@@ -71,8 +71,8 @@ def process_until_idle(rt: Any) -> None:
     todo = sum(n for state, n in rt.queue.depth().items() if state in ("pending", "waiting", "running"))
     w = Worker(rt)
     with tqdm(total=todo, desc="process", unit="step", file=sys.stderr) as bar:
-        while w.run_once():
-            bar.update(1)
+        while done := w.run_once():
+            bar.update(done)
 
 
 @click.group()

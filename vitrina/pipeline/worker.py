@@ -31,19 +31,22 @@ class Worker:
         self.name = name or worker_name()
         self.wake = threading.Event()  # set by in-process ingest so new work starts at once
 
-    def run_once(self) -> bool:
-        """Claim and process one step run; False when there was nothing to do."""
-        claims = self.rt.queue.claim(self.name)
-        for claim in claims:
-            self._process(claim)
-        return bool(claims)
-
-    def run_until_idle(self, max_runs: int = 1_000_000) -> int:
-        """Process until the queue has nothing claimable (batch mode, tests, benchmarks)."""
+    def run_once(self) -> int:
+        """Claim a step run and process it (and the asset's steps it unblocks); 0 when idle."""
         done = 0
-        while done < max_runs and self.run_once():
-            done += 1
+        for claim in self.rt.queue.claim(self.name):
+            follow: Claim | None = claim
+            while follow is not None:  # claimed in the transaction that completed the last step
+                follow = self._process(follow)
+                done += 1
         return done
+
+    def run_until_idle(self) -> int:
+        """Process until nothing is claimable (batch mode, tests, benchmarks); steps run."""
+        total = 0
+        while done := self.run_once():
+            total += done
+        return total
 
     def run_forever(self, stop: threading.Event) -> None:
         idle = 0
@@ -62,7 +65,7 @@ class Worker:
             self.wake.wait(min(self.rt.settings.poll_seconds * idle, 2.0))
             self.wake.clear()
 
-    def _process(self, claim: Claim) -> None:
+    def _process(self, claim: Claim) -> Claim | None:
         step = step_registry.get(claim.step)
         lost = threading.Event()
         done = threading.Event()
@@ -76,21 +79,23 @@ class Worker:
             done.set()
             log.warning("step %s of %s failed: %s", claim.step, claim.asset_id, exc.message)
             self.rt.queue.fail(claim, f"{exc.code}: {exc.message}", permanent=exc.status < 500)
-            return
+            return None
         except Exception as exc:
             done.set()
             log.error("step %s of %s crashed (attempt %d)", claim.step, claim.asset_id, claim.attempts,
                       exc_info=True)
             self.rt.queue.fail(claim, "".join(traceback.format_exception_only(exc)).strip())
-            return
+            return None
         finally:
             done.set()
             beat.join()
-        if lost.is_set() or not self.rt.queue.complete(claim, step.version, result):
+        recorded, follow = (False, None) if lost.is_set() else self.rt.queue.complete(claim, step.version, result)
+        if not recorded:
             log.warning("step %s of %s lost its lease; result dropped", claim.step, claim.asset_id)
-            return
+            return None
         log.info("step %s of %s done in %.0f ms", claim.step, claim.asset_id,
                  (time.perf_counter() - started) * 1000)
+        return follow
 
     def _heartbeat(self, claim: Claim, done: threading.Event, lost: threading.Event) -> None:
         interval = self.rt.settings.lease_seconds / 3
