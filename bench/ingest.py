@@ -109,7 +109,7 @@ def pipeline(files: list[Path], database_url: str | None, workdir: Path) -> floa
     elapsed = time.perf_counter() - started
     depth = rt.queue.depth()
     rt.close()
-    if depth != {"done": steps} or steps != 3 * len(files):
+    if depth != {"done": steps} or steps != 4 * len(files):
         raise SystemExit(f"pipeline did not finish every step: {depth}")
     return elapsed
 

@@ -58,6 +58,23 @@ class Settings(BaseSettings):
     derivative_formats: list[str] = Field(default_factory=lambda: ["webp", "jpeg", "avif"])
     derivative_quality: int = Field(80, ge=1, le=100)
 
+    # --- image delivery (/img/{signature}/{ops}/{asset_id}) ---------------------------------
+    delivery_cache: bool = Field(True, description="Keep transformed images: in the blob store (cache/img/...) and, for small hot ones, in memory. 0 makes every request do the work.")
+    delivery_memory_bytes: int = Field(64 * 1024 * 1024, ge=0, description="In-memory cache of ready answers per HTTP process, in bytes (0 = off).")
+    delivery_memory_item_bytes: int = Field(512 * 1024, ge=1, description="Largest answer the in-memory cache keeps.")
+    delivery_asset_ttl_seconds: float = Field(30.0, ge=0, description="How long a process trusts what it read about an asset (a deleted asset's images may be served this long).")
+    image_presets: dict[str, str] = Field(default_factory=dict, description='Named ops for t_{name}, JSON: {"card": "w_400,h_300,c_fill,g_auto"}.')
+    delivery_max_concurrency: int = Field(0, ge=0, le=256, description="Transformations running at once per HTTP process; 0 = the number of CPUs.")
+    delivery_max_queue: int = Field(64, ge=0, description="Transformations waiting for a slot per HTTP process; past it the answer is 503 with Retry-After.")
+    delivery_render_seconds: float = Field(20.0, gt=0, description="Time budget of one transformation; over it the answer is 503.")
+    delivery_max_width: int = Field(8192, ge=1, description="Widest output in device pixels (w times dpr).")
+    delivery_max_height: int = Field(8192, ge=1, description="Tallest output in device pixels (h times dpr).")
+    delivery_max_output_pixels: int = Field(40_000_000, ge=1, description="Largest output width x height.")
+    delivery_max_source_pixels: int = Field(100_000_000, ge=1, description="Largest source width x height a transformation reads.")
+    delivery_max_overlays: int = Field(4, ge=1, le=64, description="Overlays (l_) per request.")
+    delivery_max_dpr: float = Field(4.0, gt=0, le=10, description="Largest device pixel ratio (dpr_).")
+    delivery_max_blur: float = Field(100.0, gt=0, description="Largest blur sigma in device pixels (e_blur).")
+
     # --- pipeline ------------------------------------------------------------------------
     lease_seconds: float = Field(30.0, gt=0, description="A claimed step run is another worker's after this.")
     max_attempts: int = Field(5, ge=1, le=100)
@@ -78,6 +95,18 @@ class Settings(BaseSettings):
         bad = [f for f in v if f not in {"jpeg", "webp", "avif"}]
         if bad or not v:
             raise ValueError(f"formats must be among jpeg, webp, avif (got {bad or v})")
+        return v
+
+    @field_validator("image_presets")
+    @classmethod
+    def _presets(cls, v: dict[str, str]) -> dict[str, str]:
+        if v:
+            from vitrina.delivery.grammar import validate_presets  # imports libvips: only when used
+
+            try:
+                validate_presets(v)
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
         return v
 
     @model_validator(mode="after")

@@ -23,7 +23,7 @@ def test_upload_then_ready_with_derivatives_and_signals(client):
     assert r.headers["location"] == f"/v1/assets/{body['id']}"
     assert body["sha256"] == hashlib.sha256((PHOTOS / "astronaut.png").read_bytes()).hexdigest()
 
-    assert process_all(client.runtime) == 3
+    assert process_all(client.runtime) == 4  # probe, derivatives, focus, signals
     asset = client.get(f"/v1/assets/{body['id']}").json()
     assert asset["status"] == "ready", asset
     assert (asset["width"], asset["height"]) == (512, 512)
@@ -39,7 +39,7 @@ def test_upload_then_ready_with_derivatives_and_signals(client):
     assert len(sig["phash"]["hash"]) == 16 and sig["phash"]["version"]
     assert 1 <= len(sig["colors"]["colors"]) <= 5
     assert sig["quality"]["sharpness"] > 0
-    assert [s["state"] for s in asset["steps"]] == ["done", "done", "done"]
+    assert [s["state"] for s in asset["steps"]] == ["done"] * 4
 
 
 def test_same_bytes_give_the_same_asset(client):

@@ -28,7 +28,7 @@ def test_dag_order_and_claims_are_exclusive(runtime):
     with runtime.sessions() as s:
         states = {(r.asset_id, r.step): r.state for r in s.scalars(select(StepRun))}
     assert {k[1]: v for k, v in states.items() if k[0] == ids[0]} == {
-        "probe": "pending", "derivatives": "waiting", "signals": "waiting"}
+        "probe": "pending", "derivatives": "waiting", "focus": "waiting", "signals": "waiting"}
 
     claimed: list = []
     lock = threading.Lock()

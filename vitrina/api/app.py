@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vitrina import __version__
-from vitrina.api import errors
+from vitrina.api import errors, images
 from vitrina.api.metrics import Metrics, MetricsMiddleware
-from vitrina.api.routers import assets, health
+from vitrina.api.routers import assets, experiments, health
 from vitrina.config import Settings, load_settings
 from vitrina.pipeline.ingest import Ingestor
 from vitrina.pipeline.worker import WorkerPool
@@ -44,6 +44,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         finally:
             if pool is not None:
                 pool.shutdown()
+            app.state.images.service.close()
             runtime.close()
 
     app = FastAPI(title="Vitrina", version=__version__, lifespan=lifespan,
@@ -54,10 +55,14 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(assets.router)
+    app.include_router(experiments.router)
+    images.install(app, runtime)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
 
-def app_from_env() -> FastAPI:
-    """For `uvicorn --factory vitrina.api.app:app_from_env` and multi-process serving."""
-    return create_app(load_settings())
+def app_from_env() -> images.Dispatcher:
+    """For `uvicorn --factory vitrina.api.app:app_from_env` and multi-process serving:
+    /img/ paths go straight to the image app, the rest to FastAPI (``.state`` is its)."""
+    app = create_app(load_settings())
+    return images.Dispatcher(app, app.state.images)

@@ -16,9 +16,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from vitrina.cli import admin, assets, server
+    from vitrina.cli import admin, assets, experiments, server, url
 
-    for module in (server, assets, admin):
+    for module in (server, assets, admin, url, experiments):
         for command in module.COMMANDS:
             main.add_command(command)
 

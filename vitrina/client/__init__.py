@@ -27,6 +27,7 @@ from vitrina.client.errors import (
     VitrinaConnectionError,
     WaitTimeoutError,
 )
+from vitrina.client.images import ImageURLs
 from vitrina.client.models import (
     STATUSES,
     Asset,
@@ -40,7 +41,7 @@ from vitrina.client.models import (
 
 __all__ = [
     "STATUSES", "Asset", "AssetFailedError", "AssetPage", "BadRequestError", "Client", "ConflictError",
-    "Derivative", "ForbiddenError", "Health", "IntegrityError", "NotFoundError", "ProtocolError",
+    "Derivative", "ForbiddenError", "Health", "ImageURLs", "IntegrityError", "NotFoundError", "ProtocolError",
     "RateLimitedError", "ServerError", "Signal", "StepInfo", "UnauthorizedError", "UploadResult",
     "VitrinaAPIError", "VitrinaClientError", "VitrinaConnectionError", "WaitTimeoutError",
 ]

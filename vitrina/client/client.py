@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -18,6 +18,7 @@ from vitrina.client.errors import (
     WaitTimeoutError,
     error_from_response,
 )
+from vitrina.client.images import ImageURLs
 from vitrina.client.models import Asset, AssetPage, Derivative, Health, UploadResult
 from vitrina.client.transfer import (
     Destination,
@@ -39,10 +40,14 @@ class Client:
     """
 
     def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 signing_keys: Mapping[str, str] | None = None, signing_key_id: str | None = None,
+                 image_presets: Mapping[str, str] | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
+        #: signed /img URLs (see :meth:`image_url`); keys as the server's VITRINA_SIGNING_KEYS
+        self.images = ImageURLs(self.base_url, signing_keys, signing_key_id, image_presets)
         self.timeout = timeout
         headers = {"User-Agent": f"vitrina-python/{__version__}"}
         if api_key:
@@ -50,6 +55,16 @@ class Client:
         # no redirects: following one to another host would hand it the API key
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
                                   transport=transport, follow_redirects=False)
+
+    # --- image URLs -----------------------------------------------------------------------
+    def image_url(self, asset_id: str, ops: str = "-", *, expires_in: float | None = None) -> str:
+        """A signed ``/img/...`` URL (made locally, no request); unsigned without signing_keys."""
+        return self.images.url(asset_id, ops, expires_in=expires_in)
+
+    def srcset(self, asset_id: str, ops: str, widths: Iterable[int], *,
+               expires_in: float | None = None) -> str:
+        """A ``srcset`` value: ``ops`` at each of ``widths``, the aspect ratio kept."""
+        return self.images.srcset(asset_id, ops, widths, expires_in=expires_in)
 
     # --- assets ---------------------------------------------------------------------------
     def upload(self, file: Source, *, filename: str | None = None,

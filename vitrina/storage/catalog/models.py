@@ -146,3 +146,6 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(128))  # comma list: read,write,admin
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+from vitrina.storage.catalog import experiments as _experiments  # noqa: E402,F401  (Alembic sees its tables)

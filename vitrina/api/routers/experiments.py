@@ -1,0 +1,226 @@
+"""/v1/experiments, /v1/exposures, /v1/events: define experiments, assign units, log
+exposures and outcomes, read results (JSON and a PNG of the effect over time)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from vitrina.api.deps import get_runtime, require
+from vitrina.api.keys import Principal
+from vitrina.errors import Forbidden, InvalidInput, PayloadTooLarge
+from vitrina.experiments_service import MAX_BATCH, ExperimentRecord, ExperimentService
+from vitrina.experiments_service.service import assignment_dict
+
+router = APIRouter(tags=["experiments"])
+PREFIX = "/v1/experiments"
+#: largest body of a log batch (MAX_BATCH items of a few hundred bytes)
+MAX_LOG_BODY = 16 * 1024 * 1024
+_service_lock = threading.Lock()
+TIMESTAMP = {"type": "number", "description": "epoch seconds (UTC); default: now"}
+
+
+def service(request: Request) -> ExperimentService:
+    """One service (and assigner cache) per app, made on first use."""
+    state = request.app.state
+    with _service_lock:
+        if getattr(state, "experiments", None) is None:
+            state.experiments = ExperimentService(get_runtime(request).sessions)
+    return state.experiments
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExperimentIn(_Strict):
+    definition: dict[str, Any] = Field(
+        description="An experiment as `Experiment.to_dict()` gives it.")
+    plan: dict[str, Any] | None = Field(
+        None, description="Metrics (the first is primary), guardrails, alpha...")
+
+
+class ExperimentUpdate(ExperimentIn):
+    revision: int | None = Field(
+        None, description="Refuse the update unless the stored revision is this one.")
+
+
+class ExperimentOut(BaseModel):
+    key: str
+    status: str = Field(description="draft | running | stopped")
+    killed: bool
+    revision: int
+    definition: dict[str, Any]
+    plan: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExperimentList(BaseModel):
+    items: list[ExperimentOut]
+    next_cursor: str | None
+
+
+class AssignIn(_Strict):
+    unit_id: str = Field(min_length=1, max_length=256)
+    attributes: dict[str, Any] | None = Field(None, description="For targeting conditions.")
+    log_exposure: bool = Field(False, description="Log the exposure (needs the write scope).")
+
+
+class AssignmentOut(BaseModel):
+    experiment: str
+    unit_id: str
+    variant: str
+    in_experiment: bool
+    reason: str = Field(description="assigned, not_running, killed, holdout, not_targeted, "
+                                    "outside_layer or outside_traffic")
+    value: Any = None
+
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+def _out(record: ExperimentRecord) -> ExperimentOut:
+    return ExperimentOut(**record.to_dict())
+
+
+def _batch_schema(name: str, item: dict[str, Any]) -> dict[str, Any]:
+    items = {"type": "array", "maxItems": MAX_BATCH, "items": {"type": "object", **item}}
+    schema = {"type": "object", "required": [name], "properties": {name: items}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+async def _json_list(request: Request, name: str) -> Any:
+    """``{name: [...]}`` from a body capped at MAX_LOG_BODY, declared or streamed."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_LOG_BODY:
+        raise PayloadTooLarge(f"a log batch is at most {MAX_LOG_BODY} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LOG_BODY:
+            raise PayloadTooLarge(f"a log batch is at most {MAX_LOG_BODY} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidInput("the body is not JSON") from None
+    if not isinstance(data, dict) or set(data) != {name}:
+        raise InvalidInput(f'the body must be {{"{name}": [...]}}')
+    return data[name]
+
+
+@router.post(PREFIX, response_model=ExperimentOut, status_code=201,
+             dependencies=[Depends(require("write"))])
+def create_experiment(body: ExperimentIn, request: Request, response: Response) -> ExperimentOut:
+    """Create an experiment (or a flag) from its definition and analysis plan."""
+    record = service(request).create(body.definition, body.plan)
+    response.headers["Location"] = f"{PREFIX}/{record.key}"
+    return _out(record)
+
+
+@router.get(PREFIX, response_model=ExperimentList, dependencies=[Depends(require("read"))])
+def list_experiments(
+    request: Request,
+    status: str | None = Query(None, pattern="^(draft|running|stopped)$"),
+    limit: int = Query(100, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=128),
+) -> ExperimentList:
+    """By key; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    records = service(request).list(status, limit + 1, cursor)
+    more = len(records) > limit
+    records = records[:limit]
+    return ExperimentList(items=[_out(r) for r in records],
+                          next_cursor=records[-1].key if more else None)
+
+
+@router.get(PREFIX + "/{key}", response_model=ExperimentOut,
+            dependencies=[Depends(require("read"))])
+def get_experiment(key: str, request: Request) -> ExperimentOut:
+    return _out(service(request).get(key))
+
+
+@router.put(PREFIX + "/{key}", response_model=ExperimentOut,
+            dependencies=[Depends(require("write"))])
+def update_experiment(key: str, body: ExperimentUpdate, request: Request) -> ExperimentOut:
+    """Replace the definition and plan; the revision goes up when anything changed."""
+    return _out(service(request).update(key, body.definition, body.plan, body.revision))
+
+
+@router.post(PREFIX + "/{key}/stop", response_model=ExperimentOut,
+             dependencies=[Depends(require("write"))])
+def stop_experiment(key: str, request: Request) -> ExperimentOut:
+    """Stop: every unit gets the control; logged data stays for the analysis."""
+    return _out(service(request).stop(key))
+
+
+@router.post(PREFIX + "/{key}/kill", response_model=ExperimentOut,
+             dependencies=[Depends(require("write"))])
+def kill_experiment(key: str, request: Request) -> ExperimentOut:
+    """Kill switch: every unit gets the control at once, whatever else is set."""
+    return _out(service(request).kill(key))
+
+
+@router.post(PREFIX + "/{key}/assign", response_model=AssignmentOut)
+def assign(key: str, body: AssignIn, request: Request,
+           principal: Annotated[Principal, Depends(require("read"))]) -> AssignmentOut:
+    """The unit's variant (deterministic). With ``log_exposure`` the exposure is
+    committed before the answer, only when the unit is in the experiment."""
+    if body.log_exposure and not principal.allows("write"):
+        raise Forbidden("logging an exposure needs the 'write' scope", details={"needed": "write"})
+    answer = service(request).assign(key, body.unit_id, body.attributes, body.log_exposure)
+    return AssignmentOut(**assignment_dict(body.unit_id, answer))
+
+
+@router.post("/v1/exposures", response_model=Accepted, status_code=201,
+             dependencies=[Depends(require("write"))],
+             openapi_extra=_batch_schema("exposures", {
+                 "required": ["experiment", "unit_id", "variant"],
+                 "properties": {"experiment": {"type": "string"}, "unit_id": {"type": "string"},
+                                "variant": {"type": "string"},
+                                "timestamp": TIMESTAMP}}))
+async def log_exposures(request: Request) -> Accepted:
+    """A batch of exposures, all or nothing; a unit's earliest exposure is kept."""
+    items = await _json_list(request, "exposures")
+    return Accepted(accepted=await run_in_threadpool(service(request).log_exposures, items))
+
+
+@router.post("/v1/events", response_model=Accepted, status_code=201,
+             dependencies=[Depends(require("write"))],
+             openapi_extra=_batch_schema("events", {
+                 "required": ["unit_id", "event"],
+                 "properties": {"unit_id": {"type": "string"}, "event": {"type": "string"},
+                                "value": {"type": "number", "default": 1},
+                                "timestamp": TIMESTAMP,
+                                "id": {"type": "string", "description": "stored once per id"}}}))
+async def log_events(request: Request) -> Accepted:
+    """A batch of outcome events (clicks, purchases...), all or nothing."""
+    items = await _json_list(request, "events")
+    return Accepted(accepted=await run_in_threadpool(service(request).log_events, items))
+
+
+@router.get(PREFIX + "/{key}/results", dependencies=[Depends(require("read"))])
+def results(key: str, request: Request,
+            end: float | None = Query(None, description="Count events before this epoch time only.")
+            ) -> dict[str, Any]:
+    """The full result: every metric for every treatment (frequentist, sequential,
+    Bayesian), Holm-adjusted p-values, the SRM check, guardrails, a recommendation."""
+    return service(request).result(key, end).to_dict()
+
+
+@router.get(PREFIX + "/{key}/results.png", dependencies=[Depends(require("read"))],
+            responses={200: {"content": {"image/png": {}}}})
+def results_png(key: str, request: Request,
+                metric: str | None = Query(None, max_length=128,
+                                           description="Default: the primary metric.")
+                ) -> Response:
+    """The metric's cumulative effect by day with its fixed-horizon and always-valid
+    intervals, one panel per treatment; 409 ``no_data`` before any exposure."""
+    png = service(request).plot(key, metric)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,68 @@
+"""url: sign image transformation URLs with the configured keys."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from vitrina.cli.common import settings_of
+from vitrina.errors import VitrinaError
+
+
+def _widths(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        widths = [int(w) for w in value.split(",") if w.strip()]
+    except ValueError:
+        raise click.BadParameter("a comma list of widths in pixels, e.g. 320,640,1280") from None
+    if not widths or min(widths) < 1:
+        raise click.BadParameter("a comma list of positive widths, e.g. 320,640,1280")
+    return widths
+
+
+@click.command()
+@click.argument("asset_id")
+@click.argument("ops")
+@click.option(
+    "--expires",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="The URL stops working this many seconds from now.",
+)
+@click.option(
+    "--srcset",
+    "widths",
+    callback=_widths,
+    default=None,
+    metavar="W,W,...",
+    help="Print a srcset list: OPS at each width, the aspect ratio kept.",
+)
+@click.pass_context
+def url(ctx: click.Context, asset_id: str, ops: str, expires: int | None,
+        widths: list[int] | None) -> None:  # fmt: skip
+    """Sign /img/{signature}/{ops}/{asset_id} for ASSET_ID and OPS (e.g. w_400,h_300,c_fill).
+
+    OPS is written in its canonical form; `-` asks for no transformation. Prefixed with
+    VITRINA_PUBLIC_BASE_URL when set. Outside development mode VITRINA_SIGNING_KEYS must
+    hold the key (VITRINA_SIGNING_KEY_ID picks which).
+    """
+    from vitrina.delivery.configured import signer_from
+
+    settings = settings_of(ctx)
+    base = settings.public_base_url.rstrip("/")
+    until = None if expires is None else int(time.time()) + expires
+    try:
+        signer = signer_from(settings)
+        if widths is None:
+            click.echo(base + signer.url(asset_id, ops, until))
+            return
+        items = signer.srcset(asset_id, ops, widths, until).split(", ")  # paths hold no spaces
+    except VitrinaError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(", ".join(base + item for item in items))
+
+
+COMMANDS = [url]

@@ -1,0 +1,31 @@
+"""Delivery objects built from the settings: the URL signer and the limits."""
+
+from __future__ import annotations
+
+from vitrina.config import Settings
+from vitrina.delivery.limits import DeliveryLimits
+from vitrina.delivery.signing import Signer
+
+
+def signer_from(settings: Settings) -> Signer:
+    """Signs with ``signing_key_id`` (default: the first key); accepts every listed key;
+    unsigned URLs only in development mode. A malformed key is a ConfigError."""
+    return Signer(
+        settings.signing_keys,
+        settings.current_key_id or None,
+        presets=settings.image_presets,
+        allow_unsigned=settings.dev,
+    )
+
+
+def limits_from(settings: Settings) -> DeliveryLimits:
+    return DeliveryLimits(
+        max_width=settings.delivery_max_width,
+        max_height=settings.delivery_max_height,
+        max_output_pixels=settings.delivery_max_output_pixels,
+        max_source_pixels=settings.delivery_max_source_pixels,
+        max_overlays=settings.delivery_max_overlays,
+        max_dpr=settings.delivery_max_dpr,
+        max_blur=settings.delivery_max_blur,
+        max_render_seconds=settings.delivery_render_seconds,
+    )

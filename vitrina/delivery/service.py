@@ -1,0 +1,266 @@
+"""The image service: from a request path to a ready answer, when the in-memory cache
+had none (the route's miss path).
+
+    parse_path -> verify the signature (first) -> parse_ops -> check_limits
+      -> asset records (TTL cache; catalog in a thread) -> choose_format -> cache key
+      -> single-flight per key: blob cache, else limiter slot -> transform in a thread
+      -> blob cache -> Prepared (headers, ETag) -> in-memory cache
+
+With ``delivery_cache`` off every request does the work: no blob cache, no memory
+cache and no single-flight (sharing one render between concurrent requests is a
+cache too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from vitrina.config import Settings
+from vitrina.delivery.cache import (
+    NEGOTIATED,
+    MemoryCache,
+    Prepared,
+    blob_key,
+    cache_key,
+    etag_matches,
+)
+from vitrina.delivery.configured import limits_from, signer_from
+from vitrina.delivery.flight import SingleFlight
+from vitrina.delivery.grammar import canonical, parse_ops
+from vitrina.delivery.limiter import Limiter, TooBusy
+from vitrina.delivery.limits import check_limits
+from vitrina.delivery.negotiate import MIME, choose_format
+from vitrina.delivery.ops import GRAVITY_MODES, Ops
+from vitrina.delivery.paths import UNSIGNED, parse_path
+from vitrina.delivery.signing import Signer
+from vitrina.delivery.sources import AssetSources, SourceRecord
+from vitrina.delivery.stats import DeliveryStats
+from vitrina.delivery.transform import Rendered, transform
+from vitrina.errors import NotFound
+from vitrina.storage.blobs import BlobStore
+
+log = logging.getLogger("vitrina.delivery")
+T = TypeVar("T")
+CACHE_CONTROL = b"public, max-age=31536000, immutable"
+IO_THREADS = 4
+
+
+@dataclass(frozen=True)
+class _Job:
+    record: SourceRecord
+    ops: Ops
+    fmt: str
+    overlays: Mapping[str, SourceRecord]
+    key: str
+
+
+class ImageService:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        store: BlobStore,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock  # wall clock; tests may replace it
+        self.presets = dict(settings.image_presets)
+        self.limits = limits_from(settings)
+        self.allow_unsigned = settings.dev
+        self.use_signer(signer_from(settings), settings.signing_keys)
+        self.ttl = settings.delivery_asset_ttl_seconds
+        self.sources = AssetSources(sessions, store, self.ttl, lambda: self.clock())
+        self.store = store
+        self.cache_enabled = settings.delivery_cache
+        self.memory = (
+            MemoryCache(settings.delivery_memory_bytes, settings.delivery_memory_item_bytes)
+            if settings.delivery_cache and settings.delivery_memory_bytes > 0
+            else None
+        )
+        workers = settings.delivery_max_concurrency or os.cpu_count() or 1
+        self.limiter = Limiter(workers, settings.delivery_max_queue)
+        self.stats = DeliveryStats()
+        self._renders: SingleFlight[bytes] = SingleFlight()
+        self._lookups: SingleFlight[SourceRecord | None] = SingleFlight()
+        self._workers = workers
+        self._pools: dict[str, ThreadPoolExecutor] = {}  # made on first use, again after close
+
+    def use_signer(self, signer: Signer, keys: Mapping[str, Any]) -> None:
+        """Verify with ``signer`` from now on; answers cached under a key id no longer in
+        ``keys`` stop being served from memory at once."""
+        self.signer = signer
+        self.key_ids = frozenset(keys) | ({UNSIGNED} if self.allow_unsigned else frozenset())
+
+    # --- the miss path -------------------------------------------------------------------
+    async def answer(
+        self, raw_path: str, accept: str | None, if_none_match: bytes | None = None
+    ) -> tuple[Prepared, bool]:
+        """The answer for ``raw_path`` (still percent-encoded) and whether it depends on
+        ``Accept``; raises VitrinaError (403 before anything but the path is parsed).
+
+        When ``if_none_match`` names the result's ETag the answer has no body (a 304):
+        the key is known before the image, so revalidations cost no read or render."""
+        path = parse_path(raw_path)
+        self.signer.verify(path.signature, path.signed_part, self.clock())
+        ops = parse_ops(path.ops, self.presets)
+        check_limits(ops, self.limits)
+        record = await self._record(path.asset_id)
+        overlays: dict[str, SourceRecord] = {}
+        for overlay in ops.l:
+            if overlay.asset not in overlays:
+                overlays[overlay.asset] = await self._record(overlay.asset, overlay=True)
+        fmt, negotiated = choose_format(ops, accept, record.has_alpha, record.format)
+        focal = ops.c in GRAVITY_MODES and ops.g in ("auto", "face")
+        key = cache_key(record.sha256, canonical(ops), fmt, record.focus_tag if focal else "")
+        loaded = min([record.loaded_at, *(r.loaded_at for r in overlays.values())])
+        key_id, expires = _signature_facts(path.signature)
+        valid_until = min(loaded + self.ttl, math.inf if expires is None else expires)
+        if if_none_match is not None and etag_matches(if_none_match, _etag(key)):
+            return _prepare(b"", fmt, key, negotiated, key_id, valid_until), negotiated
+        job = _Job(record, ops, fmt, overlays, key)
+        if self.cache_enabled:
+            body = await self._renders.run(key, lambda: self._cached_or_rendered(job))
+        else:
+            body = await self._render(job)
+        return _prepare(body, fmt, key, negotiated, key_id, valid_until), negotiated
+
+    def remember(
+        self, raw: bytes, accept: bytes | None, answer: Prepared, negotiated: bool
+    ) -> None:
+        """Keep ``answer`` in memory under the request path (and Accept bucket)."""
+        if self.memory is None or answer.valid_until <= self.clock():
+            return
+        if negotiated:
+            self.memory.put(raw, NEGOTIATED)
+            self.memory.put(raw + self.memory.bucket(accept), answer)
+        else:
+            self.memory.put(raw, answer)
+
+    async def _record(self, asset_id: str, *, overlay: bool = False) -> SourceRecord:
+        known, record = self.sources.fresh(asset_id)
+        if not known:
+            record = await self._lookups.run(asset_id, lambda: self._load(asset_id))
+        if record is None:
+            if overlay:
+                raise NotFound("The overlay asset does not exist or is not an image.",
+                               details={"op": "l", "asset_id": asset_id})  # fmt: skip
+            raise NotFound("No image has this id.", details={"asset_id": asset_id})
+        return record
+
+    async def _load(self, asset_id: str) -> SourceRecord | None:
+        record = await self._io(self.sources.read, asset_id)
+        self.sources.remember(asset_id, record)
+        return record
+
+    async def _cached_or_rendered(self, job: _Job) -> bytes:
+        key = blob_key(job.record.sha256, job.key, job.fmt)
+        data = await self._io(self._read_cached, key)
+        if data is not None:
+            self.stats.blob_hits += 1
+            return data
+        data = await self._render(job)
+        try:
+            await self._io(self.store.put_bytes, key, data, durable=False)
+        except Exception:  # a result we cannot keep is still a result
+            log.warning("could not store %s in the result cache", key, exc_info=True)
+        return data
+
+    def _read_cached(self, key: str) -> bytes | None:
+        try:
+            return self.store.read_bytes(key)
+        except NotFound:
+            return None
+        except Exception:  # an unreachable cache is a miss, not an error
+            log.warning("could not read %s from the result cache", key, exc_info=True)
+            return None
+
+    async def _render(self, job: _Job) -> bytes:
+        try:
+            await self.limiter.acquire()
+        except TooBusy:
+            self.stats.too_busy += 1
+            raise
+        self.stats.renders += 1
+        loop = asyncio.get_running_loop()
+        try:
+            done = self._pool("render", self._workers).submit(self._transform, job)
+        except BaseException:
+            self.limiter.release()
+            raise
+        # the slot is freed when the thread is done, even if the request went away
+        done.add_done_callback(lambda _: _call_soon(loop, self.limiter.release))
+        rendered: Rendered = await asyncio.wrap_future(done)
+        return rendered.data
+
+    def _transform(self, job: _Job) -> Rendered:
+        source = self.sources.open(job.record)
+        overlays = {asset: self.sources.open(r) for asset, r in job.overlays.items()}
+        return transform(source, job.ops, job.fmt, focus=job.record.focus, overlays=overlays,
+                         limits=self.limits, size=job.record.size)  # fmt: skip
+
+    async def _io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        future: Future[T] = self._pool("io", IO_THREADS).submit(fn, *args, **kwargs)
+        return await asyncio.wrap_future(future)
+
+    def gauges(self) -> dict[str, float]:
+        return {
+            "transformations_running": self.limiter.active,
+            "transformations_waiting": self.limiter.waiting,
+            "memory_cache_bytes": self.memory.size if self.memory else 0,
+        }
+
+    def _pool(self, name: str, threads: int) -> ThreadPoolExecutor:
+        pool = self._pools.get(name)
+        if pool is None:
+            pool = ThreadPoolExecutor(threads, thread_name_prefix=f"vitrina-img-{name}")
+            self._pools[name] = pool
+        return pool
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.clear()
+
+
+def _prepare(body: bytes, fmt: str, key: str, negotiated: bool, key_id: str,
+             valid_until: float) -> Prepared:  # fmt: skip
+    etag = _etag(key)
+    common = [(b"etag", etag), (b"cache-control", CACHE_CONTROL)]
+    if negotiated:
+        common.append((b"vary", b"Accept"))
+    headers = [
+        (b"content-type", MIME[fmt].encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        *common,
+    ]
+    return Prepared(body, headers, common, etag, key_id, valid_until)
+
+
+def _etag(key: str) -> bytes:
+    return f'"{key}"'.encode()
+
+
+def _signature_facts(signature: str) -> tuple[str, int | None]:
+    """(key id, expiry) of a verified signature segment; ``_`` for unsigned."""
+    if signature == UNSIGNED:
+        return UNSIGNED, None
+    parts = signature.split(".")
+    return parts[0], int(parts[1]) if len(parts) == 3 else None
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[[], None]) -> None:
+    try:
+        loop.call_soon_threadsafe(fn)
+    except RuntimeError:  # the loop is gone (shutdown): nobody waits for the slot
+        pass

@@ -1,0 +1,129 @@
+"""What serving needs to know about an asset, read from the catalog and kept for a
+short time (a TTL) so that hot URLs never touch the database.
+
+A process trusts a record for ``ttl`` seconds: an asset deleted meanwhile may still
+be served from this process for that long (documented with the setting).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from vitrina.delivery.focus import Focus
+from vitrina.delivery.source import Source, read_header
+from vitrina.errors import NotFound, VitrinaError
+from vitrina.storage.blobs import BlobStore
+from vitrina.storage.catalog.models import Asset, Original, Signal
+
+log = logging.getLogger("vitrina.delivery")
+FOCUS_SIGNAL = "focus"
+MAX_RECORDS = 100_000
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    asset_id: str
+    sha256: str
+    blob_key: str
+    width: int | None  # upright; None until probed
+    height: int | None
+    has_alpha: bool
+    format: str | None  # as probe names it: jpeg, png, webp, ...
+    focus: Focus | None
+    focus_tag: str  # "producer@version" of the stored focus, "none" without one
+    loaded_at: float  # wall clock
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        return None if self.width is None or self.height is None else (self.width, self.height)
+
+
+class AssetSources:
+    """asset id -> :class:`SourceRecord` (or None: no such image), cached for ``ttl`` s.
+
+    :meth:`fresh` and :meth:`remember` never block (call them on the event loop);
+    :meth:`read` reads the catalog (call it in a thread).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: BlobStore,
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sessions, self.store, self.ttl, self.clock = sessions, store, ttl, clock
+        self._records: OrderedDict[str, tuple[float, SourceRecord | None]] = OrderedDict()
+
+    def fresh(self, asset_id: str) -> tuple[bool, SourceRecord | None]:
+        """(known, record): ``known`` is False when the catalog must be read again."""
+        hit = self._records.get(asset_id)
+        if hit is None or self.clock() >= hit[0] + self.ttl:
+            return False, None
+        return True, hit[1]
+
+    def read(self, asset_id: str) -> SourceRecord | None:
+        """The catalog's answer now (blocking: call it in a thread); see :meth:`remember`."""
+        loaded_at = self.clock()
+        with self.sessions() as s:
+            row = s.execute(
+                select(Asset.kind, Asset.sha256, Asset.width, Asset.height, Asset.meta,
+                       Asset.mime, Original.blob_key)
+                .join(Original, Original.sha256 == Asset.sha256)
+                .where(Asset.id == asset_id)
+            ).first()  # fmt: skip
+            if row is None or row.kind != "image":
+                return None
+            signal = s.execute(
+                select(Signal.value, Signal.producer, Signal.version).where(
+                    Signal.asset_id == asset_id, Signal.name == FOCUS_SIGNAL
+                )
+            ).first()
+        return self._record(asset_id, row, signal, loaded_at)
+
+    def remember(self, asset_id: str, record: SourceRecord | None) -> None:
+        """Keep what :meth:`read` found (from the event loop: one writer, no lock)."""
+        self._records[asset_id] = (record.loaded_at if record else self.clock(), record)
+        self._records.move_to_end(asset_id)
+        while len(self._records) > MAX_RECORDS:
+            self._records.popitem(last=False)
+
+    def forget(self, asset_id: str) -> None:
+        self._records.pop(asset_id, None)
+
+    def open(self, record: SourceRecord) -> Source:
+        """The original for libvips: its file when the store is local, else its bytes."""
+        return self._open(record.asset_id, record.blob_key)
+
+    def _open(self, asset_id: str, blob_key: str) -> Source:
+        try:
+            path = self.store.local_path(blob_key)
+            return path if path is not None else self.store.read_bytes(blob_key)
+        except NotFound:
+            raise NotFound("No image has this id.", details={"asset_id": asset_id}) from None
+
+    def _record(self, asset_id: str, row: Any, signal: Any, loaded_at: float) -> SourceRecord:
+        meta = row.meta or {}
+        width, height = row.width, row.height
+        if "has_alpha" in meta:
+            has_alpha = bool(meta["has_alpha"])
+        else:  # not probed yet: the header says
+            header = read_header(self._open(asset_id, row.blob_key))
+            has_alpha, width, height = header.has_alpha, header.width, header.height
+        focus, tag = None, "none"
+        if signal is not None:
+            try:
+                focus, tag = Focus.from_dict(signal.value), f"{signal.producer}@{signal.version}"
+            except VitrinaError:
+                log.warning("asset %s has a malformed focus signal; serving without it", asset_id)
+        fmt = meta.get("format") or row.mime.rpartition("/")[2]
+        return SourceRecord(asset_id, row.sha256, row.blob_key, width, height, has_alpha, fmt,
+                            focus, tag, loaded_at)  # fmt: skip

@@ -1,0 +1,181 @@
+"""Exposure and event logs: validate a batch whole, then write it in the caller's
+transaction (all or nothing).
+
+Exposures are kept as first exposures: (experiment, unit, variant) is the key and a
+repeat keeps the earlier time, so a retried batch changes nothing. Events carry an
+optional client ``id``; a retried event with the same id is stored once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vitrina.experiments import Experiment
+from vitrina.experiments.errors import InvalidLogs
+from vitrina.experiments_service.errors import BatchTooLarge
+from vitrina.storage.catalog.experiments import (
+    EVENT_ID_LENGTH,
+    UNIT_LENGTH,
+    EventRow,
+    ExperimentRow,
+    ExposureRow,
+)
+
+#: items per request or per transaction of the API
+MAX_BATCH = 10_000
+#: clock skew tolerated in client timestamps; later ones are refused (milliseconds
+#: sent as seconds land ~50,000 years ahead)
+MAX_FUTURE_SECONDS = 86_400.0
+#: problems listed in an error's details (the count is always complete)
+MAX_PROBLEMS = 20
+
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # event names, as metrics accept them
+
+
+@dataclass(frozen=True)
+class Exposure:
+    experiment: str
+    unit_id: str
+    variant: str
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class Event:
+    unit_id: str
+    event: str
+    timestamp: float
+    value: float = 1.0
+    id: str | None = None
+
+
+class _Problems:
+    def __init__(self, what: str, start: int) -> None:
+        self.what, self.start, self.items, self.count = what, start, [], 0
+
+    def add(self, index: int, field: str, message: str) -> None:
+        self.count += 1
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append({"index": self.start + index, "field": field, "message": message})
+
+    def raise_any(self, total: int) -> None:
+        if self.count:
+            first = self.items[0]
+            raise InvalidLogs(
+                f"{self.count} problem(s) in {total} {self.what}, nothing was logged; first: "
+                f"item {first['index']} {first['field']}: {first['message']}",
+                details={"problems": self.items, "count": self.count})
+
+
+def _text(p: _Problems, i: int, item: dict, field: str, limit: int,
+          pattern: re.Pattern[str] | None = None) -> str:
+    value = item.get(field)
+    if not isinstance(value, str) or not 0 < len(value) <= limit:
+        p.add(i, field, f"must be a string of 1-{limit} characters")
+        return ""
+    if pattern is not None and not pattern.match(value):
+        p.add(i, field, "must be letters, digits and '_.:-'")
+    return value
+
+
+def _number(p: _Problems, i: int, item: dict, field: str, default: float) -> float:
+    value = item.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        p.add(i, field, "must be a finite number")
+        return default
+    return float(value)
+
+
+def _time(p: _Problems, i: int, item: dict, now: float) -> float:
+    t = _number(p, i, item, "timestamp", now)
+    if not 0 <= t <= now + MAX_FUTURE_SECONDS:
+        p.add(i, "timestamp", "must be epoch seconds (UTC), not in the future")
+    return t
+
+
+def _items(items: Any, what: str, fields: set[str], start: int) -> tuple[list, _Problems]:
+    if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+        raise InvalidLogs(f"{what} must be a list of objects")
+    if len(items) > MAX_BATCH:
+        raise BatchTooLarge(f"{len(items)} {what} in one batch; send at most {MAX_BATCH}",
+                            details={"max": MAX_BATCH})
+    p = _Problems(what, start)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            p.add(i, "", "must be an object")
+        elif unknown := sorted(set(item) - fields):
+            p.add(i, ",".join(unknown), f"unknown field(s); allowed: {sorted(fields)}")
+    return [x if isinstance(x, dict) else {} for x in items], p
+
+
+def parse_exposures(items: Any, now: float, start: int = 0) -> list[Exposure]:
+    rows, p = _items(items, "exposures", {"experiment", "unit_id", "variant", "timestamp"}, start)
+    out = [Exposure(_text(p, i, x, "experiment", 128), _text(p, i, x, "unit_id", UNIT_LENGTH),
+                    _text(p, i, x, "variant", 128), _time(p, i, x, now))
+           for i, x in enumerate(rows)]
+    p.raise_any(len(rows))
+    return out
+
+
+def parse_events(items: Any, now: float, start: int = 0) -> list[Event]:
+    rows, p = _items(items, "events", {"unit_id", "event", "value", "timestamp", "id"}, start)
+    out = []
+    for i, x in enumerate(rows):
+        event_id = _text(p, i, x, "id", EVENT_ID_LENGTH) if x.get("id") is not None else None
+        out.append(Event(_text(p, i, x, "unit_id", UNIT_LENGTH),
+                         _text(p, i, x, "event", 128, _NAME), _time(p, i, x, now),
+                         _number(p, i, x, "value", 1.0), event_id))
+    p.raise_any(len(rows))
+    return out
+
+
+def _insert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def write_exposures(session: Session, exposures: list[Exposure], start: int = 0) -> int:
+    """Check experiments and variants exist, then upsert (earliest time wins)."""
+    keys = sorted({x.experiment for x in exposures})
+    rows = session.execute(select(ExperimentRow.key, ExperimentRow.definition)
+                           .where(ExperimentRow.key.in_(keys))).all()
+    variants = {k: set(Experiment.from_dict(d).variant_keys) for k, d in rows}
+    p = _Problems("exposures", start)
+    for i, x in enumerate(exposures):
+        if x.experiment not in variants:
+            p.add(i, "experiment", f"no experiment {x.experiment!r}")
+        elif x.variant not in variants[x.experiment]:
+            p.add(i, "variant", f"{x.variant!r} is not a variant of {x.experiment!r}: "
+                                f"{sorted(variants[x.experiment])}")
+    p.raise_any(len(exposures))
+    first: dict[tuple[str, str, str], float] = {}
+    for x in exposures:
+        k = (x.experiment, x.unit_id, x.variant)
+        first[k] = min(first.get(k, x.timestamp), x.timestamp)
+    if first:
+        stmt = _insert(session)(ExposureRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["experiment", "unit_id", "variant"],
+            set_={"timestamp": stmt.excluded.timestamp},
+            where=stmt.excluded.timestamp < ExposureRow.timestamp)
+        session.execute(stmt, [{"experiment": e, "unit_id": u, "variant": v, "timestamp": t}
+                               for (e, u, v), t in first.items()])
+    return len(exposures)
+
+
+def write_events(session: Session, events: list[Event]) -> int:
+    if events:
+        stmt = _insert(session)(EventRow).on_conflict_do_nothing(index_elements=["event_id"])
+        session.execute(stmt, [{"event_id": e.id, "unit_id": e.unit_id, "event": e.event,
+                                "value": e.value, "timestamp": e.timestamp} for e in events])
+    return len(events)

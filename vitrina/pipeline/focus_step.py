@@ -1,0 +1,31 @@
+"""The ``focus`` step: faces and the salient point of an image, found once at ingest
+and stored as the signal ``focus``, so that ``g_face`` / ``g_auto`` never detect while
+serving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vitrina.delivery import focus
+from vitrina.pipeline.image_steps import IMAGE
+from vitrina.pipeline.steps import SignalOut, StepContext, StepResult, register
+
+SIGNAL = "focus"
+
+
+@dataclass(frozen=True)
+class FocusStep:
+    name: str = "focus"
+    version: str = focus.VERSION  # detection's version: raising it makes stored focus stale
+    kinds: frozenset[str] = IMAGE
+    requires: tuple[str, ...] = ("probe",)  # probe has checked the pixel limits
+
+    def run(self, ctx: StepContext) -> StepResult:
+        with ctx.original_path() as path:
+            found = focus.detect_focus(path)  # shrink-on-load: decodes ~512 px, not the original
+        return StepResult(
+            signals=[SignalOut(SIGNAL, found.producer, found.version, found.to_dict())]
+        )
+
+
+register(FocusStep())
