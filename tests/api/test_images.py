@@ -18,7 +18,7 @@ from tests.api.test_images_setup import (
     decode,
     serve,
 )
-from vitrina.delivery import Focus
+from vitrina.delivery import Focus, focus
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -180,7 +180,7 @@ def test_g_face_keeps_the_stored_face_inside_the_crop(
     client: ImageClient, library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = client.service.sources.read(library.ids["astronaut.png"])
-    assert record is not None and record.focus_tag == "vitrina.focus@1"
+    assert record is not None and record.focus_tag == f"vitrina.focus@{focus.VERSION}"
     focus: Focus = record.focus
     assert len(focus.faces) == 1
     face = focus.faces[0]

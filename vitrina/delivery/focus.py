@@ -22,8 +22,8 @@ from vitrina.delivery.source import Source, thumbnail
 from vitrina.errors import InvalidInput
 
 PRODUCER = "vitrina.focus"
-VERSION = "1"  # bump when detection changes, so backfills know what is stale
-DETECT_SIZE = 512  # faces are looked for on the source shrunk to this (longest side)
+VERSION = "2"  # bump when detection changes, so backfills know what is stale
+DETECT_SIZE = 384  # faces are looked for on the source shrunk to this (longest side)
 SALIENCY_SIZE = 256
 # libvips blurs its attention map in proportion to the crop it is asked for: a window
 # of 3/4 of the picture finds the subject (a face, a rocket) rather than its single
@@ -103,7 +103,8 @@ class HaarFaceFinder:
     """OpenCV's frontal-face Haar cascade; loaded on first use, one detection at a time
     (a cascade object is not safe to share between threads)."""
 
-    name, version = "opencv-haar-frontalface-default", "1"
+    # 384 px and a 1.2 pyramid step: ~3x faster than 512 px at 1.1, same faces on the test photos
+    name, version = "opencv-haar-frontalface-default", "2"
 
     def __init__(self, min_neighbors: int = 5, min_fraction: float = 0.05) -> None:
         self._min_neighbors = min_neighbors
@@ -123,7 +124,7 @@ class HaarFaceFinder:
                 if self._cascade.empty():
                     raise RuntimeError("OpenCV's Haar face cascade did not load")
             found = self._cascade.detectMultiScale(
-                grey, scaleFactor=1.1, minNeighbors=self._min_neighbors, minSize=(side, side)
+                grey, scaleFactor=1.2, minNeighbors=self._min_neighbors, minSize=(side, side)
             )
         return [tuple(int(v) for v in box) for box in found]  # type: ignore[misc]
 
