@@ -5,7 +5,7 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 export VITRINA_DATA_DIR ?= var
 
-.PHONY: run test install db demo bench peers lint clean
+.PHONY: run test install bench peers lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+## peers: build gbstats' and obp's own virtualenvs and regenerate tests/experiments/reference/*.json
+peers:
+	bash peers/make_references.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check vitrina tests bench

@@ -18,7 +18,8 @@ from tests.api.test_images_setup import (
     decode,
     serve,
 )
-from vitrina.delivery import Focus, focus
+from vitrina.delivery import Focus
+from vitrina.delivery import focus as focus_detection
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -180,7 +181,7 @@ def test_g_face_keeps_the_stored_face_inside_the_crop(
     client: ImageClient, library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = client.service.sources.read(library.ids["astronaut.png"])
-    assert record is not None and record.focus_tag == f"vitrina.focus@{focus.VERSION}"
+    assert record is not None and record.focus_tag == f"vitrina.focus@{focus_detection.VERSION}"
     focus: Focus = record.focus
     assert len(focus.faces) == 1
     face = focus.faces[0]
