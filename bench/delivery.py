@@ -49,8 +49,12 @@ NGINX_FILE = "derivative.jpg"
 def prepare_sources(directory: Path) -> None:
     shutil.copy(ROOT / "data" / "photos" / "astronaut.png", directory / PNG)
     # A camera-sized photo: the real rocket.jpg (640x427) cropped to 4:3 and upscaled
-    # with pyvips to 4000x3000, saved as cameras do (quality 90, 4:2:0 chroma).
+    # with pyvips to 4000x3000, saved as cameras do (quality 90, 4:2:0 chroma), in
+    # sRGB like most camera and phone uploads. (rocket.jpg itself is Adobe RGB: Vitrina
+    # would convert it and a bare thumbnail would not, so the rows would not compare.)
     photo = pyvips.Image.new_from_file(str(ROOT / "data" / "photos" / "rocket.jpg"))
+    photo = photo.icc_transform("srgb").copy()
+    photo.remove("icc-profile-data")
     width = round(photo.height * 4 / 3)
     photo = photo.crop((photo.width - width) // 2, 0, width, photo.height)
     photo = photo.resize(4000 / photo.width, vscale=3000 / photo.height, kernel="lanczos3")

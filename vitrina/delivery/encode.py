@@ -7,7 +7,7 @@ ICC profile; pixels are sRGB by then, which is what a profile-less image means.
 from __future__ import annotations
 
 import itertools
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,21 +63,21 @@ def quality(q: int | str, fmt: str, dpr: float) -> int:
 
 def encode(image: pyvips.Image, fmt: str, q: int, seconds: float | None) -> bytes:
     """Run the pipeline into ``fmt``; stop it (503) when it runs over ``seconds``."""
+    timer = None
     if seconds is not None:
-        deadline = time.monotonic() + seconds
         # a copy of our own: libvips' operation cache shares identical images between
-        # requests, and neither a kill flag nor a handler may outlive this render
+        # requests, and a kill flag must not outlive this render
         image = image.copy(xoffset=next(_renders) % 1_000_000_000)
-
-        def _check(img: pyvips.Image, _progress: object) -> None:
-            if time.monotonic() > deadline:
-                img.set_kill(True)
-
-        image.set_progress(True)
-        image.signal_connect("eval", _check)
+        # a timer sets libvips' kill flag: no Python call per tile on the hot path
+        timer = threading.Timer(seconds, image.set_kill, args=(True,))
+        timer.daemon = True
+        timer.start()
     try:
         return ENCODERS[fmt].save(image, q)
     except pyvips.Error as err:
         if "killed" in str(err.detail or ""):
             raise RenderTimeout(f"The image took longer than {seconds:g} s to render.") from None
         raise decode_error(err) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
