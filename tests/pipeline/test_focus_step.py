@@ -28,11 +28,11 @@ def _run(tmp_path: Path, name: str) -> tuple[str, str, str, dict]:
     return signal.name, signal.producer, signal.version, signal.value
 
 
-def test_registered_for_images_after_probe() -> None:
+def test_registered_for_images_after_derivatives() -> None:
     load_plugins([])
     names = [s.name for s in step_registry.steps_for("image")]
-    assert "focus" in names and names.index("probe") < names.index("focus")
-    assert step_registry.get("focus").requires == ("probe",)
+    assert "focus" in names and names.index("derivatives") < names.index("focus")
+    assert step_registry.get("focus").requires == ("derivatives",)
     assert "focus" not in [s.name for s in step_registry.steps_for("video")]
 
 

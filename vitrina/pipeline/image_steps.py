@@ -58,6 +58,11 @@ class DerivativesStep:
         return StepResult(derivatives=out)
 
 
+def smallest_derivative(ctx: StepContext) -> DerivativeOut | None:
+    """The asset's smallest rendition (JPEG preferred): the cheap picture analysis reads."""
+    return min(ctx.asset.derivatives, key=lambda d: (d.width, d.format != "jpeg"), default=None)
+
+
 @dataclass(frozen=True)
 class SignalsStep:
     """Runs every registered analyser over one small decoded preview."""
@@ -73,7 +78,7 @@ class SignalsStep:
 
     def run(self, ctx: StepContext) -> StepResult:
         # The smallest derivative is already oriented sRGB and cheap to decode.
-        smallest = min(ctx.asset.derivatives, key=lambda d: (d.width, d.format != "jpeg"), default=None)
+        smallest = smallest_derivative(ctx)
         if smallest is None:
             with ctx.original_path() as path:
                 preview = image_ops.preview_array(path, limits=limits_of(ctx.settings))
