@@ -25,11 +25,11 @@ from vitrina.delivery.negotiate import choose_format
 from vitrina.delivery.ops import Effect, Ops, Overlay
 from vitrina.delivery.paths import ImagePath, build_path, parse_path
 from vitrina.delivery.signing import Signer
-from vitrina.delivery.transform import Rendered, transform
+from vitrina.delivery.transform import Proxy, Rendered, transform
 
 __all__ = [
     "Box", "DeliveryLimits", "Effect", "Focus", "ImagePath", "InvalidOps", "InvalidPath",
     "OpOutOfRange", "Ops", "Overlay", "RenderTimeout", "Rendered", "SignatureError", "Signer",
     "build_path", "canonical", "check_limits", "choose_format", "detect_focus", "parse_ops",
-    "parse_path", "transform", "validate_presets",
+    "parse_path", "Proxy", "transform", "validate_presets",
 ]  # fmt: skip

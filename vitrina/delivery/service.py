@@ -206,7 +206,8 @@ class ImageService:
         source = self.sources.open(job.record)
         overlays = {asset: self.sources.open(r) for asset, r in job.overlays.items()}
         return transform(source, job.ops, job.fmt, focus=job.record.focus, overlays=overlays,
-                         limits=self.limits, size=job.record.size)  # fmt: skip
+                         limits=self.limits, size=job.record.size,
+                         proxies=self.sources.proxies(job.record))  # fmt: skip
 
     async def _io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         future: Future[T] = self._pool("io", IO_THREADS).submit(fn, *args, **kwargs)

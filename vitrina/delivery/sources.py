@@ -11,7 +11,8 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -19,9 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.delivery.focus import Focus
 from vitrina.delivery.source import Source, read_header
+from vitrina.delivery.transform import Proxy
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.storage.blobs import BlobStore
-from vitrina.storage.catalog.models import Asset, Original, Signal
+from vitrina.storage.catalog.models import Asset, Derivative, Original, Signal
 
 log = logging.getLogger("vitrina.delivery")
 FOCUS_SIGNAL = "focus"
@@ -40,6 +42,8 @@ class SourceRecord:
     focus: Focus | None
     focus_tag: str  # "producer@version" of the stored focus, "none" without one
     loaded_at: float  # wall clock
+    #: (width, height, blob key) of the JPEG derivatives: smaller stand-ins for the original
+    renditions: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def size(self) -> tuple[int, int] | None:
@@ -87,7 +91,12 @@ class AssetSources:
                     Signal.asset_id == asset_id, Signal.name == FOCUS_SIGNAL
                 )
             ).first()
-        return self._record(asset_id, row, signal, loaded_at)
+            renditions = s.execute(
+                select(Derivative.width, Derivative.height, Derivative.blob_key)
+                .where(Derivative.asset_id == asset_id, Derivative.format == "jpeg")
+            ).all()  # fmt: skip
+        record = self._record(asset_id, row, signal, loaded_at)
+        return replace(record, renditions=tuple((r.width, r.height, r.blob_key) for r in renditions))
 
     def remember(self, asset_id: str, record: SourceRecord | None) -> None:
         """Keep what :meth:`read` found (from the event loop: one writer, no lock)."""
@@ -102,6 +111,14 @@ class AssetSources:
     def open(self, record: SourceRecord) -> Source:
         """The original for libvips: its file when the store is local, else its bytes."""
         return self._open(record.asset_id, record.blob_key)
+
+    def proxies(self, record: SourceRecord) -> tuple[Proxy, ...]:
+        """The asset's derivatives as stand-ins for the original (opaque images only:
+        JPEG renditions have lost any alpha)."""
+        if record.has_alpha:
+            return ()
+        return tuple(Proxy(w, h, partial(self._open, record.asset_id, key))
+                     for w, h, key in record.renditions)
 
     def _open(self, asset_id: str, blob_key: str) -> Source:
         try:

@@ -8,7 +8,7 @@ effects, overlays; then the encoder writes the format with no metadata.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -29,6 +29,21 @@ DEFAULT_LIMITS = DeliveryLimits()
 # renders this small (source and output, no effects or overlays) finish in milliseconds:
 # the time budget's watch (a callback per band of pixels) is skipped for them
 _SMALL = 1_000_000
+
+
+#: a stored rendition stands in for the original only when it is at least this many
+#: times the size the render needs: JPEG artefacts shrink below a pixel and vanish
+PROXY_MARGIN = 2
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A smaller, upright, sRGB, opaque rendition of the same picture (a derivative made
+    at ingest) that can be decoded instead of the original. ``open`` gives its source."""
+
+    width: int
+    height: int
+    open: Callable[[], Source]
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ def transform(
     overlays: Mapping[str, Source] | None = None,
     limits: DeliveryLimits = DEFAULT_LIMITS,
     size: tuple[int, int] | None = None,
+    proxies: Sequence[Proxy] = (),
 ) -> Rendered:
     """Render ``ops`` on ``source`` as ``fmt`` (jpg, png, webp, avif; see choose_format).
 
@@ -67,7 +83,12 @@ def transform(
     without it g_auto asks libvips' attention and g_face falls back to g_auto.
     ``overlays`` maps each ``l_`` asset id to its image. ``size`` is the source's
     upright width and height when known (the catalog has them): it saves reading
-    the header again.
+    the header again. ``proxies`` are smaller renditions of the same picture: the
+    smallest one at least ``PROXY_MARGIN`` times the decoded size is read instead of
+    the original (a 4000 px camera JPEG costs tens of milliseconds to decode, its
+    1280 px rendition a few); crops in source pixels (``c_crop``) always read the
+    original. The plan is made on the original's size either way, so the output's
+    geometry does not depend on which one was read.
     """
     if fmt not in ENCODERS:
         raise InvalidOps("f", f"cannot encode {fmt!r}", value=fmt)
@@ -80,6 +101,7 @@ def transform(
     point, face = _focal(source, ops, focus)
     plan = geometry.plan(ops, dw, dh, point, face)
     check_output(*plan.size, ops, limits)
+    source = _smallest_proxy(proxies, ops, plan) or source
     render = _Render(source, ops, fmt, plan, overlays or {})
     for step in STEPS:
         step(render)
@@ -89,6 +111,16 @@ def transform(
     budget = None if small and not (ops.e or ops.l) else limits.max_render_seconds
     data = encode(image, fmt, q, budget)
     return Rendered(data, ENCODERS[fmt].mime, image.width, image.height, fmt)
+
+
+def _smallest_proxy(proxies: Sequence[Proxy], ops: Ops, plan: Plan) -> Source | None:
+    if ops.c == "crop" or not proxies:
+        return None
+    box = plan.crop if plan.attention and plan.crop is not None else None
+    need = _upright((box.w, box.h) if box is not None else plan.scaled, ops.r)
+    fits = [p for p in proxies
+            if p.width >= PROXY_MARGIN * need[0] and p.height >= PROXY_MARGIN * need[1]]
+    return min(fits, key=lambda p: p.width).open() if fits else None
 
 
 def _focal(source: Source, ops: Ops, focus: Focus | None) -> tuple[Point | None, Box | None]:
