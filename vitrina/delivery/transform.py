@@ -33,7 +33,7 @@ _SMALL = 1_000_000
 
 #: a stored rendition stands in for the original only when it is at least this many
 #: times the size the render needs: JPEG artefacts shrink below a pixel and vanish
-PROXY_MARGIN = 2
+PROXY_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
