@@ -107,12 +107,12 @@ def assets_ls(ctx: click.Context, status: str | None, limit: int) -> None:
 @click.pass_context
 def assets_show(ctx: click.Context, asset_id: str) -> None:
     """Print one asset as the API gives it (JSON)."""
-    from vitrina.api.routers.assets import _load
+    from vitrina.api.routers.assets import load_asset
     from vitrina.api.schemas import asset_out
 
     rt = runtime_of(ctx)
     try:
-        asset = _load(rt, asset_id)
+        asset = load_asset(rt, asset_id)
     except VitrinaError as exc:
         raise click.ClickException(exc.message)
     base = rt.settings.public_base_url or f"http://{rt.settings.host}:{rt.settings.port}"

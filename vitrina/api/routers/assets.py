@@ -28,7 +28,7 @@ def _base_url(request: Request, rt: Runtime) -> str:
     return rt.settings.public_base_url.rstrip("/") or str(request.base_url).rstrip("/")
 
 
-def _load(rt: Runtime, asset_id: str) -> Asset:
+def load_asset(rt: Runtime, asset_id: str) -> Asset:
     if not is_id(asset_id):
         raise NotFound(f"no asset {asset_id[:64]!r}", details={"id": asset_id[:64]})
     with rt.sessions() as s:
@@ -54,7 +54,7 @@ async def upload(request: Request, response: Response) -> AssetOut:
                                          idempotency_key=request.headers.get("idempotency-key"))
     response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/assets/{result.asset_id}"
-    asset = await run_in_threadpool(_load, rt, result.asset_id)
+    asset = await run_in_threadpool(load_asset, rt, result.asset_id)
     return asset_out(asset, _base_url(request, rt))
 
 
@@ -97,14 +97,14 @@ def _decode_cursor(cursor: str) -> str:
 @router.get("/{asset_id}", response_model=AssetOut, dependencies=[Depends(require("read"))])
 def get_asset(asset_id: str, request: Request) -> AssetOut:
     rt = get_runtime(request)
-    return asset_out(_load(rt, asset_id), _base_url(request, rt))
+    return asset_out(load_asset(rt, asset_id), _base_url(request, rt))
 
 
 @router.delete("/{asset_id}", status_code=204, dependencies=[Depends(require("write"))])
 def delete_asset(asset_id: str, request: Request) -> Response:
     """Delete the asset, its rows and its files (catalog first: a crash leaves only unreferenced blobs)."""
     rt = get_runtime(request)
-    asset = _load(rt, asset_id)
+    asset = load_asset(rt, asset_id)
     with transaction(rt.sessions) as s:
         row = s.get(Asset, asset.id)
         if row is not None:
@@ -137,7 +137,7 @@ def _stream(rt: Runtime, request: Request, key: str, size: int, mime: str, etag:
 def download_original(asset_id: str, request: Request) -> Response:
     """The original bytes as uploaded; honours ``Range`` and ``If-None-Match``."""
     rt = get_runtime(request)
-    a = _load(rt, asset_id)
+    a = load_asset(rt, asset_id)
     return _stream(rt, request, a.original.blob_key, a.size_bytes, a.mime, a.sha256, "private, max-age=3600")
 
 
@@ -145,7 +145,7 @@ def download_original(asset_id: str, request: Request) -> Response:
             responses={200: {"content": {"image/webp": {}, "image/jpeg": {}, "image/avif": {}}}})
 def download_derivative(asset_id: str, name: str, request: Request) -> Response:
     rt = get_runtime(request)
-    a = _load(rt, asset_id)
+    a = load_asset(rt, asset_id)
     for d in a.derivatives:
         if derivative_name(d.width, d.format) == name:
             etag = f"{a.sha256[:32]}-{d.width}-{d.format}-{d.version}"

@@ -19,11 +19,10 @@ class ResultStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class Estimate:
-    """A frequentist or sequential comparison of a treatment with the control.
-
-    ``effect`` is the treatment minus control difference, relative to the control
-    mean (0.05 = +5%) when ``relative`` is true, absolute otherwise."""
+class _Comparison:
+    """What every comparison of a treatment with the control reports. ``effect`` is
+    the treatment minus control difference, relative to the control mean (0.05 = +5%)
+    when ``relative`` is true, absolute otherwise."""
 
     status: ResultStatus
     method: str
@@ -35,42 +34,31 @@ class Estimate:
     stderr: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
-    p_value: float | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == ResultStatus.OK
-
-    @property
-    def significant(self) -> bool | None:
-        return None if self.p_value is None else self.p_value < self.alpha
 
     def to_dict(self) -> dict[str, Any]:
         return serde.to_dict(self)
 
 
 @dataclass(frozen=True)
-class BayesianEstimate:
+class Estimate(_Comparison):
+    """A frequentist or sequential comparison, with its p-value."""
+
+    p_value: float | None = None
+
+    @property
+    def significant(self) -> bool | None:
+        return None if self.p_value is None else self.p_value < self.alpha
+
+
+@dataclass(frozen=True)
+class BayesianEstimate(_Comparison):
     """Posterior of the effect: credible interval, chance that the treatment beats
     the control, and the expected loss (risk) of shipping either."""
 
-    status: ResultStatus
-    method: str
-    relative: bool
-    alpha: float
-    control_mean: float | None = None
-    treatment_mean: float | None = None
-    effect: float | None = None
-    stderr: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
     chance_to_win: float | None = None
     risk_control: float | None = None
     risk_treatment: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == ResultStatus.OK
-
-    def to_dict(self) -> dict[str, Any]:
-        return serde.to_dict(self)
