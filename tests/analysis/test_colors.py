@@ -5,7 +5,7 @@ import pytest
 import pyvips
 
 from vitrina.analysis import get
-from vitrina.analysis.lab import lab_to_srgb, srgb_to_lab
+from vitrina.analysis.lab import lab_to_srgb, srgb_to_lab, srgb_to_linear
 
 
 def colors(image: numpy.ndarray) -> list[dict]:
@@ -65,3 +65,9 @@ def test_lab_agrees_with_libvips() -> None:
     samples[:3] = [(0, 0, 0), (255, 255, 255), (255, 0, 0)]
     numpy.testing.assert_allclose(srgb_to_lab(samples), vips_lab(samples), atol=0.2)
     numpy.testing.assert_allclose(lab_to_srgb(srgb_to_lab(samples)), samples, atol=1e-6)
+
+
+def test_uint8_table_matches_the_sRGB_formula() -> None:
+    values = numpy.arange(256, dtype=numpy.uint8).reshape(16, 16)
+    assert numpy.array_equal(srgb_to_linear(values), srgb_to_linear(values.astype(float)))
+    assert srgb_to_linear(values)[0, 0] == 0.0 and srgb_to_linear(values)[15, 15] == 1.0
