@@ -5,7 +5,7 @@ pyvips derivative calls on the same files, measured in one run.
 
 The pipeline side is everything a user waits for: streaming ingest (sha256, magic
 bytes, decode check), blob writes, catalog rows, then the probe, derivatives and
-signals steps run by a worker, sequentially in this process. The bare side makes
+signals (focus included) steps run by a worker, sequentially in this process. The bare side makes
 the same renditions with the same pyvips calls and keeps them in memory. Sources:
 the demo photos plus two camera-sized JPEGs made by upscaling real photos.
 The last line reads `pipeline/bare: N.NN` (higher is better; 1.00 = no overhead).
@@ -93,6 +93,7 @@ def fresh_catalog(database_url: str | None) -> str:
 
 def pipeline(files: list[Path], database_url: str | None, workdir: Path) -> float:
     from vitrina.pipeline.ingest import Ingestor
+    from vitrina.pipeline.steps import steps_for
     from vitrina.pipeline.worker import Worker
     from vitrina.runtime import Runtime
     from vitrina.storage.catalog.db import upgrade
@@ -105,11 +106,11 @@ def pipeline(files: list[Path], database_url: str | None, workdir: Path) -> floa
     started = time.perf_counter()
     for path in files:
         ingestor.ingest_file(path)
-    steps = worker.run_until_idle()
+    worker.run_until_idle()
     elapsed = time.perf_counter() - started
     depth = rt.queue.depth()
     rt.close()
-    if depth != {"done": steps} or steps != 4 * len(files):
+    if depth != {"done": len(steps_for("image")) * len(files)}:
         raise SystemExit(f"pipeline did not finish every step: {depth}")
     return elapsed
 

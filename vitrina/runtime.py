@@ -19,7 +19,6 @@ from vitrina.storage.catalog.db import make_engine, make_sessionmaker
 
 def load_plugins(modules: list[str]) -> None:
     """Import plug-in modules (they register steps); refuse to boot on a broken one."""
-    import vitrina.pipeline.focus_step  # built-in step: faces and salient point for g_face/g_auto
     import vitrina.pipeline.image_steps  # noqa: F401  built-in steps
 
     for name in modules:

@@ -13,7 +13,7 @@ from vitrina.errors import InvalidInput
 
 
 def test_builtins_in_stable_order() -> None:
-    assert [a.name for a in all_analysers()] == ["blurhash", "phash", "colors", "quality"]
+    assert [a.name for a in all_analysers()] == ["blurhash", "phash", "colors", "quality", "focus"]
     for a in all_analysers():
         assert isinstance(a, Analyser)
         assert isinstance(a.version, str) and a.version
@@ -28,8 +28,8 @@ def test_duplicate_names_are_refused() -> None:
 
 def test_unknown_name_lists_the_known_ones() -> None:
     with pytest.raises(KeyError) as err:
-        get("faces")
-    assert "faces" in str(err.value) and "blurhash, phash, colors, quality" in str(err.value)
+        get("faces!")
+    assert "faces!" in str(err.value) and "blurhash, phash, colors, quality, focus" in str(err.value)
 
 
 class Mean:
@@ -55,7 +55,7 @@ def test_registry_keeps_registration_order_and_checks_shape() -> None:
 
     with pytest.raises(TypeError, match="version"):
         reg.register(NoVersion())
-    assert analysis.all_analysers()[-1].name == "quality"  # the global registry is untouched
+    assert analysis.all_analysers()[-1].name == "focus"  # the global registry is untouched
 
 
 def test_batches_give_one_result_per_image_in_order(previews: dict) -> None:

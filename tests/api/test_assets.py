@@ -20,10 +20,11 @@ def test_upload_then_ready_with_derivatives_and_signals(client):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["status"] == "pending" and body["mime"] == "image/png" and body["kind"] == "image"
+    assert (body["width"], body["height"]) == (512, 512)  # probed while validating the upload
     assert r.headers["location"] == f"/v1/assets/{body['id']}"
     assert body["sha256"] == hashlib.sha256((PHOTOS / "astronaut.png").read_bytes()).hexdigest()
 
-    assert process_all(client.runtime) == 4  # probe, derivatives, focus, signals
+    assert process_all(client.runtime) == 2  # derivatives, signals (ingest recorded the probe)
     asset = client.get(f"/v1/assets/{body['id']}").json()
     assert asset["status"] == "ready", asset
     assert (asset["width"], asset["height"]) == (512, 512)
@@ -39,7 +40,7 @@ def test_upload_then_ready_with_derivatives_and_signals(client):
     assert len(sig["phash"]["hash"]) == 16 and sig["phash"]["version"]
     assert 1 <= len(sig["colors"]["colors"]) <= 5
     assert sig["quality"]["sharpness"] > 0
-    assert [s["state"] for s in asset["steps"]] == ["done"] * 4
+    assert [s["state"] for s in asset["steps"]] == ["done"] * 3
 
 
 def test_same_bytes_give_the_same_asset(client):

@@ -181,7 +181,7 @@ def test_g_face_keeps_the_stored_face_inside_the_crop(
     client: ImageClient, library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = client.service.sources.read(library.ids["astronaut.png"])
-    assert record is not None and record.focus_tag == f"vitrina.focus@{focus_detection.VERSION}"
+    assert record is not None and record.focus_tag == f"focus@{focus_detection.VERSION}"
     focus: Focus = record.focus
     assert len(focus.faces) == 1
     face = focus.faces[0]

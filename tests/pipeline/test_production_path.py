@@ -34,7 +34,7 @@ def test_upload_process_and_serve_from_s3(s3_client):
     assert client.runtime.store.name == "s3"
     data = (PHOTOS / "chelsea.png").read_bytes()
     asset = client.post("/v1/assets", files={"file": ("chelsea.png", data)}).json()
-    assert process_all(client.runtime) == 4  # probe, derivatives, focus, signals
+    assert process_all(client.runtime) == 2  # derivatives, signals (ingest recorded the probe)
     asset = client.get(f"/v1/assets/{asset['id']}").json()
     assert asset["status"] == "ready" and (asset["width"], asset["height"]) == (451, 300)
     for d in asset["derivatives"]:

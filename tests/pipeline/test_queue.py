@@ -24,11 +24,13 @@ def ingest(rt, name: str) -> str:
 
 def test_dag_order_and_claims_are_exclusive(runtime):
     ids = [ingest(runtime, n) for n in ("astronaut.png", "coffee.png", "rocket.jpg", "chelsea.png")]
-    # only the roots are claimable at first
+    # ingest recorded the probe it validated with; only its dependents are claimable
     with runtime.sessions() as s:
         states = {(r.asset_id, r.step): r.state for r in s.scalars(select(StepRun))}
+        astronaut = s.get(Asset, ids[0])
     assert {k[1]: v for k, v in states.items() if k[0] == ids[0]} == {
-        "probe": "pending", "derivatives": "waiting", "focus": "waiting", "signals": "waiting"}
+        "probe": "done", "derivatives": "pending", "signals": "waiting"}
+    assert (astronaut.width, astronaut.height, astronaut.meta["format"]) == (512, 512, "png")
 
     claimed: list = []
     lock = threading.Lock()
@@ -45,7 +47,7 @@ def test_dag_order_and_claims_are_exclusive(runtime):
     for t in threads:
         t.join()
     assert sorted(c.run_id for c in claimed) == sorted({c.run_id for c in claimed})  # nobody got one twice
-    assert {c.step for c in claimed} == {"probe"} and len(claimed) == 4
+    assert {c.step for c in claimed} == {"derivatives"} and len(claimed) == 4
 
 
 def test_expired_lease_is_claimed_again_and_late_results_are_dropped(runtime):
@@ -59,7 +61,7 @@ def test_expired_lease_is_claimed_again_and_late_results_are_dropped(runtime):
     assert q.heartbeat(first) is False  # the dead worker lost it
     assert q.complete(first, "1", StepResult(asset_updates={"width": 1})) == (False, None)
     recorded, follow = q.complete(second, "1", StepResult(asset_updates={"width": 600}))
-    assert recorded and follow is not None and follow.step == "derivatives"  # chained to the next step
+    assert recorded and follow is not None and follow.step == "signals"  # chained to the next step
     with runtime.sessions() as s:
         assert s.scalar(select(Asset.width)) == 600
 
@@ -117,7 +119,7 @@ def test_bad_media_fails_at_once_without_retries(runtime):
     runtime.store.put_bytes(key, b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
     process_all(runtime)
     with runtime.sessions() as s:
-        run = s.scalar(select(StepRun).where(StepRun.step == "probe"))
+        run = s.scalar(select(StepRun).where(StepRun.step == "derivatives"))
     assert run.state == "failed" and run.attempts == 1 and run.error.startswith("corrupt_media")
 
 

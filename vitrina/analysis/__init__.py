@@ -10,6 +10,7 @@ from __future__ import annotations
 from vitrina.analysis.base import Analyser, Registry, UnknownAnalyser
 from vitrina.analysis.blurhash import BlurhashAnalyser
 from vitrina.analysis.colors import ColorsAnalyser
+from vitrina.analysis.focus import FocusAnalyser
 from vitrina.analysis.phash import PhashAnalyser, phash_distance
 from vitrina.analysis.quality import QualityAnalyser
 
@@ -40,6 +41,8 @@ def all_analysers() -> list[Analyser]:
     return _registry.all()
 
 
-for _builtin in (BlurhashAnalyser(), PhashAnalyser(), ColorsAnalyser(), QualityAnalyser()):
+for _builtin in (
+    BlurhashAnalyser(), PhashAnalyser(), ColorsAnalyser(), QualityAnalyser(), FocusAnalyser()
+):
     register(_builtin)
 del _builtin

@@ -22,8 +22,9 @@ from vitrina.delivery.source import Source, thumbnail
 from vitrina.errors import InvalidInput
 
 PRODUCER = "vitrina.focus"
-VERSION = "2"  # bump when detection changes, so backfills know what is stale
-DETECT_SIZE = 384  # faces are looked for on the source shrunk to this (longest side)
+# bump when detection changes, so backfills know what is stale (3: the 256 px analysis preview)
+VERSION = "3"
+DETECT_SIZE = 384  # a source without a preview is shrunk to this (longest side) first
 SALIENCY_SIZE = 256
 # libvips blurs its attention map in proportion to the crop it is asked for: a window
 # of 3/4 of the picture finds the subject (a face, a rocket) rather than its single
@@ -135,8 +136,12 @@ def default_face_finder() -> HaarFaceFinder:
 
 
 def detect_focus(source: Source, *, finder: FaceFinder | None = None) -> Focus:
-    """Faces and salient point of an image (upright, normalised coordinates)."""
-    image = _upright(source, DETECT_SIZE)
+    """Faces and salient point of an encoded image (upright, normalised coordinates)."""
+    return focus_of(_upright(source, DETECT_SIZE), finder=finder)
+
+
+def focus_of(image: pyvips.Image, *, finder: FaceFinder | None = None) -> Focus:
+    """Faces and salient point of an upright 8-bit sRGB image already in memory."""
     grey = image.colourspace("b-w")[0].numpy()
     boxes = (finder or default_face_finder()).find(numpy.ascontiguousarray(grey))
     boxes = sorted(boxes, key=lambda b: -b[2] * b[3])[:MAX_FACES]

@@ -147,8 +147,9 @@ def probe(source: Source, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
     )
 
 
-def verify_decodes(source: Source, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Decode every pixel (as cheaply as the format allows) and fail on any decode error."""
+def verify_decodes(source: Source, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
+    """Decode every pixel (as cheaply as the format allows) and fail on any decode error;
+    returns the probe of the header it checked first."""
     info = probe(source, limits)
     found = media_type(source)
     options: dict[str, Any] = {"access": "sequential", "fail_on": "error"}
@@ -161,6 +162,7 @@ def verify_decodes(source: Source, limits: Limits = DEFAULT_LIMITS) -> None:
         im.avg()  # pulls every pixel through the decoder
     except pyvips.Error as err:
         raise corrupt(found, err, source) from None
+    return info
 
 
 def _check_limits(width: int, height: int, frames: int, limits: Limits) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from vitrina import analysis
 from vitrina.config import Settings
 from vitrina.media import image as image_ops
-from vitrina.media.probe import Limits, probe
+from vitrina.media.probe import ImageInfo, Limits, probe
 from vitrina.pipeline.steps import DerivativeOut, SignalOut, StepContext, StepResult, register
 
 IMAGE = frozenset({"image"})
@@ -26,7 +26,11 @@ class ProbeStep:
 
     def run(self, ctx: StepContext) -> StepResult:
         with ctx.original_path() as path:
-            info = probe(path, limits_of(ctx.settings))
+            return self.result_of(probe(path, limits_of(ctx.settings)))
+
+    @staticmethod
+    def result_of(info: ImageInfo) -> StepResult:
+        """What the step records for a probe; ingest records it too, having probed already."""
         return StepResult(asset_updates={"width": info.width, "height": info.height, "meta": info.to_dict()})
 
 

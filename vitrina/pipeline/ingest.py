@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge, UnsupportedMediaType
 from vitrina.ids import new_id
-from vitrina.media.probe import verify_decodes
+from vitrina.media.probe import ImageInfo, verify_decodes
 from vitrina.media.sniff import SNIFF_BYTES, MediaType, sniff
 from vitrina.pipeline import steps as step_registry
-from vitrina.pipeline.image_steps import limits_of
+from vitrina.pipeline.image_steps import ProbeStep, limits_of
 from vitrina.pipeline.queue import enqueue
 from vitrina.runtime import Runtime
 from vitrina.storage.blobs import content_key
@@ -110,7 +110,7 @@ class Ingestor:
                              code="invalid_idempotency_key")
         staged.fh.flush()
         media = sniff(staged.head)
-        self._validate(media, staged.path)
+        info = self._validate(media, staged.path)
 
         known = self._existing(staged.sha256, idempotency_key)
         if known is not None:
@@ -118,15 +118,17 @@ class Ingestor:
         blob_key = content_key("originals", staged.sha256)
         self.rt.store.put_file(blob_key, staged.path)  # content-addressed: a racing twin writes the same bytes
         asset_id = new_id()
+        # validation probed the header already: record it as the probe step's result
+        probed = ProbeStep.result_of(info).asset_updates if info else {"meta": {}}
         try:
             with transaction(self.rt.sessions) as s:
                 if s.get(Original, staged.sha256) is None:
                     s.add(Original(sha256=staged.sha256, size_bytes=staged.size, mime=media.mime, blob_key=blob_key))
                     s.flush()
                 s.add(Asset(id=asset_id, sha256=staged.sha256, kind=media.kind, mime=media.mime,
-                            filename=filename, size_bytes=staged.size, status="pending", meta={}))
+                            filename=filename, size_bytes=staged.size, status="pending", **probed))
                 s.flush()
-                enqueue(s, asset_id, media.kind)
+                enqueue(s, asset_id, media.kind, done=frozenset({ProbeStep.name} if info else ()))
                 if idempotency_key:
                     s.add(IdempotencyKey(key=idempotency_key, sha256=staged.sha256, asset_id=asset_id))
         except IntegrityError:
@@ -139,12 +141,14 @@ class Ingestor:
             self.on_new_work()
         return IngestResult(asset_id, True)
 
-    def _validate(self, media: MediaType, path: Path) -> None:
+    def _validate(self, media: MediaType, path: Path) -> ImageInfo | None:
         if not step_registry.steps_for(media.kind):
             raise UnsupportedMediaType(f"{media.mime} is recognised but {media.kind} ingest is not enabled yet",
                                        details={"mime": media.mime})
         if media.kind == "image":
-            verify_decodes(path, limits_of(self.rt.settings))  # probes the header first: bombs are refused before decoding
+            # probes the header first: bombs are refused before decoding
+            return verify_decodes(path, limits_of(self.rt.settings))
+        return None
 
     def _existing(self, sha256: str, idempotency_key: str | None) -> IngestResult | None:
         with self.rt.sessions() as s:

@@ -48,16 +48,18 @@ class QueuePolicy:
         return timedelta(seconds=base * random.uniform(0.75, 1.25))  # jitter spreads retries
 
 
-def enqueue(session: Session, asset_id: str, kind: str) -> None:
-    """Create the asset's DAG: runs without prerequisites are claimable at once."""
+def enqueue(session: Session, asset_id: str, kind: str, done: frozenset[str] = frozenset()) -> None:
+    """Create the asset's DAG: runs whose prerequisites are all ``done`` (steps whose
+    results the caller recorded already) are claimable at once."""
+    t = now()
     for step in step_registry.steps_for(kind):
+        if step.name in done:
+            state = "done"
+        else:
+            state = "pending" if set(step.requires) <= done else "waiting"
         session.add(
-            StepRun(
-                asset_id=asset_id,
-                step=step.name,
-                version=step.version,
-                state="waiting" if step.requires else "pending",
-            )
+            StepRun(asset_id=asset_id, step=step.name, version=step.version, state=state,
+                    finished_at=t if state == "done" else None)
         )
 
 
