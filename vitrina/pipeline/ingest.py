@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge, UnsupportedMediaType
@@ -24,11 +24,13 @@ from vitrina.media.probe import ImageInfo, verify_decodes
 from vitrina.media.sniff import SNIFF_BYTES, MediaType, sniff
 from vitrina.pipeline import steps as step_registry
 from vitrina.pipeline.image_steps import ProbeStep, limits_of
-from vitrina.pipeline.queue import enqueue
+from vitrina.pipeline.queue import ASSETS, ORIGINALS, enqueue
 from vitrina.runtime import Runtime
 from vitrina.storage.blobs import content_key
 from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.models import Asset, IdempotencyKey, Original
+from vitrina.storage.catalog.models import IdempotencyKey
+
+IDEMPOTENCY_KEYS = IdempotencyKey.__table__
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,255}$")
 CHUNK = 1 << 20
@@ -122,15 +124,16 @@ class Ingestor:
         probed = ProbeStep.result_of(info).asset_updates if info else {"meta": {}}
         try:
             with transaction(self.rt.sessions) as s:
-                if s.get(Original, staged.sha256) is None:
-                    s.add(Original(sha256=staged.sha256, size_bytes=staged.size, mime=media.mime, blob_key=blob_key))
-                    s.flush()
-                s.add(Asset(id=asset_id, sha256=staged.sha256, kind=media.kind, mime=media.mime,
-                            filename=filename, size_bytes=staged.size, status="pending", **probed))
-                s.flush()
+                if s.scalar(select(ORIGINALS.c.sha256).where(ORIGINALS.c.sha256 == staged.sha256)) is None:
+                    s.execute(insert(ORIGINALS).values(sha256=staged.sha256, size_bytes=staged.size,
+                                                       mime=media.mime, blob_key=blob_key))
+                s.execute(insert(ASSETS).values(id=asset_id, sha256=staged.sha256, kind=media.kind,
+                                                mime=media.mime, filename=filename, size_bytes=staged.size,
+                                                status="pending", **probed))
                 enqueue(s, asset_id, media.kind, done=frozenset({ProbeStep.name} if info else ()))
                 if idempotency_key:
-                    s.add(IdempotencyKey(key=idempotency_key, sha256=staged.sha256, asset_id=asset_id))
+                    s.execute(insert(IDEMPOTENCY_KEYS).values(key=idempotency_key, sha256=staged.sha256,
+                                                              asset_id=asset_id))
         except IntegrityError:
             # Lost a race with the same bytes (or the same key): the winner's asset stands.
             known = self._existing(staged.sha256, idempotency_key)
@@ -159,7 +162,7 @@ class Ingestor:
                         raise Conflict("this Idempotency-Key was used for different content",
                                        code="idempotency_key_reused")
                     return IngestResult(prior.asset_id, False)
-            asset_id = s.scalar(select(Asset.id).where(Asset.sha256 == sha256))
+            asset_id = s.scalar(select(ASSETS.c.id).where(ASSETS.c.sha256 == sha256))
         if asset_id is None:
             return None
         if idempotency_key:

@@ -9,14 +9,13 @@ import threading
 import time
 import traceback
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from vitrina.errors import VitrinaError
 from vitrina.pipeline import steps as step_registry
-from vitrina.pipeline.queue import Claim
+from vitrina.pipeline.queue import ASSETS, DERIVATIVES, ORIGINALS, Claim
 from vitrina.pipeline.steps import AssetView, DerivativeOut, StepContext
 from vitrina.runtime import Runtime
-from vitrina.storage.catalog.models import Asset
 
 log = logging.getLogger("vitrina.worker")
 
@@ -82,8 +81,7 @@ class Worker:
             return None
         except Exception as exc:
             done.set()
-            log.error("step %s of %s crashed (attempt %d)", claim.step, claim.asset_id, claim.attempts,
-                      exc_info=True)
+            log.exception("step %s of %s crashed (attempt %d)", claim.step, claim.asset_id, claim.attempts)
             self.rt.queue.fail(claim, "".join(traceback.format_exception_only(exc)).strip())
             return None
         finally:
@@ -108,16 +106,19 @@ class Worker:
                 log.exception("heartbeat failed")
 
     def _asset_view(self, asset_id: str) -> AssetView:
+        a, o, d = ASSETS.c, ORIGINALS.c, DERIVATIVES.c
         with self.rt.sessions() as s:
-            a = s.get(Asset, asset_id, options=[selectinload(Asset.derivatives)])
-            if a is None:
+            row = s.execute(select(a.id, a.kind, a.mime, a.sha256, a.width, a.height, a.meta, o.blob_key)
+                            .join_from(ASSETS, ORIGINALS).where(a.id == asset_id)).first()
+            if row is None:
                 raise VitrinaError(f"asset {asset_id} vanished", code="not_found", status=404)
-            return AssetView(
-                id=a.id, kind=a.kind, mime=a.mime, sha256=a.sha256, blob_key=a.original.blob_key,
-                width=a.width, height=a.height, meta=dict(a.meta or {}),
-                derivatives=tuple(DerivativeOut(d.width, d.height, d.format, d.mime, d.size_bytes, d.blob_key)
-                                  for d in a.derivatives),
-            )
+            derivatives = s.execute(select(d.width, d.height, d.format, d.mime, d.size_bytes, d.blob_key)
+                                    .where(d.asset_id == asset_id).order_by(d.id)).all()
+        return AssetView(
+            id=row.id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
+            width=row.width, height=row.height, meta=dict(row.meta or {}),
+            derivatives=tuple(DerivativeOut(*r) for r in derivatives),
+        )
 
 
 class WorkerPool:
