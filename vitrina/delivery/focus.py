@@ -142,7 +142,10 @@ def detect_focus(source: Source, *, finder: FaceFinder | None = None) -> Focus:
 
 def focus_of(image: pyvips.Image, *, finder: FaceFinder | None = None) -> Focus:
     """Faces and salient point of an upright 8-bit sRGB image already in memory."""
-    grey = image.colourspace("b-w")[0].numpy()
+    import cv2
+
+    # Rec. 601 luma, as the cascades were trained on (libvips' "b-w" goes through CIELAB)
+    grey = cv2.cvtColor(image.numpy().reshape(image.height, image.width, 3), cv2.COLOR_RGB2GRAY)
     boxes = (finder or default_face_finder()).find(numpy.ascontiguousarray(grey))
     boxes = sorted(boxes, key=lambda b: -b[2] * b[3])[:MAX_FACES]
     w, h = image.width, image.height

@@ -113,11 +113,10 @@ def preview_array(
     if size < 1:
         raise InvalidInput(f"size must be positive, got {size}.")
     info = probe(source, limits)
-    image = _thumbnail(source, info, size, size, size="down")
+    image = _thumbnail(source, info, size, size, size="down")  # 8-bit sRGB, in memory
     if image.hasalpha():
-        image = image.flatten(background=_WHITE * 3)
-    array = image.cast("uchar").numpy()
-    return numpy.ascontiguousarray(array.reshape(image.height, image.width, 3))
+        image = image.flatten(background=_WHITE * 3).cast("uchar")
+    return numpy.ascontiguousarray(image.numpy().reshape(image.height, image.width, 3))
 
 
 def _thumbnail(
