@@ -154,3 +154,42 @@ def test_duplicate_step_names_are_refused():
 
     with pytest.raises(ConfigError, match="registered twice"):
         step_registry.register(step_registry.get("probe"))
+
+
+@dataclass(frozen=True)
+class Tagger:
+    name: str
+    version: str = "1"
+    kinds: frozenset = frozenset({"image"})
+    requires: tuple = ("derivatives",)
+
+    def run(self, ctx):
+        return StepResult(asset_updates={"filename": f"{self.name}.png"})
+
+
+@pytest.fixture
+def fan_out():
+    for name in ("tag_a", "tag_b"):
+        step_registry.register(Tagger(name))
+    yield
+    for name in ("tag_a", "tag_b"):
+        step_registry._REGISTRY.pop(name)
+
+
+def test_fan_out_follows_one_branch_and_queues_the_others(runtime, fan_out):
+    asset_id = ingest(runtime, "rocket.jpg")
+    (claim,) = runtime.queue.claim("w")
+    assert claim.step == "derivatives"
+    recorded, follow = runtime.queue.complete(claim, "1", StepResult())
+    with runtime.sessions() as s:
+        states = {r.step: r.state for r in s.scalars(select(StepRun))}
+        status = s.get(Asset, asset_id).status
+    # signals, tag_a and tag_b all wait on derivatives: one is this worker's, two are claimable
+    assert recorded and follow is not None and states[follow.step] == "running"
+    assert sorted(v for k, v in states.items() if k in {"signals", "tag_a", "tag_b"}) == [
+        "pending", "pending", "running"]
+    assert status == "processing"
+    assert runtime.queue.complete(follow, "1", StepResult()) == (True, None)
+    assert process_all(runtime) == 2
+    with runtime.sessions() as s:
+        assert s.get(Asset, asset_id).status == "ready"

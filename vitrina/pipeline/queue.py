@@ -125,8 +125,14 @@ class Queue:
             if not done:
                 return False, None  # the lease went to another worker: its result wins
             self._write_result(s, claim, result)
-            promoted = self._advance(s, claim.asset_id)
-            follow = self._claim_run(s, promoted[0], claim.worker_id, t) if promoted else None
+            unblocked = self._unblocked(s, claim.asset_id)
+            if not unblocked:
+                return True, None
+            # this worker takes the first unblocked run itself; others become claimable
+            follow = self._claim_run(s, unblocked[0], claim.worker_id, t)
+            if unblocked[1:]:
+                s.execute(update(RUNS).where(RUNS.c.id.in_(unblocked[1:]))
+                          .values(state="pending", next_attempt_at=t))
         return True, follow
 
     def fail(self, claim: Claim, error: str, *, permanent: bool = False) -> None:
@@ -209,9 +215,9 @@ class Queue:
         return s.execute(select(RUNS.c.id, RUNS.c.step, RUNS.c.state, RUNS.c.error)
                          .where(RUNS.c.asset_id == asset_id).order_by(RUNS.c.id)).all()
 
-    def _advance(self, s: Session, asset_id: str) -> list[int]:
-        """After a run finished: waiting runs whose prerequisites are all done become
-        pending (their ids are returned); with none, the asset's status is settled."""
+    def _unblocked(self, s: Session, asset_id: str) -> list[int]:
+        """After a run finished: the ids of waiting runs whose prerequisites are now all
+        done. With none, the asset has no work ahead and its status is settled here."""
         rows = self._runs(s, asset_id)
         states = {r.step: r.state for r in rows}
         ready = [
@@ -219,14 +225,12 @@ class Queue:
             if r.state == "waiting"
             and all(states.get(dep) == "done" for dep in step_registry.get(r.step).requires)
         ]
-        if ready:  # the asset has work ahead: it stays processing
-            s.execute(update(RUNS).where(RUNS.c.id.in_(ready)).values(state="pending", next_attempt_at=now()))
-        else:
+        if not ready:
             self._set_status(s, asset_id, rows)
         return ready
 
     def _claim_run(self, s: Session, run_id: int, worker_id: str, t: datetime) -> Claim | None:
-        row = s.execute(self._take(worker_id, t).where(RUNS.c.id == run_id, RUNS.c.state == "pending")).first()
+        row = s.execute(self._take(worker_id, t).where(RUNS.c.id == run_id, RUNS.c.state == "waiting")).first()
         return Claim(row.id, row.asset_id, row.step, row.attempts, worker_id, t) if row else None
 
     @staticmethod
