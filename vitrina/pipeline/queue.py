@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.pipeline import steps as step_registry
@@ -26,6 +26,40 @@ from vitrina.storage.catalog.models import Asset, Derivative, Original, Signal, 
 # more than the SQL itself (several ms per image against ~1 ms of SQLite work).
 RUNS, ASSETS, ORIGINALS = StepRun.__table__, Asset.__table__, Original.__table__
 DERIVATIVES, SIGNALS = Derivative.__table__, Signal.__table__
+
+# Statements every step runs are built once, with bound parameters (``p_*``): building
+# and keying a statement cost more Python than SQLite spends running it.
+_OWNED = update(RUNS).where(RUNS.c.id == bindparam("p_run"), RUNS.c.state == "running",
+                            RUNS.c.worker_id == bindparam("p_worker"),
+                            RUNS.c.attempts == bindparam("p_attempts"))
+_FINISH = _OWNED.values(state="done", finished_at=bindparam("p_t"), error=None,
+                        version=bindparam("p_version"), duration_ms=bindparam("p_ms"))
+_EXTEND = _OWNED.values(lease_until=bindparam("p_lease"), heartbeat_at=bindparam("p_t"))
+_TAKE = (
+    update(RUNS)
+    .values(state="running", attempts=RUNS.c.attempts + 1, worker_id=bindparam("p_worker"),
+            lease_until=bindparam("p_lease"), heartbeat_at=bindparam("p_t"), started_at=bindparam("p_t"))
+    .returning(RUNS.c.id, RUNS.c.asset_id, RUNS.c.step, RUNS.c.attempts)
+)
+_CLAIMABLE = (
+    select(RUNS.c.id)
+    .where(
+        or_(
+            and_(RUNS.c.state == "pending", RUNS.c.next_attempt_at <= bindparam("p_t")),
+            and_(RUNS.c.state == "running", RUNS.c.lease_until < bindparam("p_t")),
+        ),
+        RUNS.c.attempts < bindparam("p_max_attempts"),
+    )
+    .order_by(RUNS.c.next_attempt_at, RUNS.c.id)
+    .limit(bindparam("p_limit"))
+    .with_for_update(skip_locked=True)  # PostgreSQL: claimers pass each other's rows by
+)
+_TAKE_CLAIMABLE = _TAKE.where(RUNS.c.id.in_(_CLAIMABLE.scalar_subquery()))
+_TAKE_UNBLOCKED = _TAKE.where(RUNS.c.id == bindparam("p_run"), RUNS.c.state == "waiting")
+_RUNS_OF = (select(RUNS.c.id, RUNS.c.step, RUNS.c.state, RUNS.c.error)
+            .where(RUNS.c.asset_id == bindparam("p_asset")).order_by(RUNS.c.id))
+_SET_STATUS = (update(ASSETS).where(ASSETS.c.id == bindparam("p_asset"))
+               .values(status=bindparam("p_status"), error=bindparam("p_error")))
 
 
 def now() -> datetime:
@@ -75,22 +109,9 @@ class Queue:
 
     def claim(self, worker_id: str, limit: int = 1) -> list[Claim]:
         t = now()
-        claimable = and_(
-            or_(
-                and_(RUNS.c.state == "pending", RUNS.c.next_attempt_at <= t),
-                and_(RUNS.c.state == "running", RUNS.c.lease_until < t),
-            ),
-            RUNS.c.attempts < self.policy.max_attempts,
-        )
-        ids = (
-            select(RUNS.c.id)
-            .where(claimable)
-            .order_by(RUNS.c.next_attempt_at, RUNS.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        params = self._lease(worker_id, t) | {"p_max_attempts": self.policy.max_attempts, "p_limit": limit}
         with transaction(self.sessions) as s:
-            rows = s.execute(self._take(worker_id, t).where(RUNS.c.id.in_(ids.scalar_subquery()))).all()
+            rows = s.execute(_TAKE_CLAIMABLE, params).all()
             if rows:
                 s.execute(
                     update(ASSETS)
@@ -103,11 +124,7 @@ class Queue:
         """Extend the lease; False means the lease was lost and the work must be dropped."""
         t = now()
         with transaction(self.sessions) as s:
-            n = s.execute(
-                self._owned(claim).values(
-                    lease_until=t + timedelta(seconds=self.policy.lease_seconds), heartbeat_at=t
-                )
-            ).rowcount
+            n = s.execute(_EXTEND, self._owner(claim) | self._lease(claim.worker_id, t)).rowcount
         return n == 1
 
     def complete(self, claim: Claim, version: str, result: StepResult) -> tuple[bool, Claim | None]:
@@ -119,9 +136,9 @@ class Queue:
         """
         t = now()
         with transaction(self.sessions) as s:
-            done = s.execute(self._owned(claim).values(
-                state="done", finished_at=t, error=None, version=version,
-                duration_ms=(t - claim.claimed_at).total_seconds() * 1000)).rowcount
+            done = s.execute(_FINISH, self._owner(claim) | {
+                "p_t": t, "p_version": version, "p_ms": (t - claim.claimed_at).total_seconds() * 1000,
+            }).rowcount
             if not done:
                 return False, None  # the lease went to another worker: its result wins
             self._write_result(s, claim, result)
@@ -144,7 +161,7 @@ class Queue:
         else:
             values.update(state="pending", next_attempt_at=t + self.policy.backoff(claim.attempts))
         with transaction(self.sessions) as s:
-            if s.execute(self._owned(claim).values(**values)).rowcount and final:
+            if s.execute(_OWNED.values(**values), self._owner(claim)).rowcount and final:
                 self._set_status(s, claim.asset_id, self._runs(s, claim.asset_id))
 
     def fail_abandoned(self) -> int:
@@ -168,23 +185,13 @@ class Queue:
 
     # --- internals -------------------------------------------------------------------
     @staticmethod
-    def _owned(claim: Claim):
-        return update(RUNS).where(
-            RUNS.c.id == claim.run_id,
-            RUNS.c.state == "running",
-            RUNS.c.worker_id == claim.worker_id,
-            RUNS.c.attempts == claim.attempts,
-        )
+    def _owner(claim: Claim) -> dict:
+        """Parameters of ``_OWNED``: the run, still leased to the worker that claimed it."""
+        return {"p_run": claim.run_id, "p_worker": claim.worker_id, "p_attempts": claim.attempts}
 
-    def _take(self, worker_id: str, t: datetime):
-        """The UPDATE that leases runs to ``worker_id`` (callers add the WHERE)."""
-        return (
-            update(RUNS)
-            .values(state="running", attempts=RUNS.c.attempts + 1, worker_id=worker_id,
-                    lease_until=t + timedelta(seconds=self.policy.lease_seconds), heartbeat_at=t,
-                    started_at=t)
-            .returning(RUNS.c.id, RUNS.c.asset_id, RUNS.c.step, RUNS.c.attempts)
-        )
+    def _lease(self, worker_id: str, t: datetime) -> dict:
+        return {"p_worker": worker_id, "p_t": t,
+                "p_lease": t + timedelta(seconds=self.policy.lease_seconds)}
 
     @staticmethod
     def _write_result(s: Session, claim: Claim, result: StepResult) -> None:
@@ -212,8 +219,7 @@ class Queue:
 
     @staticmethod
     def _runs(s: Session, asset_id: str) -> list[Row]:
-        return s.execute(select(RUNS.c.id, RUNS.c.step, RUNS.c.state, RUNS.c.error)
-                         .where(RUNS.c.asset_id == asset_id).order_by(RUNS.c.id)).all()
+        return s.execute(_RUNS_OF, {"p_asset": asset_id}).all()
 
     def _unblocked(self, s: Session, asset_id: str) -> list[int]:
         """After a run finished: the ids of waiting runs whose prerequisites are now all
@@ -230,7 +236,7 @@ class Queue:
         return ready
 
     def _claim_run(self, s: Session, run_id: int, worker_id: str, t: datetime) -> Claim | None:
-        row = s.execute(self._take(worker_id, t).where(RUNS.c.id == run_id, RUNS.c.state == "waiting")).first()
+        row = s.execute(_TAKE_UNBLOCKED, self._lease(worker_id, t) | {"p_run": run_id}).first()
         return Claim(row.id, row.asset_id, row.step, row.attempts, worker_id, t) if row else None
 
     @staticmethod
@@ -242,4 +248,4 @@ class Queue:
             status, error = "ready", None
         else:
             status, error = "processing", None
-        s.execute(update(ASSETS).where(ASSETS.c.id == asset_id).values(status=status, error=error))
+        s.execute(_SET_STATUS, {"p_asset": asset_id, "p_status": status, "p_error": error})

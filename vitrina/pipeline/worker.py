@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from vitrina.errors import VitrinaError
 from vitrina.pipeline import steps as step_registry
@@ -18,6 +18,12 @@ from vitrina.pipeline.steps import AssetView, DerivativeOut, StepContext
 from vitrina.runtime import Runtime
 
 log = logging.getLogger("vitrina.worker")
+
+_a, _o, _d = ASSETS.c, ORIGINALS.c, DERIVATIVES.c
+_ASSET = (select(_a.id, _a.kind, _a.mime, _a.sha256, _a.width, _a.height, _a.meta, _o.blob_key)
+          .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
+_DERIVATIVES_OF = (select(_d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key)
+                   .where(_d.asset_id == bindparam("p_asset")).order_by(_d.id))
 
 
 def worker_name(index: int = 0) -> str:
@@ -106,14 +112,11 @@ class Worker:
                 log.exception("heartbeat failed")
 
     def _asset_view(self, asset_id: str) -> AssetView:
-        a, o, d = ASSETS.c, ORIGINALS.c, DERIVATIVES.c
         with self.rt.sessions() as s:
-            row = s.execute(select(a.id, a.kind, a.mime, a.sha256, a.width, a.height, a.meta, o.blob_key)
-                            .join_from(ASSETS, ORIGINALS).where(a.id == asset_id)).first()
+            row = s.execute(_ASSET, {"p_asset": asset_id}).first()
             if row is None:
                 raise VitrinaError(f"asset {asset_id} vanished", code="not_found", status=404)
-            derivatives = s.execute(select(d.width, d.height, d.format, d.mime, d.size_bytes, d.blob_key)
-                                    .where(d.asset_id == asset_id).order_by(d.id)).all()
+            derivatives = s.execute(_DERIVATIVES_OF, {"p_asset": asset_id}).all()
         return AssetView(
             id=row.id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
             width=row.width, height=row.height, meta=dict(row.meta or {}),
