@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -62,29 +62,29 @@ def s3_endpoint() -> Iterator[str]:
         server.stop()
 
 
-def make_settings(tmp_path: Path, database_url: str, **overrides):  # noqa: ANN201
+def make_settings(tmp_path: Path, database_url: str, **overrides):
     from vitrina.config import Settings
 
-    values = dict(
-        dev=True,
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        inprocess_workers=0,
-        derivative_formats=["webp", "jpeg"],
-        lease_seconds=5.0,
-        retry_base_seconds=0.0,
-    )
+    values = {
+        "dev": True,
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "inprocess_workers": 0,
+        "derivative_formats": ["webp", "jpeg"],
+        "lease_seconds": 5.0,
+        "retry_base_seconds": 0.0,
+    }
     values.update(overrides)
     return Settings(**values)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str):  # noqa: ANN201
+def settings(tmp_path: Path, database_url: str):
     return make_settings(tmp_path, database_url)
 
 
 @pytest.fixture
-def runtime(settings):  # noqa: ANN001, ANN201
+def runtime(settings):
     from vitrina.runtime import Runtime
     from vitrina.storage.catalog.db import upgrade
 
@@ -95,7 +95,7 @@ def runtime(settings):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def client(runtime):  # noqa: ANN001, ANN201
+def client(runtime):
     from fastapi.testclient import TestClient
 
     from vitrina.api.app import create_app
@@ -106,7 +106,7 @@ def client(runtime):  # noqa: ANN001, ANN201
         yield c
 
 
-def process_all(rt) -> int:  # noqa: ANN001
+def process_all(rt) -> int:
     """Run pipeline workers in this process until nothing is claimable."""
     from vitrina.pipeline.worker import Worker
 

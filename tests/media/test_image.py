@@ -7,8 +7,13 @@ import numpy
 import pytest
 import pyvips
 
-from vitrina.errors import InvalidInput
-from vitrina.media.image import available_formats, make_derivatives, preview_array
+from vitrina.errors import CorruptMedia, InvalidInput
+from vitrina.media.image import (
+    available_formats,
+    make_derivatives,
+    preview_array,
+    rendition_preview,
+)
 from vitrina.media.probe import probe, verify_decodes
 from vitrina.media.sniff import sniff
 
@@ -238,6 +243,21 @@ def test_preview_array(photos: Path, name: str, shape: tuple[int, int, int]) -> 
     assert numpy.abs(a.astype(float) - pixels(ref)).mean() < 2
     small = preview_array((photos / name).read_bytes(), size=32)
     assert max(small.shape[:2]) == 32
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "rocket.jpg", "text.png", "camera.png"])
+def test_rendition_preview_matches_the_general_path(photos: Path, name: str) -> None:
+    (rendition,) = make_derivatives(photos / name, [320], ["jpeg"])
+    fast, general = rendition_preview(rendition.data), preview_array(rendition.data)
+    assert fast.shape == general.shape and fast.dtype == numpy.uint8 and fast.flags.c_contiguous
+    assert numpy.abs(fast.astype(float) - general).mean() < 2.5  # area average vs Lanczos
+
+
+def test_rendition_preview_never_upscales_and_refuses_garbage(photos: Path) -> None:
+    tiny = pyvips.Image.thumbnail(str(photos / "rocket.jpg"), 40).jpegsave_buffer()
+    assert rendition_preview(tiny).shape == (27, 40, 3)
+    with pytest.raises(CorruptMedia):
+        rendition_preview(b"\xff\xd8 not a jpeg")
 
 
 def test_preview_never_upscales_and_flattens_alpha(photos: Path) -> None:

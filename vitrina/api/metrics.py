@@ -32,7 +32,7 @@ class _QueueCollector:
         try:
             for state, n in sorted(self.depth().items()):
                 family.add_metric([state], n)
-        except Exception:  # a scrape must not fail because the catalog blinked
+        except Exception:  # noqa: BLE001, S110  a scrape must not fail because the catalog blinked
             pass
         yield family
 

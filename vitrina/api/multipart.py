@@ -70,7 +70,7 @@ async def read_file_field(body: AsyncIterator[bytes], boundary: bytes, sink: Sta
         parser.finalize()
     except VitrinaError:  # limits raised by the sink pass through
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  any parser failure is the client's malformed body
         raise InvalidInput(f"malformed multipart body: {exc}", code="invalid_form") from None
     if not state["found"]:
         raise InvalidInput("no field named 'file' in the form", code="missing_file")

@@ -11,6 +11,7 @@ from vitrina.media.probe import ImageInfo, Limits, probe
 from vitrina.pipeline.steps import DerivativeOut, SignalOut, StepContext, StepResult, register
 
 IMAGE = frozenset({"image"})
+PREVIEW_VERSION = "2"  # 2: JPEG renditions decoded by OpenCV and area-averaged
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -77,8 +78,8 @@ class SignalsStep:
 
     @property
     def version(self) -> str:
-        # Any analyser's new version makes this step's results stale.
-        return ",".join(f"{a.name}@{a.version}" for a in analysis.all_analysers())
+        # A new preview or any analyser's new version makes this step's results stale.
+        return ",".join([f"preview@{PREVIEW_VERSION}"] + [f"{a.name}@{a.version}" for a in analysis.all_analysers()])
 
     def run(self, ctx: StepContext) -> StepResult:
         # The smallest derivative is already oriented sRGB and cheap to decode.
@@ -86,6 +87,8 @@ class SignalsStep:
         if smallest is None:
             with ctx.original_path() as path:
                 preview = image_ops.preview_array(path, limits=limits_of(ctx.settings))
+        elif smallest.format == "jpeg":
+            preview = image_ops.rendition_preview(ctx.store.read_bytes(smallest.blob_key))
         else:
             preview = image_ops.preview_array(ctx.store.read_bytes(smallest.blob_key))
         signals = []

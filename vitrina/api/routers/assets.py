@@ -87,7 +87,7 @@ def list_assets(
 def _decode_cursor(cursor: str) -> str:
     try:
         value = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except Exception:
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
         value = ""
     if not is_id(value):
         raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor")

@@ -7,7 +7,7 @@ go through Alembic migrations in ``vitrina/storage/migrations``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -29,7 +29,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
 
 
 class Original(Base):
@@ -148,4 +148,4 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
-from vitrina.storage.catalog import experiments as _experiments  # noqa: E402,F401  (Alembic sees its tables)
+from vitrina.storage.catalog import experiments as _experiments  # noqa: F401  (Alembic sees its tables)
