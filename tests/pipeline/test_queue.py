@@ -28,9 +28,11 @@ def test_dag_order_and_claims_are_exclusive(runtime):
     with runtime.sessions() as s:
         states = {(r.asset_id, r.step): r.state for r in s.scalars(select(StepRun))}
         astronaut = s.get(Asset, ids[0])
+        probe_run = s.scalar(select(StepRun).where(StepRun.asset_id == ids[0], StepRun.step == "probe"))
     assert {k[1]: v for k, v in states.items() if k[0] == ids[0]} == {
         "probe": "done", "derivatives": "pending", "signals": "waiting"}
     assert (astronaut.width, astronaut.height, astronaut.meta["format"]) == (512, 512, "png")
+    assert probe_run.attempts == 1 and probe_run.duration_ms > 0 and probe_run.finished_at is not None
 
     claimed: list = []
     lock = threading.Lock()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,7 +113,9 @@ class Ingestor:
                              code="invalid_idempotency_key")
         staged.fh.flush()
         media = sniff(staged.head)
+        started = time.perf_counter()
         info = self._validate(media, staged.path)
+        probe_ms = (time.perf_counter() - started) * 1000
 
         known = self._existing(staged.sha256, idempotency_key)
         if known is not None:
@@ -130,7 +133,7 @@ class Ingestor:
                 s.execute(insert(ASSETS).values(id=asset_id, sha256=staged.sha256, kind=media.kind,
                                                 mime=media.mime, filename=filename, size_bytes=staged.size,
                                                 status="pending", **probed))
-                enqueue(s, asset_id, media.kind, done=frozenset({ProbeStep.name} if info else ()))
+                enqueue(s, asset_id, media.kind, done={ProbeStep.name: probe_ms} if info else None)
                 if idempotency_key:
                     s.execute(insert(IDEMPOTENCY_KEYS).values(key=idempotency_key, sha256=staged.sha256,
                                                               asset_id=asset_id))

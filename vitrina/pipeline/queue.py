@@ -87,18 +87,21 @@ class QueuePolicy:
         return timedelta(seconds=base * random.uniform(0.75, 1.25))  # jitter spreads retries
 
 
-def enqueue(session: Session, asset_id: str, kind: str, done: frozenset[str] = frozenset()) -> None:
-    """Create the asset's DAG: runs whose prerequisites are all ``done`` (steps whose
-    results the caller recorded already) are claimable at once."""
+def enqueue(session: Session, asset_id: str, kind: str, done: dict[str, float] | None = None) -> None:
+    """Create the asset's DAG. ``done`` maps steps whose results the caller recorded
+    already to how long they took (ms); runs whose prerequisites are all done are
+    claimable at once."""
+    done = done or {}
     t = now()
     runs = []
     for step in step_registry.steps_for(kind):
+        run = {"asset_id": asset_id, "step": step.name, "version": step.version, "next_attempt_at": t}
         if step.name in done:
-            state = "done"
+            run |= {"state": "done", "attempts": 1, "finished_at": t, "duration_ms": round(done[step.name], 3)}
         else:
-            state = "pending" if set(step.requires) <= done else "waiting"
-        runs.append({"asset_id": asset_id, "step": step.name, "version": step.version, "state": state,
-                     "attempts": 0, "next_attempt_at": t, "finished_at": t if state == "done" else None})
+            state = "pending" if set(step.requires) <= done.keys() else "waiting"
+            run |= {"state": state, "attempts": 0, "finished_at": None, "duration_ms": None}
+        runs.append(run)
     session.execute(insert(RUNS), runs)
 
 
@@ -137,7 +140,7 @@ class Queue:
         t = now()
         with transaction(self.sessions) as s:
             done = s.execute(_FINISH, self._owner(claim) | {
-                "p_t": t, "p_version": version, "p_ms": (t - claim.claimed_at).total_seconds() * 1000,
+                "p_t": t, "p_version": version, "p_ms": round((t - claim.claimed_at).total_seconds() * 1000, 3),
             }).rowcount
             if not done:
                 return False, None  # the lease went to another worker: its result wins
