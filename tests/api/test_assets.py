@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import datetime, timedelta
 
 import pyvips
 
@@ -29,6 +30,8 @@ def test_upload_then_ready_with_derivatives_and_signals(client):
     assert asset["status"] == "ready", asset
     assert (asset["width"], asset["height"]) == (512, 512)
     assert asset["metadata"]["format"] == "png"
+    # timestamps carry their zone on both catalogs (SQLite keeps none itself)
+    assert datetime.fromisoformat(asset["created_at"]).utcoffset() == timedelta(0)
     assert {(d["width"], d["format"]) for d in asset["derivatives"]} == {(320, "webp"), (320, "jpeg")}
     for d in asset["derivatives"]:
         got = client.get(d["url"])

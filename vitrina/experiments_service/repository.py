@@ -13,7 +13,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -90,15 +90,10 @@ def parse_plan(data: Any) -> AnalysisPlan | None:
     return plan
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite gives back naive datetimes; they were written in UTC
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _record(row: ExperimentRow) -> ExperimentRecord:
     return ExperimentRecord(Experiment.from_dict(row.definition),
                             None if row.plan is None else AnalysisPlan.from_dict(row.plan),
-                            row.revision, _utc(row.created_at), _utc(row.updated_at))
+                            row.revision, row.created_at, row.updated_at)
 
 
 def _fill(row: ExperimentRow, experiment: Experiment, plan: AnalysisPlan | None) -> None:
