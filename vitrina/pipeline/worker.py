@@ -18,6 +18,7 @@ from vitrina.pipeline.steps import AssetView, DerivativeOut, StepContext
 from vitrina.runtime import Runtime
 
 log = logging.getLogger("vitrina.worker")
+SWEEP_EVERY_SECONDS = 600
 
 _a, _o, _d = ASSETS.c, ORIGINALS.c, DERIVATIVES.c
 _ASSET = (select(_a.id, _a.kind, _a.mime, _a.sha256, _a.width, _a.height, _a.meta, _o.blob_key)
@@ -35,6 +36,7 @@ class Worker:
         self.rt = runtime
         self.name = name or worker_name()
         self.wake = threading.Event()  # set by in-process ingest so new work starts at once
+        self._next_sweep = 0.0
 
     def run_once(self) -> int:
         """Claim a step run and process it (and the asset's steps it unblocks); 0 when idle."""
@@ -66,9 +68,18 @@ class Worker:
                 continue
             idle += 1
             if idle % 40 == 1:
-                self.rt.queue.fail_abandoned()
+                self._look_after()
             self.wake.wait(min(self.rt.settings.poll_seconds * idle, 2.0))
             self.wake.clear()
+
+    def _look_after(self) -> None:
+        """Chores of an idle worker: fail runs abandoned on every attempt and, every few
+        minutes, remove staged uploads that crashed processes left behind."""
+        self.rt.queue.fail_abandoned()
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
+            if swept := self.rt.store.sweep_temp():
+                log.info("removed %d staged files left by crashed writers", swept)
 
     def _process(self, claim: Claim) -> Claim | None:
         step = step_registry.get(claim.step)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -214,3 +216,18 @@ def test_keys_refuses_bad_prefixes(store: BlobStore, prefix: str) -> None:
     with pytest.raises(InvalidKey) as caught:
         store.keys(prefix)
     assert caught.value.code == "invalid_key"
+
+
+def test_sweep_temp_removes_only_its_own_old_leftovers(store: BlobStore) -> None:
+    day_ago = time.time() - 2 * 24 * 3600
+    with store.new_temp() as (mine, _):
+        crashed = mine.with_name(mine.name.replace(".part", "-crashed.part"))
+        live = mine.with_name(mine.name.replace(".part", "-live.part"))
+        foreign = mine.parent / "another-program.part"
+        for path in (crashed, live, foreign):
+            path.write_bytes(b"staged bytes")
+        for path in (crashed, foreign, mine):
+            os.utime(path, (day_ago, day_ago))
+        assert store.sweep_temp(max_age_seconds=3600) == 1
+        # ours and old, not open: gone; young, foreign or still open here: kept
+        assert not crashed.exists() and live.exists() and foreign.exists() and mine.exists()

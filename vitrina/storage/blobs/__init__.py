@@ -48,6 +48,11 @@ class BlobStore(Protocol):
         """A local temp file to stage an upload into; removed on exit, committed or not."""
         ...
 
+    def sweep_temp(self, max_age_seconds: float = 24 * 3600) -> int:
+        """Remove staged files older than ``max_age_seconds`` left by crashed writers
+        (younger ones may be live uploads of other processes); how many went."""
+        ...
+
     def put_file(self, key: str, path: Path) -> None:
         """Commit a finished local file under ``key`` atomically.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,23 @@ class TempFiles:
                 self._open.pop(path, None)
             handle.close()
             path.unlink(missing_ok=True)
+
+    def sweep(self, max_age_seconds: float) -> int:
+        """Remove this kind's staged files older than ``max_age_seconds`` that no handle
+        here holds (left by crashed writers); returns how many went. Younger ones may
+        be live uploads of other processes sharing the directory."""
+        cutoff = time.time() - max_age_seconds
+        removed = 0
+        with os.scandir(self.directory) as scan:
+            for entry in scan:
+                if not (entry.name.startswith(self._prefix) and entry.name.endswith(".part")):
+                    continue
+                if not entry.is_file(follow_symlinks=False) or self.owns(Path(entry.path)):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    Path(entry.path).unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     def owns(self, path: Path) -> bool:
         with self._lock:

@@ -2,8 +2,8 @@
 
 Writes go to ``<root>/.tmp/``, are fsynced, renamed into place with ``os.replace`` and
 the directory is fsynced, so after a crash a key holds either nothing, its old bytes
-or its new bytes, never a prefix. Leftover temp files are never listed as keys and
-can be removed with :meth:`LocalBlobStore.sweep_temp`.
+or its new bytes, never a prefix. Leftover temp files are never listed as keys; idle
+workers remove those older than a day (:meth:`LocalBlobStore.sweep_temp`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -225,21 +224,7 @@ class LocalBlobStore:
     # -- housekeeping ----------------------------------------------------------------
 
     def sweep_temp(self, max_age_seconds: float = 24 * 3600) -> int:
-        """Remove staged files left by crashed writers; returns how many were removed.
-
-        Only files older than ``max_age_seconds`` go, so live uploads of other
-        processes sharing the directory are left alone.
-        """
-        cutoff = time.time() - max_age_seconds
-        removed = 0
-        with os.scandir(self.root / TEMP_DIR) as scan:
-            for entry in scan:
-                if not entry.is_file(follow_symlinks=False) or self._temps.owns(Path(entry.path)):
-                    continue
-                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                    Path(entry.path).unlink(missing_ok=True)
-                    removed += 1
-        return removed
+        return self._temps.sweep(max_age_seconds)
 
     # -- keys ------------------------------------------------------------------------
 

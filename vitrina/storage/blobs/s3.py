@@ -133,6 +133,9 @@ class S3BlobStore:
     def new_temp(self) -> AbstractContextManager[tuple[Path, BinaryIO]]:
         return self._temps.new()
 
+    def sweep_temp(self, max_age_seconds: float = 24 * 3600) -> int:
+        return self._temps.sweep(max_age_seconds)
+
     def put_file(self, key: str, path: Path) -> None:
         name = self._name(key)
         self._temps.release(Path(path))

@@ -1,0 +1,35 @@
+"""What in-process workers do while there is no work."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from tests.conftest import PHOTOS
+from vitrina.pipeline.ingest import Ingestor
+from vitrina.pipeline.worker import WorkerPool
+from vitrina.storage.catalog.models import Asset
+
+
+def test_idle_pool_processes_uploads_and_sweeps_crashed_staging(runtime) -> None:
+    with runtime.store.new_temp() as (live, _):
+        crashed = live.with_name(live.name.replace(".part", "-crashed.part"))
+    crashed.write_bytes(b"half an upload from a killed process")
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(crashed, (day_ago, day_ago))
+
+    pool = WorkerPool(runtime, threads=1)
+    pool.start()
+    try:
+        asset_id = Ingestor(runtime, on_new_work=pool.poke).ingest_file(PHOTOS / "rocket.jpg").asset_id
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with runtime.sessions() as s:
+                if s.get(Asset, asset_id).status == "ready" and not crashed.exists():
+                    break
+            time.sleep(0.05)
+    finally:
+        pool.shutdown()
+    with runtime.sessions() as s:
+        assert s.get(Asset, asset_id).status == "ready"
+    assert not crashed.exists()
