@@ -114,6 +114,8 @@ def test_delete_removes_rows_and_files(client):
     process_all(client.runtime)
     store = client.runtime.store
     assert list(store.keys("derivatives/"))
+    assert client.get(f"/img/_/w_100,f_webp/{body['id']}").status_code == 200
+    assert list(store.keys("cache/img/"))  # the result was cached in the blob store
     assert client.delete(f"/v1/assets/{body['id']}").status_code == 204
     assert client.get(f"/v1/assets/{body['id']}").status_code == 404
     assert list(store.keys("")) == []

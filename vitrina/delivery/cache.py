@@ -26,9 +26,13 @@ def cache_key(sha256: str, canonical_ops: str, fmt: str, focus_tag: str = "") ->
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def results_prefix(sha256: str) -> str:
+    """Where every stored result of one original sits (deleting the asset empties it)."""
+    return f"{CACHE_PREFIX}/{sha256[:2]}/{sha256}/"
+
+
 def blob_key(sha256: str, key: str, fmt: str) -> str:
-    """Results sit under their original's digest, so one prefix holds all of an original's."""
-    return f"{CACHE_PREFIX}/{sha256[:2]}/{sha256}/{key}.{fmt}"
+    return f"{results_prefix(sha256)}{key}.{fmt}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from vitrina.api.deps import get_runtime, require
 from vitrina.api.multipart import boundary_of, read_file_field
 from vitrina.api.ranges import parse_range
 from vitrina.api.schemas import AssetList, AssetOut, asset_out, derivative_name
+from vitrina.delivery.cache import results_prefix
 from vitrina.errors import InvalidInput, NotFound
 from vitrina.ids import is_id
 from vitrina.runtime import Runtime
@@ -114,6 +115,8 @@ def delete_asset(asset_id: str, request: Request) -> Response:
     for d in asset.derivatives:
         rt.store.delete(d.blob_key)
     rt.store.delete(asset.original.blob_key)
+    for key in list(rt.store.keys(results_prefix(asset.sha256))):  # cached /img results
+        rt.store.delete(key)
     return Response(status_code=204)
 
 
