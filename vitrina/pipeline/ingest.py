@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge, UnsupportedMediaType
@@ -32,6 +32,9 @@ from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import IdempotencyKey
 
 IDEMPOTENCY_KEYS = IdempotencyKey.__table__
+_ASSET_OF = select(ASSETS.c.id).where(ASSETS.c.sha256 == bindparam("p_sha256"))
+_ORIGINAL = select(ORIGINALS.c.sha256).where(ORIGINALS.c.sha256 == bindparam("p_sha256"))
+_ADD_ORIGINAL, _ADD_ASSET = insert(ORIGINALS), insert(ASSETS)
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,255}$")
 CHUNK = 1 << 20
@@ -127,12 +130,13 @@ class Ingestor:
         probed = ProbeStep.result_of(info).asset_updates if info else {"meta": {}}
         try:
             with transaction(self.rt.sessions) as s:
-                if s.scalar(select(ORIGINALS.c.sha256).where(ORIGINALS.c.sha256 == staged.sha256)) is None:
-                    s.execute(insert(ORIGINALS).values(sha256=staged.sha256, size_bytes=staged.size,
-                                                       mime=media.mime, blob_key=blob_key))
-                s.execute(insert(ASSETS).values(id=asset_id, sha256=staged.sha256, kind=media.kind,
-                                                mime=media.mime, filename=filename, size_bytes=staged.size,
-                                                status="pending", **probed))
+                if s.scalar(_ORIGINAL, {"p_sha256": staged.sha256}) is None:
+                    s.execute(_ADD_ORIGINAL, {"sha256": staged.sha256, "size_bytes": staged.size,
+                                              "mime": media.mime, "blob_key": blob_key})
+                s.execute(_ADD_ASSET, {"id": asset_id, "sha256": staged.sha256, "kind": media.kind,
+                                       "mime": media.mime, "filename": filename, "size_bytes": staged.size,
+                                       "status": "pending", "error": None, "width": None, "height": None,
+                                       **probed})
                 enqueue(s, asset_id, media.kind, done={ProbeStep.name: probe_ms} if info else None)
                 if idempotency_key:
                     s.execute(insert(IDEMPOTENCY_KEYS).values(key=idempotency_key, sha256=staged.sha256,
@@ -165,7 +169,7 @@ class Ingestor:
                         raise Conflict("this Idempotency-Key was used for different content",
                                        code="idempotency_key_reused")
                     return IngestResult(prior.asset_id, False)
-            asset_id = s.scalar(select(ASSETS.c.id).where(ASSETS.c.sha256 == sha256))
+            asset_id = s.scalar(_ASSET_OF, {"p_sha256": sha256})
         if asset_id is None:
             return None
         if idempotency_key:

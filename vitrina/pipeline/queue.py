@@ -60,6 +60,11 @@ _RUNS_OF = (select(RUNS.c.id, RUNS.c.step, RUNS.c.state, RUNS.c.error)
             .where(RUNS.c.asset_id == bindparam("p_asset")).order_by(RUNS.c.id))
 _SET_STATUS = (update(ASSETS).where(ASSETS.c.id == bindparam("p_asset"))
                .values(status=bindparam("p_status"), error=bindparam("p_error")))
+_DROP_DERIVATIVES = delete(DERIVATIVES).where(DERIVATIVES.c.asset_id == bindparam("p_asset"),
+                                              DERIVATIVES.c.producer == bindparam("p_producer"))
+_DROP_SIGNALS = delete(SIGNALS).where(SIGNALS.c.asset_id == bindparam("p_asset"),
+                                      SIGNALS.c.name.in_(bindparam("p_names", expanding=True)))
+_ADD_RUNS, _ADD_DERIVATIVES, _ADD_SIGNALS = insert(RUNS), insert(DERIVATIVES), insert(SIGNALS)
 
 
 def now() -> datetime:
@@ -102,7 +107,7 @@ def enqueue(session: Session, asset_id: str, kind: str, done: dict[str, float] |
             state = "pending" if set(step.requires) <= done.keys() else "waiting"
             run |= {"state": state, "attempts": 0, "finished_at": None, "duration_ms": None}
         runs.append(run)
-    session.execute(insert(RUNS), runs)
+    session.execute(_ADD_RUNS, runs)
 
 
 class Queue:
@@ -202,19 +207,18 @@ class Queue:
             s.execute(update(ASSETS).where(ASSETS.c.id == claim.asset_id).values(**result.asset_updates))
         if result.derivatives:
             # The step's set of derivatives replaces what it made before (re-runs, backfills).
-            s.execute(delete(DERIVATIVES).where(DERIVATIVES.c.asset_id == claim.asset_id,
-                                                DERIVATIVES.c.producer == claim.step))
+            s.execute(_DROP_DERIVATIVES, {"p_asset": claim.asset_id, "p_producer": claim.step})
             version = step_registry.get(claim.step).version
-            s.execute(insert(DERIVATIVES), [
+            s.execute(_ADD_DERIVATIVES, [
                 {"asset_id": claim.asset_id, "width": d.width, "height": d.height, "format": d.format,
                  "mime": d.mime, "size_bytes": d.size_bytes, "blob_key": d.blob_key,
                  "producer": claim.step, "version": version}
                 for d in result.derivatives
             ])
         if result.signals:
-            s.execute(delete(SIGNALS).where(SIGNALS.c.asset_id == claim.asset_id,
-                                            SIGNALS.c.name.in_([sig.name for sig in result.signals])))
-            s.execute(insert(SIGNALS), [
+            s.execute(_DROP_SIGNALS, {"p_asset": claim.asset_id,
+                                      "p_names": [sig.name for sig in result.signals]})
+            s.execute(_ADD_SIGNALS, [
                 {"asset_id": claim.asset_id, "name": sig.name, "producer": sig.producer,
                  "version": sig.version, "value": sig.value}
                 for sig in result.signals
