@@ -33,3 +33,26 @@ def test_idle_pool_processes_uploads_and_sweeps_crashed_staging(runtime) -> None
     with runtime.sessions() as s:
         assert s.get(Asset, asset_id).status == "ready"
     assert not crashed.exists()
+
+
+def test_failing_chores_do_not_stop_the_worker(runtime, monkeypatch) -> None:
+    def broken(*_args, **_kwargs) -> int:
+        raise OSError("staging directory unreadable")
+
+    monkeypatch.setattr(runtime.store, "sweep_temp", broken)
+    pool = WorkerPool(runtime, threads=1)
+    pool.start()
+    try:
+        time.sleep(0.2)  # the first idle spell runs the chores, which fail
+        asset_id = Ingestor(runtime, on_new_work=pool.poke).ingest_file(PHOTOS / "rocket.jpg").asset_id
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with runtime.sessions() as s:
+                if s.get(Asset, asset_id).status == "ready":
+                    break
+            time.sleep(0.05)
+    finally:
+        pool.shutdown()
+    with runtime.sessions() as s:
+        assert s.get(Asset, asset_id).status == "ready"
+    assert all(not t.is_alive() for t in pool.threads)

@@ -68,7 +68,10 @@ class Worker:
                 continue
             idle += 1
             if idle % 40 == 1:
-                self._look_after()
+                try:
+                    self._look_after()
+                except Exception:  # chores can wait for the next idle spell; the worker stays
+                    log.exception("idle chores failed")
             self.wake.wait(min(self.rt.settings.poll_seconds * idle, 2.0))
             self.wake.clear()
 
