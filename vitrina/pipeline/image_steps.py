@@ -79,7 +79,9 @@ class SignalsStep:
     @property
     def version(self) -> str:
         # A new preview or any analyser's new version makes this step's results stale.
-        return ",".join([f"preview@{PREVIEW_VERSION}"] + [f"{a.name}@{a.version}" for a in analysis.all_analysers()])
+        parts = [f"preview@{PREVIEW_VERSION}"]
+        parts += [f"{a.name}@{a.version}" for a in analysis.all_analysers()]
+        return ",".join(parts)
 
     def run(self, ctx: StepContext) -> StepResult:
         # The smallest derivative is already oriented sRGB and cheap to decode.
