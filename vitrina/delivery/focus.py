@@ -24,8 +24,9 @@ from vitrina.errors import InvalidInput
 PRODUCER = "vitrina.focus"
 # bump when detection changes, so backfills know what is stale (3: the 256 px analysis preview)
 VERSION = "3"
-DETECT_SIZE = 384  # a source without a preview is shrunk to this (longest side) first
-SALIENCY_SIZE = 256
+# faces and the salient point are found at this longest side, the analysis preview's,
+# whether the picture comes as a preview or as an encoded source
+DETECT_SIZE = 256
 # libvips blurs its attention map in proportion to the crop it is asked for: a window
 # of 3/4 of the picture finds the subject (a face, a rocket) rather than its single
 # brightest detail (a badge, a lamp), which is what crops of any size should keep
@@ -155,7 +156,7 @@ def focus_of(image: pyvips.Image, *, finder: FaceFinder | None = None) -> Focus:
 
 def salient_point(image: pyvips.Image) -> tuple[float, float]:
     """libvips' attention centre of an in-memory image, normalised."""
-    scale = min(1.0, SALIENCY_SIZE / max(image.width, image.height))
+    scale = min(1.0, DETECT_SIZE / max(image.width, image.height))
     small = image.resize(scale) if scale < 1 else image
     if small.width < 4 or small.height < 4:
         return (0.5, 0.5)
@@ -169,7 +170,7 @@ def salient_point(image: pyvips.Image) -> tuple[float, float]:
 
 def source_salient_point(source: Source) -> tuple[float, float]:
     """The salient point straight from a source (for requests without stored focus)."""
-    return salient_point(_upright(source, SALIENCY_SIZE))
+    return salient_point(_upright(source, DETECT_SIZE))
 
 
 def _upright(source: Source, size: int) -> pyvips.Image:
