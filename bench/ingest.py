@@ -35,7 +35,8 @@ from vitrina.media.image import available_formats
 def warm_up_photo(workdir: Path) -> Path:
     """A real photo outside the measured set (the same bytes would be deduplicated)."""
     out = workdir / "warm-up.jpg"
-    pyvips.Image.new_from_file(str(ROOT / "data" / "photos" / "chelsea.png")).resize(0.5).jpegsave(str(out))
+    if not out.exists():
+        pyvips.Image.new_from_file(str(ROOT / "data" / "photos" / "chelsea.png")).resize(0.5).jpegsave(str(out))
     return out
 
 

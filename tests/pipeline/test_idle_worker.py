@@ -11,6 +11,18 @@ from vitrina.pipeline.worker import WorkerPool
 from vitrina.storage.catalog.models import Asset
 
 
+def upload_and_wait(runtime, pool: WorkerPool, done=lambda: True) -> str:
+    """Upload a photo and wait (up to 20 s) until its asset is ready and ``done()`` holds."""
+    asset_id = Ingestor(runtime, on_new_work=pool.poke).ingest_file(PHOTOS / "rocket.jpg").asset_id
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with runtime.sessions() as s:
+            if s.get(Asset, asset_id).status == "ready" and done():
+                break
+        time.sleep(0.05)
+    return asset_id
+
+
 def test_idle_pool_processes_uploads_and_sweeps_crashed_staging(runtime) -> None:
     with runtime.store.new_temp() as (live, _):
         crashed = live.with_name(live.name.replace(".part", "-crashed.part"))
@@ -21,13 +33,7 @@ def test_idle_pool_processes_uploads_and_sweeps_crashed_staging(runtime) -> None
     pool = WorkerPool(runtime, threads=1)
     pool.start()
     try:
-        asset_id = Ingestor(runtime, on_new_work=pool.poke).ingest_file(PHOTOS / "rocket.jpg").asset_id
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with runtime.sessions() as s:
-                if s.get(Asset, asset_id).status == "ready" and not crashed.exists():
-                    break
-            time.sleep(0.05)
+        asset_id = upload_and_wait(runtime, pool, done=lambda: not crashed.exists())
     finally:
         pool.shutdown()
     with runtime.sessions() as s:
@@ -44,13 +50,7 @@ def test_failing_chores_do_not_stop_the_worker(runtime, monkeypatch) -> None:
     pool.start()
     try:
         time.sleep(0.2)  # the first idle spell runs the chores, which fail
-        asset_id = Ingestor(runtime, on_new_work=pool.poke).ingest_file(PHOTOS / "rocket.jpg").asset_id
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with runtime.sessions() as s:
-                if s.get(Asset, asset_id).status == "ready":
-                    break
-            time.sleep(0.05)
+        asset_id = upload_and_wait(runtime, pool)
     finally:
         pool.shutdown()
     with runtime.sessions() as s:
