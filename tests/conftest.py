@@ -108,6 +108,6 @@ def client(runtime):
 
 def process_all(rt) -> int:
     """Run pipeline workers in this process until nothing is claimable."""
-    from vitrina.pipeline.worker import Worker
+    from vitrina.testing import process_all
 
-    return Worker(rt).run_until_idle()
+    return process_all(rt)

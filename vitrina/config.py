@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, ge=1, le=100)
     retry_base_seconds: float = Field(2.0, ge=0, description="Back-off: base * 2**(attempt-1), with jitter.")
     poll_seconds: float = Field(0.25, gt=0, description="Idle workers look for work this often.")
-    plugins: list[str] = Field(default_factory=list, description="Modules to import at start; they register steps.")
+    step_budget_seconds: float = Field(300.0, gt=0, description="A step running longer fails with step_timeout and is retried; a step may set its own budget.")
+    plugins: list[str] = Field(default_factory=list, description="Modules whose register(registries) adds plug-ins at start.")
 
     @field_validator("derivative_widths")
     @classmethod

@@ -1,40 +1,46 @@
-"""The objects every entry point shares, built once from settings."""
+"""The objects every entry point shares, built once from settings.
+
+The runtime owns one validated registry per kind of plug-in (media kinds, steps,
+analysers, blob stores) and builds every service from them; nothing else keeps
+plug-ins in module state. Boot refuses a missing, duplicate or unimportable plug-in.
+"""
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from vitrina import builtins
+from vitrina.assets.repository import AssetRepository
+from vitrina.assets.service import AssetService
 from vitrina.config import Settings
-from vitrina.errors import ConfigError
-from vitrina.pipeline import steps as step_registry
+from vitrina.pipeline.dag import Pipelines
 from vitrina.pipeline.queue import Queue, QueuePolicy
+from vitrina.plugins import Registries, load_plugin
 from vitrina.storage.blobs import BlobStore, open_store
 from vitrina.storage.catalog.db import make_engine, make_sessionmaker
 
-
-def load_plugins(modules: list[str]) -> None:
-    """Import plug-in modules (they register steps); refuse to boot on a broken one."""
-    import vitrina.pipeline.image_steps  # noqa: F401  built-in steps
-
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise ConfigError(f"plugins: cannot import {name!r}: {exc}") from exc
-    step_registry.validate_registry()
+if TYPE_CHECKING:
+    from vitrina.pipeline.ingest import Ingestor
 
 
-@dataclass
+def registries_for(settings: Settings) -> Registries:
+    """The built-in plug-ins plus the modules named in ``settings.plugins``."""
+    registries = Registries()
+    builtins.register(registries)
+    for name in settings.plugins:
+        load_plugin(name, registries)
+    return registries
+
+
 class Runtime:
-    settings: Settings
-
-    def __post_init__(self) -> None:
-        load_plugins(self.settings.plugins)
+    def __init__(self, settings: Settings, registries: Registries | None = None) -> None:
+        self.settings = settings
+        self.registries = registries if registries is not None else registries_for(settings)
+        self.pipelines = Pipelines(self.registries)  # validates every kind's DAG
 
     @cached_property
     def engine(self) -> Engine:
@@ -46,12 +52,27 @@ class Runtime:
 
     @cached_property
     def store(self) -> BlobStore:
-        return open_store(self.settings.blob_store_url)
+        return open_store(self.settings.blob_store_url, self.registries.stores)
 
     @cached_property
     def queue(self) -> Queue:
         s = self.settings
-        return Queue(self.sessions, QueuePolicy(s.lease_seconds, s.max_attempts, s.retry_base_seconds))
+        policy = QueuePolicy(s.lease_seconds, s.max_attempts, s.retry_base_seconds)
+        return Queue(self.sessions, policy, self.pipelines)
+
+    @cached_property
+    def asset_repository(self) -> AssetRepository:
+        return AssetRepository(self.sessions)
+
+    @cached_property
+    def assets(self) -> AssetService:
+        return AssetService(self.asset_repository, self.store)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        from vitrina.pipeline.ingest import Ingestor
+
+        return Ingestor(self)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

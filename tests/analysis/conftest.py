@@ -45,3 +45,10 @@ class References:
 @pytest.fixture(scope="session")
 def references() -> References:
     return References()
+
+
+def get(name: str):
+    """A built-in analyser by name, from registries of this test's own."""
+    from vitrina.testing import make_registries
+
+    return make_registries().analysers.get(name)

@@ -4,7 +4,7 @@ import blurhash
 import numpy
 import pytest
 
-from vitrina.analysis import get
+from tests.analysis.conftest import get
 
 
 def linear_mean_as_srgb(pixels: numpy.ndarray) -> numpy.ndarray:

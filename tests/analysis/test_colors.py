@@ -4,7 +4,7 @@ import numpy
 import pytest
 import pyvips
 
-from vitrina.analysis import get
+from tests.analysis.conftest import get
 from vitrina.analysis.lab import lab_to_srgb, srgb_to_lab, srgb_to_linear
 
 

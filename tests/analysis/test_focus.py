@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy
 import pytest
 
-from vitrina.analysis import get
+from tests.analysis.conftest import get
 from vitrina.delivery import Focus
 from vitrina.delivery import focus as detection
 from vitrina.errors import InvalidInput

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from vitrina.analysis import get, phash_distance
+from tests.analysis.conftest import get
+from vitrina.analysis import phash_distance
 from vitrina.media.image import preview_array
 
 

@@ -5,7 +5,7 @@ import pytest
 import pyvips
 from scipy import ndimage
 
-from vitrina.analysis import get
+from tests.analysis.conftest import get
 from vitrina.media.image import preview_array
 
 

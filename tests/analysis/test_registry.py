@@ -5,34 +5,38 @@ import json
 import numpy
 import pytest
 
-from vitrina import analysis
-from vitrina.analysis import Analyser, all_analysers, get, register
-from vitrina.analysis.base import Registry
+from vitrina.analysis import Analyser
 from vitrina.analysis.phash import PhashAnalyser
-from vitrina.errors import InvalidInput
+from vitrina.analysis.preview import PreviewAnalyser
+from vitrina.errors import ConfigError, InvalidInput
+from vitrina.testing import make_registries
+
+ANALYSERS = list(make_registries().analysers)
 
 
 def test_builtins_in_stable_order() -> None:
-    assert [a.name for a in all_analysers()] == ["blurhash", "phash", "colors", "quality", "focus"]
-    for a in all_analysers():
+    registry = make_registries().analysers
+    assert [a.name for a in registry] == ["blurhash", "phash", "colors", "quality", "focus"]
+    for a in registry:
         assert isinstance(a, Analyser)
         assert isinstance(a.version, str) and a.version
-        assert get(a.name) is a
+        assert registry.get(a.name) is a
 
 
 def test_duplicate_names_are_refused() -> None:
-    with pytest.raises(ValueError, match="phash"):
-        register(PhashAnalyser())
-    assert [a.name for a in all_analysers()].count("phash") == 1
+    registry = make_registries().analysers
+    with pytest.raises(ConfigError, match="phash"):
+        registry.add(PhashAnalyser())
+    assert [a.name for a in registry].count("phash") == 1
 
 
 def test_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(KeyError) as err:
-        get("faces!")
+    with pytest.raises(ConfigError) as err:
+        make_registries().analysers.get("faces!")
     assert "faces!" in str(err.value) and "blurhash, phash, colors, quality, focus" in str(err.value)
 
 
-class Mean:
+class Mean(PreviewAnalyser):
     name, version = "mean", "1"
 
     def analyse(self, images):
@@ -40,27 +44,28 @@ class Mean:
 
 
 def test_registry_keeps_registration_order_and_checks_shape() -> None:
-    reg = Registry()
-    reg.register(Mean())
-    reg.register(PhashAnalyser())
-    assert [a.name for a in reg.all()] == ["mean", "phash"]
-    with pytest.raises(ValueError):
-        reg.register(Mean())
+    reg = make_registries(with_builtins=False).analysers
+    reg.add(Mean())
+    reg.add(PhashAnalyser())
+    assert [a.name for a in reg] == ["mean", "phash"]
+    with pytest.raises(ConfigError):
+        reg.add(Mean())
 
     class NoVersion:
         name = "x"
+        input, model, batch_size = Mean.input, None, 1
 
         def analyse(self, images):
             return []
 
-    with pytest.raises(TypeError, match="version"):
-        reg.register(NoVersion())
-    assert analysis.all_analysers()[-1].name == "focus"  # the global registry is untouched
+    with pytest.raises(ConfigError, match="version"):
+        reg.add(NoVersion())
+    assert [a.name for a in make_registries().analysers][-1] == "focus"  # others' registries untouched
 
 
 def test_batches_give_one_result_per_image_in_order(previews: dict) -> None:
     batch = [previews["astronaut.png"], previews["coffee.png"], previews["text.png"]]
-    for a in all_analysers():
+    for a in ANALYSERS:
         together = a.analyse(batch)
         assert len(together) == 3
         assert together == [a.analyse([im])[0] for im in batch], a.name
@@ -80,6 +85,6 @@ def test_batches_give_one_result_per_image_in_order(previews: dict) -> None:
     ids=["rgba", "grey", "float", "empty"],
 )
 def test_wrong_arrays_are_refused(bad: numpy.ndarray) -> None:
-    for a in all_analysers():
+    for a in ANALYSERS:
         with pytest.raises(InvalidInput):
             a.analyse([bad])

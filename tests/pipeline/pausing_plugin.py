@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vitrina.pipeline.image_steps import DerivativesStep
-from vitrina.pipeline.steps import register
+from vitrina.kinds.image.steps import DerivativesStep
 
 
 @dataclass(frozen=True)
@@ -20,4 +19,5 @@ class PausingDerivatives(DerivativesStep):
         return result
 
 
-register(PausingDerivatives(), replace=True)
+def register(registries):
+    registries.steps.add(PausingDerivatives(), replace=True)

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PHOTOS, process_all
-from vitrina.pipeline import steps as step_registry
+from tests.conftest import PHOTOS, make_settings, process_all
+from vitrina.errors import ConfigError
+from vitrina.kinds.image.steps import DerivativesStep, ProbeStep
 from vitrina.pipeline.backfill import requeue_stale, stale_counts
 from vitrina.pipeline.ingest import Ingestor
 from vitrina.pipeline.queue import Queue, QueuePolicy
-from vitrina.pipeline.steps import StepResult
+from vitrina.pipeline.steps import Facts, StepResult
 from vitrina.storage.catalog.models import Asset, Derivative, StepRun
+from vitrina.testing import make_registries, make_runtime
 
 
 def ingest(rt, name: str) -> str:
@@ -54,15 +56,16 @@ def test_dag_order_and_claims_are_exclusive(runtime):
 
 def test_expired_lease_is_claimed_again_and_late_results_are_dropped(runtime):
     ingest(runtime, "coffee.png")
-    q = Queue(runtime.sessions, QueuePolicy(lease_seconds=0.2, max_attempts=3))
+    q = Queue(runtime.sessions, QueuePolicy(lease_seconds=0.2, max_attempts=3), runtime.pipelines)
     (first,) = q.claim("dead-worker")
     assert q.claim("other") == []  # leased
     time.sleep(0.3)
     (second,) = q.claim("other")
     assert second.run_id == first.run_id and second.attempts == 2
     assert q.heartbeat(first) is False  # the dead worker lost it
-    assert q.complete(first, "1", StepResult(asset_updates={"width": 1})) == (False, None)
-    recorded, follow = q.complete(second, "1", StepResult(asset_updates={"width": 600}))
+    derivatives = runtime.pipelines.step("image", "derivatives")
+    assert q.complete(first, derivatives, StepResult(facts=Facts(width=1))) == (False, None)
+    recorded, follow = q.complete(second, derivatives, StepResult(facts=Facts(width=600)))
     assert recorded and follow is not None and follow.step == "signals"  # chained to the next step
     with runtime.sessions() as s:
         assert s.scalar(select(Asset.width)) == 600
@@ -72,45 +75,39 @@ def test_expired_lease_is_claimed_again_and_late_results_are_dropped(runtime):
 class Flaky:
     name: str = "flaky"
     version: str = "1"
-    kinds: frozenset = frozenset({"image"})
+    kind: str = "image"
     requires: tuple = ("probe",)
+    budget_seconds: float | None = None
 
     def run(self, ctx):
         raise RuntimeError(f"boom on attempt {ctx.attempt}")
 
 
-@pytest.fixture
-def flaky_step():
-    step_registry.register(Flaky())
-    yield
-    step_registry._REGISTRY.pop("flaky")
-
-
-def test_retries_with_backoff_then_failed_keeps_the_error(runtime, flaky_step):
+def test_retries_with_backoff_then_failed_keeps_the_error(settings, caplog):
+    runtime = make_runtime(settings, steps=[Flaky()])
     asset_id = ingest(runtime, "coffee.png")
     process_all(runtime)
     with runtime.sessions() as s:
         run = s.scalar(select(StepRun).where(StepRun.step == "flaky"))
         asset = s.get(Asset, asset_id)
     assert run.state == "failed" and run.attempts == runtime.settings.max_attempts
-    assert "boom on attempt 5" in run.error
-    assert asset.status == "failed" and "flaky" in asset.error
+    # clients get a stable code and a public message; the exception text goes to the log only
+    assert run.error_code == "step_crashed" and "boom" not in run.error
+    assert "boom on attempt 5" in caplog.text
+    assert asset.status == "failed" and "flaky" in asset.error and "boom" not in asset.error
+    runtime.close()
 
 
-def test_backoff_delays_the_retry(runtime, flaky_step):
+def test_backoff_delays_the_retry(tmp_path, database_url):
+    runtime = make_runtime(make_settings(tmp_path, database_url, lease_seconds=5, max_attempts=3,
+                                         retry_base_seconds=60), steps=[Flaky()])
     ingest(runtime, "coffee.png")
-    q = Queue(runtime.sessions, QueuePolicy(lease_seconds=5, max_attempts=3, retry_base_seconds=60))
-    from vitrina.pipeline.worker import Worker
-
-    w = Worker(runtime)
-    w.rt = type(runtime).__new__(type(runtime))
-    w.rt.__dict__.update(runtime.__dict__, queue=q)
-    while w.run_once():
-        pass
+    process_all(runtime)
     with runtime.sessions() as s:
         run = s.scalar(select(StepRun).where(StepRun.step == "flaky"))
     assert run.state == "pending" and run.attempts == 1  # waiting ~60 s before attempt 2
-    assert q.claim("x") == []
+    assert runtime.queue.claim("x") == []
+    runtime.close()
 
 
 def test_bad_media_fails_at_once_without_retries(runtime):
@@ -122,67 +119,55 @@ def test_bad_media_fails_at_once_without_retries(runtime):
     process_all(runtime)
     with runtime.sessions() as s:
         run = s.scalar(select(StepRun).where(StepRun.step == "derivatives"))
-    assert run.state == "failed" and run.attempts == 1 and run.error.startswith("corrupt_media")
+    assert run.state == "failed" and run.attempts == 1 and run.error_code == "corrupt_media"
 
 
 def test_version_bump_marks_stale_and_backfill_reruns(runtime):
     asset_id = ingest(runtime, "rocket.jpg")
     process_all(runtime)
-    assert stale_counts(runtime.sessions) == {}
+    assert stale_counts(runtime) == {}
     with runtime.sessions() as s:
         made = len(s.scalars(select(Derivative.id)).all())
     assert made >= 2
-    original = step_registry.get("derivatives")
-    bumped = type(original)(version="2")
-    step_registry.register(bumped, replace=True)
-    try:
-        assert stale_counts(runtime.sessions) == {"derivatives": 1}
-        assert requeue_stale(runtime.sessions) == 1
-        with runtime.sessions() as s:
-            assert s.get(Asset, asset_id).status == "processing"
-        process_all(runtime)
-        with runtime.sessions() as s:
-            versions = set(s.scalars(select(Derivative.version).where(Derivative.asset_id == asset_id)))
-            count = len(s.scalars(select(Derivative.id)).all())
-            assert s.get(Asset, asset_id).status == "ready"
-        assert versions == {"2"} and count == made  # replaced, not duplicated
-        assert stale_counts(runtime.sessions) == {}
-    finally:
-        step_registry.register(original, replace=True)
+    bumped = make_runtime(runtime.settings, replace_steps=[DerivativesStep(version="2")])
+    assert stale_counts(bumped) == {"derivatives": 1}
+    assert requeue_stale(bumped) == 1
+    with bumped.sessions() as s:
+        assert s.get(Asset, asset_id).status == "processing"
+    process_all(bumped)
+    with bumped.sessions() as s:
+        versions = set(s.scalars(select(Derivative.version).where(Derivative.asset_id == asset_id)))
+        count = len(s.scalars(select(Derivative.id)).all())
+        assert s.get(Asset, asset_id).status == "ready"
+    assert versions == {"2"} and count == made  # replaced, not duplicated
+    assert stale_counts(bumped) == {}
+    bumped.close()
 
 
 def test_duplicate_step_names_are_refused():
-    from vitrina.errors import ConfigError
-
     with pytest.raises(ConfigError, match="registered twice"):
-        step_registry.register(step_registry.get("probe"))
+        make_registries(steps=[ProbeStep()])
 
 
 @dataclass(frozen=True)
 class Tagger:
     name: str
     version: str = "1"
-    kinds: frozenset = frozenset({"image"})
+    kind: str = "image"
     requires: tuple = ("derivatives",)
+    budget_seconds: float | None = None
 
     def run(self, ctx):
-        return StepResult(asset_updates={"filename": f"{self.name}.png"})
+        return StepResult(facts=Facts(meta={"tagged": self.name}))
 
 
-@pytest.fixture
-def fan_out():
-    for name in ("tag_a", "tag_b"):
-        step_registry.register(Tagger(name))
-    yield
-    for name in ("tag_a", "tag_b"):
-        step_registry._REGISTRY.pop(name)
-
-
-def test_fan_out_follows_one_branch_and_queues_the_others(runtime, fan_out):
+def test_fan_out_follows_one_branch_and_queues_the_others(settings):
+    runtime = make_runtime(settings, steps=[Tagger("tag_a"), Tagger("tag_b")])
     asset_id = ingest(runtime, "rocket.jpg")
     (claim,) = runtime.queue.claim("w")
     assert claim.step == "derivatives"
-    recorded, follow = runtime.queue.complete(claim, "1", StepResult())
+    step = runtime.pipelines.step("image", claim.step)
+    recorded, follow = runtime.queue.complete(claim, step, StepResult())
     with runtime.sessions() as s:
         states = {r.step: r.state for r in s.scalars(select(StepRun))}
         status = s.get(Asset, asset_id).status
@@ -191,7 +176,9 @@ def test_fan_out_follows_one_branch_and_queues_the_others(runtime, fan_out):
     assert sorted(v for k, v in states.items() if k in {"signals", "tag_a", "tag_b"}) == [
         "pending", "pending", "running"]
     assert status == "processing"
-    assert runtime.queue.complete(follow, "1", StepResult()) == (True, None)
+    followed = runtime.pipelines.step("image", follow.step)
+    assert runtime.queue.complete(follow, followed, StepResult()) == (True, None)
     assert process_all(runtime) == 2
     with runtime.sessions() as s:
         assert s.get(Asset, asset_id).status == "ready"
+    runtime.close()

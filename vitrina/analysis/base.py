@@ -1,65 +1,55 @@
-"""The analyser interface and its registry.
+"""The analyser interface.
 
-An analyser turns preview images (HxWx3 uint8 sRGB, see
-:func:`vitrina.media.image.preview_array`) into small JSON-able signals. Its
-``name`` keys the stored result and its ``version`` says when stored results
-are stale: raise it whenever the output for the same image can change.
+An analyser turns inputs a media kind makes (for images, a 256 px HxWx3 uint8 sRGB
+preview) into small JSON-able signals. Its ``name`` keys the stored result and its
+``version`` says when stored results are stale. The runtime owns the registry
+(:class:`vitrina.plugins.Registries`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy
 
 from vitrina.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from vitrina.pipeline.steps import StepContext
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """What analysers read, made once per asset for all of them (e.g. the image kind's
+    256 px preview). ``step`` names the pipeline step that runs the analysers over it;
+    it runs once ``requires`` are done. Raising ``version`` makes every result made
+    from this input stale."""
+
+    kind: str
+    name: str
+    version: str
+    step: str
+    requires: tuple[str, ...]
+    load: Callable[[StepContext], Any]
+
 
 @runtime_checkable
 class Analyser(Protocol):
     name: str
+    #: raise whenever the output for the same input can change: only this analyser's
+    #: results become stale
     version: str
+    input: AnalysisInput
+    #: identity of the model behind the results (``name@version``), None for plain code
+    model: str | None
+    #: how many inputs one ``analyse`` call takes at most (backfills batch across assets)
+    batch_size: int
 
-    def analyse(self, images: Sequence[numpy.ndarray]) -> list[dict]:
-        """One JSON-able result dict per image, in order."""
+    def analyse(self, items: Sequence[Any]) -> list[dict]:
+        """One JSON-able result dict per item, in order."""
         ...
-
-
-class UnknownAnalyser(KeyError):
-    """No analyser of that name; the message lists the known ones."""
-
-    def __str__(self) -> str:  # KeyError would show the message quoted
-        return str(self.args[0])
-
-
-class Registry:
-    """Analysers by name, in registration order."""
-
-    def __init__(self) -> None:
-        self._by_name: dict[str, Analyser] = {}
-
-    def register(self, analyser: Analyser) -> None:
-        name = getattr(analyser, "name", None)
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"{analyser!r} has no name")
-        if not isinstance(getattr(analyser, "version", None), str):
-            raise TypeError(f"analyser {name!r} has no string version")
-        if not callable(getattr(analyser, "analyse", None)):
-            raise TypeError(f"analyser {name!r} has no analyse() method")
-        if name in self._by_name:
-            raise ValueError(f"an analyser named {name!r} is already registered")
-        self._by_name[name] = analyser
-
-    def get(self, name: str) -> Analyser:
-        try:
-            return self._by_name[name]
-        except KeyError:
-            known = ", ".join(self._by_name) or "none"
-            raise UnknownAnalyser(f"no analyser named {name!r}; known: {known}") from None
-
-    def all(self) -> list[Analyser]:
-        return list(self._by_name.values())
 
 
 def check_image(image: numpy.ndarray) -> numpy.ndarray:

@@ -10,9 +10,10 @@ from PIL import Image
 
 from vitrina.analysis.base import box_resize, check_image
 from vitrina.analysis.lab import linear_to_srgb, srgb_to_linear
+from vitrina.analysis.preview import PreviewAnalyser
 
 
-class BlurhashAnalyser:
+class BlurhashAnalyser(PreviewAnalyser):
     name = "blurhash"
     version = "2"  # 2: the C encoder on an 8-bit 32 px image (1: pure Python on linear floats)
 

@@ -10,9 +10,10 @@ from scipy.cluster.vq import kmeans2
 
 from vitrina.analysis.base import box_resize, check_image
 from vitrina.analysis.lab import lab_to_srgb, linear_to_srgb, srgb_to_lab, srgb_to_linear
+from vitrina.analysis.preview import PreviewAnalyser
 
 
-class ColorsAnalyser:
+class ColorsAnalyser(PreviewAnalyser):
     name = "colors"
     version = "1"
 

@@ -12,10 +12,11 @@ import numpy
 import pyvips
 
 from vitrina.analysis.base import check_image
+from vitrina.analysis.preview import PreviewAnalyser
 from vitrina.delivery import focus
 
 
-class FocusAnalyser:
+class FocusAnalyser(PreviewAnalyser):
     name = "focus"
     version = focus.VERSION  # detection's version: raising it makes stored focus stale
 

@@ -10,11 +10,12 @@ import numpy
 from PIL import Image
 
 from vitrina.analysis.base import check_image
+from vitrina.analysis.preview import PreviewAnalyser
 
 _HEX64 = re.compile(r"[0-9a-f]{16}")
 
 
-class PhashAnalyser:
+class PhashAnalyser(PreviewAnalyser):
     name = "phash"
     version = "1"
 

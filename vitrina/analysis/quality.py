@@ -9,12 +9,13 @@ from PIL import Image
 from scipy import ndimage
 
 from vitrina.analysis.base import check_image
+from vitrina.analysis.preview import PreviewAnalyser
 
 _LUMA = numpy.array([0.299, 0.587, 0.114])  # Rec. 601 weights on sRGB values
 _DARK, _BRIGHT = 5, 250  # luma at or beyond these (of 255) counts as clipped
 
 
-class QualityAnalyser:
+class QualityAnalyser(PreviewAnalyser):
     name = "quality"
     version = "1"
 

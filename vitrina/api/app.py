@@ -13,7 +13,6 @@ from vitrina.api import errors, images
 from vitrina.api.metrics import Metrics, MetricsMiddleware
 from vitrina.api.routers import assets, experiments, health
 from vitrina.config import Settings, load_settings
-from vitrina.pipeline.ingest import Ingestor
 from vitrina.pipeline.worker import WorkerPool
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import check_schema, upgrade
@@ -24,8 +23,10 @@ DEV_WARNING = ("DEVELOPMENT MODE: no API keys are needed and unsigned image URLs
                "Never expose this server; unset VITRINA_DEV for production.")
 
 
-def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
-    runtime = Runtime(settings)
+def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runtime | None = None) -> FastAPI:
+    """The API over ``runtime`` (by default one built from ``settings`` with the
+    built-in plug-ins and those the settings name)."""
+    runtime = runtime if runtime is not None else Runtime(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,7 +39,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         if start_workers and settings.inprocess_workers:
             pool = WorkerPool(runtime, settings.inprocess_workers)
             pool.start()
-            app.state.ingestor.on_new_work = pool.poke
+            runtime.ingestor.on_new_work = pool.poke
         try:
             yield
         finally:
@@ -50,7 +51,6 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app = FastAPI(title="Vitrina", version=__version__, lifespan=lifespan,
                   description="Media platform: ingest, derivatives, signals, delivery.")
     app.state.runtime = runtime
-    app.state.ingestor = Ingestor(runtime)
     app.state.metrics = Metrics(runtime.queue.depth)
     errors.install(app)
     app.include_router(health.router)

@@ -1,47 +1,166 @@
-"""Stale results: a step whose version went up must run again over the catalog."""
+"""Stale results and backfills.
+
+Two things go stale on their own: a step's runs when the step's version goes up
+(they are queued again), and an analyser's results when that analyser's version goes
+up or it is new (only that analyser runs again, in batches across assets, in this
+process: a model-backed analyser gets ``batch_size`` inputs per call).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 
-from vitrina.pipeline import steps as step_registry
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from vitrina.analysis.base import Analyser
+from vitrina.assets.states import AssetStatus, StepState
+from vitrina.errors import VitrinaError
+from vitrina.pipeline.queue import ASSETS, RUNS, SIGNALS, write_signals
+from vitrina.pipeline.steps import StepContext, signal_of
+from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.models import Asset, StepRun
+
+log = logging.getLogger("vitrina.backfill")
+FINISHED = (StepState.DONE, StepState.FAILED)
+CHUNK = 64  # assets whose inputs are held in memory at once
 
 
-def _current_versions() -> dict[str, str]:
-    kinds = {"image", "video"}
-    return {s.name: s.version for kind in kinds for s in step_registry.steps_for(kind)}
+def batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
-def stale_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
+# --- steps ---------------------------------------------------------------------------
+def _stale_runs(kind: str, step: str, version: str) -> tuple:
+    return (RUNS.c.step == step, RUNS.c.state.in_(FINISHED), RUNS.c.version != version,
+            RUNS.c.asset_id.in_(select(ASSETS.c.id).where(ASSETS.c.kind == kind)))
+
+
+def stale_steps(rt: Runtime) -> dict[str, int]:
     """Finished runs per step whose recorded version is not the step's current one."""
     counts: dict[str, int] = {}
-    with sessions() as s:
-        for name, version in _current_versions().items():
-            n = s.scalar(select(func.count()).select_from(StepRun).where(
-                StepRun.step == name, StepRun.state.in_(("done", "failed")), StepRun.version != version))
+    with rt.sessions() as s:
+        for (kind, step), version in rt.pipelines.versions().items():
+            n = s.scalar(select(func.count()).select_from(RUNS).where(*_stale_runs(kind, step, version)))
             if n:
-                counts[name] = n
+                counts[step] = counts.get(step, 0) + n
     return counts
 
 
-def requeue_stale(sessions: sessionmaker[Session], step: str | None = None) -> int:
-    """Send stale runs back to the queue; their assets read as processing until done."""
+def requeue_stale(rt: Runtime, step: str | None = None) -> int:
+    """Send stale step runs back to the queue; their assets read as processing until done."""
     total = 0
-    with transaction(sessions) as s:
-        for name, version in _current_versions().items():
+    with transaction(rt.sessions) as s:
+        for (kind, name), version in rt.pipelines.versions().items():
             if step and name != step:
                 continue
-            stale = (StepRun.step == name, StepRun.state.in_(("done", "failed")), StepRun.version != version)
-            asset_ids = s.scalars(select(StepRun.asset_id).where(*stale)).all()
+            stale = _stale_runs(kind, name, version)
+            asset_ids = s.scalars(select(RUNS.c.asset_id).where(*stale)).all()
             if not asset_ids:
                 continue
-            s.execute(update(StepRun).where(*stale).values(
-                state="pending", attempts=0, error=None, version=version, next_attempt_at=func.now())
-                .execution_options(synchronize_session=False))
-            s.execute(update(Asset).where(Asset.id.in_(asset_ids)).values(status="processing")
-                      .execution_options(synchronize_session=False))
+            s.execute(update(RUNS).where(*stale).values(
+                state=StepState.PENDING, attempts=0, error=None, error_code=None, version=version,
+                next_attempt_at=func.now()))
+            s.execute(update(ASSETS).where(ASSETS.c.id.in_(asset_ids))
+                      .values(status=AssetStatus.PROCESSING))
             total += len(asset_ids)
     return total
+
+
+# --- analysers -----------------------------------------------------------------------
+def _stale_for(analyser: Analyser) -> tuple:
+    """Assets whose analysis step is done but lack ``analyser``'s current result."""
+    source = analyser.input
+    current = select(SIGNALS.c.asset_id).where(SIGNALS.c.name == analyser.name,
+                                               SIGNALS.c.version == analyser.version)
+    analysed = select(RUNS.c.asset_id).where(RUNS.c.step == source.step, RUNS.c.state == StepState.DONE)
+    return (ASSETS.c.kind == source.kind, ASSETS.c.id.in_(analysed), ASSETS.c.id.not_in(current))
+
+
+def stale_analysers(rt: Runtime) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with rt.sessions() as s:
+        for analyser in rt.registries.analysers:
+            n = s.scalar(select(func.count()).select_from(ASSETS).where(*_stale_for(analyser)))
+            if n:
+                counts[analyser.name] = n
+    return counts
+
+
+def stale_counts(rt: Runtime) -> dict[str, int]:
+    """Everything stale: step names and ``analyser:<name>``."""
+    return stale_steps(rt) | {f"analyser:{k}": n for k, n in stale_analysers(rt).items()}
+
+
+def backfill_analysers(rt: Runtime, names: Iterable[str] | None = None,
+                       progress: Callable[[int], None] | None = None) -> int:
+    """Run stale analysers (all, or those ``names``) over the assets missing their
+    current result; each input is made once per asset for every analyser reading it.
+    Returns how many results were written; ``progress`` hears each chunk's size."""
+    chosen = [rt.registries.analysers.get(n) for n in names] if names else list(rt.registries.analysers)
+    by_input: dict[tuple[str, str], list[Analyser]] = {}
+    for analyser in chosen:
+        by_input.setdefault((analyser.input.kind, analyser.input.name), []).append(analyser)
+    written = 0
+    for analysers in by_input.values():
+        stale = _stale_ids(rt, analysers)
+        ids = sorted(set().union(*stale.values()))
+        for chunk in batched(ids, CHUNK):
+            written += _run_chunk(rt, analysers, stale, chunk)
+            if progress:
+                progress(len(chunk))
+    return written
+
+
+def count_backfill(rt: Runtime, names: Iterable[str] | None = None) -> int:
+    """How many assets :func:`backfill_analysers` would visit."""
+    chosen = [rt.registries.analysers.get(n) for n in names] if names else list(rt.registries.analysers)
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(ASSETS).where(
+            or_(*(and_(*_stale_for(a)) for a in chosen)))) if chosen else 0
+
+
+def _stale_ids(rt: Runtime, analysers: Sequence[Analyser]) -> dict[str, set[str]]:
+    with rt.sessions() as s:
+        return {a.name: set(s.scalars(select(ASSETS.c.id).where(*_stale_for(a)))) for a in analysers}
+
+
+def _run_chunk(rt: Runtime, analysers: Sequence[Analyser], stale: dict[str, set[str]],
+               chunk: Sequence[str]) -> int:
+    source = analysers[0].input
+    inputs = {}
+    for asset_id in chunk:
+        asset = rt.asset_repository.snapshot(None, asset_id)
+        if asset is None:
+            continue  # deleted meanwhile
+        try:
+            inputs[asset_id] = source.load(StepContext(asset, rt.store, rt.settings, attempt=1))
+        except VitrinaError as exc:
+            log.warning("cannot make %s of %s for a backfill: %s", source.name, asset_id, exc.message)
+    results: dict[str, list] = {asset_id: [] for asset_id in inputs}
+    for analyser in analysers:
+        todo = [asset_id for asset_id in inputs if asset_id in stale[analyser.name]]
+        for batch in batched(todo, max(1, analyser.batch_size)):
+            values = analyser.analyse([inputs[asset_id] for asset_id in batch])
+            for asset_id, value in zip(batch, values, strict=True):
+                results[asset_id].append(signal_of(analyser, value))
+    written = 0
+    for asset_id, signals in results.items():
+        try:
+            with transaction(rt.sessions) as s:
+                written += _write_if_present(s, asset_id, signals)
+        except IntegrityError:
+            continue  # the asset was deleted between reading and writing
+    return written
+
+
+def _write_if_present(s: Session, asset_id: str, signals: list) -> int:
+    if s.scalar(select(ASSETS.c.id).where(ASSETS.c.id == asset_id)) is None:
+        return 0
+    write_signals(s, asset_id, signals)
+    return len(signals)

@@ -14,22 +14,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge, UnsupportedMediaType
+from vitrina.assets.states import AssetStatus
+from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge
 from vitrina.ids import new_id
-from vitrina.media.probe import ImageInfo, verify_decodes
-from vitrina.media.sniff import SNIFF_BYTES, MediaType, sniff
-from vitrina.pipeline import steps as step_registry
-from vitrina.pipeline.image_steps import ProbeStep, limits_of
+from vitrina.kinds import kind_of
+from vitrina.media.sniff import SNIFF_BYTES
 from vitrina.pipeline.queue import ASSETS, ORIGINALS, enqueue
-from vitrina.runtime import Runtime
 from vitrina.storage.blobs import content_key
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import IdempotencyKey
+
+if TYPE_CHECKING:
+    from vitrina.runtime import Runtime
 
 IDEMPOTENCY_KEYS = IdempotencyKey.__table__
 _ASSET_OF = select(ASSETS.c.id).where(ASSETS.c.sha256 == bindparam("p_sha256"))
@@ -115,9 +116,10 @@ class Ingestor:
             raise InvalidKey("Idempotency-Key must be 1-255 characters of A-Z a-z 0-9 _ . : -",
                              code="invalid_idempotency_key")
         staged.fh.flush()
-        media = sniff(staged.head)
+        kind, media = kind_of(self.rt.registries.kinds, staged.head)
+        steps = self.rt.pipelines.steps(kind.name)
         started = time.perf_counter()
-        info = self._validate(media, staged.path)
+        facts = kind.validate(staged.path, media, self.rt.settings)
         probe_ms = (time.perf_counter() - started) * 1000
 
         known = self._existing(staged.sha256, idempotency_key)
@@ -126,18 +128,20 @@ class Ingestor:
         blob_key = content_key("originals", staged.sha256)
         self.rt.store.put_file(blob_key, staged.path)  # content-addressed: a racing twin writes the same bytes
         asset_id = new_id()
-        # validation probed the header already: record it as the probe step's result
-        probed = ProbeStep.result_of(info).asset_updates if info else {"meta": {}}
+        # validation probed the file already: record it as the probe step's result
+        probed = {"width": None, "height": None, "meta": {}}
+        if facts is not None:
+            probed = {"width": facts.width, "height": facts.height, "meta": dict(facts.meta or {})}
+        done = {kind.probe_step: probe_ms} if facts is not None and kind.probe_step else None
         try:
             with transaction(self.rt.sessions) as s:
                 if s.scalar(_ORIGINAL, {"p_sha256": staged.sha256}) is None:
                     s.execute(_ADD_ORIGINAL, {"sha256": staged.sha256, "size_bytes": staged.size,
                                               "mime": media.mime, "blob_key": blob_key})
-                s.execute(_ADD_ASSET, {"id": asset_id, "sha256": staged.sha256, "kind": media.kind,
+                s.execute(_ADD_ASSET, {"id": asset_id, "sha256": staged.sha256, "kind": kind.name,
                                        "mime": media.mime, "filename": filename, "size_bytes": staged.size,
-                                       "status": "pending", "error": None, "width": None, "height": None,
-                                       **probed})
-                enqueue(s, asset_id, media.kind, done={ProbeStep.name: probe_ms} if info else None)
+                                       "status": AssetStatus.PENDING, "error": None, **probed})
+                enqueue(s, asset_id, steps, done=done)
                 if idempotency_key:
                     s.execute(insert(IDEMPOTENCY_KEYS).values(key=idempotency_key, sha256=staged.sha256,
                                                               asset_id=asset_id))
@@ -150,15 +154,6 @@ class Ingestor:
         if self.on_new_work:
             self.on_new_work()
         return IngestResult(asset_id, True)
-
-    def _validate(self, media: MediaType, path: Path) -> ImageInfo | None:
-        if not step_registry.steps_for(media.kind):
-            raise UnsupportedMediaType(f"{media.mime} is recognised but {media.kind} ingest is not enabled yet",
-                                       details={"mime": media.mime})
-        if media.kind == "image":
-            # probes the header first: bombs are refused before decoding
-            return verify_decodes(path, limits_of(self.rt.settings))
-        return None
 
     def _existing(self, sha256: str, idempotency_key: str | None) -> IngestResult | None:
         with self.rt.sessions() as s:

@@ -11,14 +11,16 @@ still holds the lease, so a step's rows are written exactly once.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from vitrina.pipeline import steps as step_registry
-from vitrina.pipeline.steps import StepResult
+from vitrina.assets.states import AssetStatus, StepState
+from vitrina.pipeline.dag import Pipelines
+from vitrina.pipeline.steps import SignalOut, Step, StepResult
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import Asset, Derivative, Original, Signal, StepRun
 
@@ -29,15 +31,15 @@ DERIVATIVES, SIGNALS = Derivative.__table__, Signal.__table__
 
 # Statements every step runs are built once, with bound parameters (``p_*``): building
 # and keying a statement cost more Python than SQLite spends running it.
-_OWNED = update(RUNS).where(RUNS.c.id == bindparam("p_run"), RUNS.c.state == "running",
+_OWNED = update(RUNS).where(RUNS.c.id == bindparam("p_run"), RUNS.c.state == StepState.RUNNING,
                             RUNS.c.worker_id == bindparam("p_worker"),
                             RUNS.c.attempts == bindparam("p_attempts"))
-_FINISH = _OWNED.values(state="done", finished_at=bindparam("p_t"), error=None,
+_FINISH = _OWNED.values(state=StepState.DONE, finished_at=bindparam("p_t"), error=None, error_code=None,
                         version=bindparam("p_version"), duration_ms=bindparam("p_ms"))
 _EXTEND = _OWNED.values(lease_until=bindparam("p_lease"), heartbeat_at=bindparam("p_t"))
 _TAKE = (
     update(RUNS)
-    .values(state="running", attempts=RUNS.c.attempts + 1, worker_id=bindparam("p_worker"),
+    .values(state=StepState.RUNNING, attempts=RUNS.c.attempts + 1, worker_id=bindparam("p_worker"),
             lease_until=bindparam("p_lease"), heartbeat_at=bindparam("p_t"), started_at=bindparam("p_t"))
     .returning(RUNS.c.id, RUNS.c.asset_id, RUNS.c.step, RUNS.c.attempts)
 )
@@ -45,8 +47,8 @@ _CLAIMABLE = (
     select(RUNS.c.id)
     .where(
         or_(
-            and_(RUNS.c.state == "pending", RUNS.c.next_attempt_at <= bindparam("p_t")),
-            and_(RUNS.c.state == "running", RUNS.c.lease_until < bindparam("p_t")),
+            and_(RUNS.c.state == StepState.PENDING, RUNS.c.next_attempt_at <= bindparam("p_t")),
+            and_(RUNS.c.state == StepState.RUNNING, RUNS.c.lease_until < bindparam("p_t")),
         ),
         RUNS.c.attempts < bindparam("p_max_attempts"),
     )
@@ -55,8 +57,8 @@ _CLAIMABLE = (
     .with_for_update(skip_locked=True)  # PostgreSQL: claimers pass each other's rows by
 )
 _TAKE_CLAIMABLE = _TAKE.where(RUNS.c.id.in_(_CLAIMABLE.scalar_subquery()))
-_TAKE_UNBLOCKED = _TAKE.where(RUNS.c.id == bindparam("p_run"), RUNS.c.state == "waiting")
-_RUNS_OF = (select(RUNS.c.id, RUNS.c.step, RUNS.c.state, RUNS.c.error)
+_TAKE_UNBLOCKED = _TAKE.where(RUNS.c.id == bindparam("p_run"), RUNS.c.state == StepState.WAITING)
+_RUNS_OF = (select(RUNS.c.id, RUNS.c.step, RUNS.c.state, RUNS.c.error, RUNS.c.error_code)
             .where(RUNS.c.asset_id == bindparam("p_asset")).order_by(RUNS.c.id))
 _SET_STATUS = (update(ASSETS).where(ASSETS.c.id == bindparam("p_asset"))
                .values(status=bindparam("p_status"), error=bindparam("p_error")))
@@ -92,28 +94,29 @@ class QueuePolicy:
         return timedelta(seconds=base * random.uniform(0.75, 1.25))  # jitter spreads retries
 
 
-def enqueue(session: Session, asset_id: str, kind: str, done: dict[str, float] | None = None) -> None:
-    """Create the asset's DAG. ``done`` maps steps whose results the caller recorded
-    already to how long they took (ms); runs whose prerequisites are all done are
-    claimable at once."""
+def enqueue(session: Session, asset_id: str, steps: list[Step], done: dict[str, float] | None = None) -> None:
+    """Create the asset's DAG from its kind's ``steps``. ``done`` maps steps whose
+    results the caller recorded already to how long they took (ms); runs whose
+    prerequisites are all done are claimable at once."""
     done = done or {}
     t = now()
     runs = []
-    for step in step_registry.steps_for(kind):
+    for step in steps:
         run = {"asset_id": asset_id, "step": step.name, "version": step.version, "next_attempt_at": t}
         if step.name in done:
-            run |= {"state": "done", "attempts": 1, "finished_at": t, "duration_ms": round(done[step.name], 3)}
+            run |= {"state": StepState.DONE, "attempts": 1, "finished_at": t, "duration_ms": round(done[step.name], 3)}
         else:
-            state = "pending" if set(step.requires) <= done.keys() else "waiting"
+            state = StepState.PENDING if set(step.requires) <= done.keys() else StepState.WAITING
             run |= {"state": state, "attempts": 0, "finished_at": None, "duration_ms": None}
         runs.append(run)
     session.execute(_ADD_RUNS, runs)
 
 
 class Queue:
-    def __init__(self, sessions: sessionmaker[Session], policy: QueuePolicy) -> None:
+    def __init__(self, sessions: sessionmaker[Session], policy: QueuePolicy, pipelines: Pipelines) -> None:
         self.sessions = sessions
         self.policy = policy
+        self.pipelines = pipelines
 
     def claim(self, worker_id: str, limit: int = 1) -> list[Claim]:
         t = now()
@@ -123,8 +126,8 @@ class Queue:
             if rows:
                 s.execute(
                     update(ASSETS)
-                    .where(ASSETS.c.id.in_({r.asset_id for r in rows}), ASSETS.c.status == "pending")
-                    .values(status="processing")
+                    .where(ASSETS.c.id.in_({r.asset_id for r in rows}), ASSETS.c.status == AssetStatus.PENDING)
+                    .values(status=AssetStatus.PROCESSING)
                 )
         return [Claim(r.id, r.asset_id, r.step, r.attempts, worker_id, t) for r in rows]
 
@@ -135,8 +138,8 @@ class Queue:
             n = s.execute(_EXTEND, self._owner(claim) | self._lease(claim.worker_id, t)).rowcount
         return n == 1
 
-    def complete(self, claim: Claim, version: str, result: StepResult) -> tuple[bool, Claim | None]:
-        """Record the result; returns (recorded, next claim).
+    def complete(self, claim: Claim, step: Step, result: StepResult) -> tuple[bool, Claim | None]:
+        """Record ``step``'s result; returns (recorded, next claim).
 
         When the step unblocks another step of the same asset, this worker claims it in
         the same transaction: the asset finishes sooner, its original is still in the
@@ -145,29 +148,31 @@ class Queue:
         t = now()
         with transaction(self.sessions) as s:
             done = s.execute(_FINISH, self._owner(claim) | {
-                "p_t": t, "p_version": version, "p_ms": round((t - claim.claimed_at).total_seconds() * 1000, 3),
+                "p_t": t, "p_version": step.version, "p_ms": round((t - claim.claimed_at).total_seconds() * 1000, 3),
             }).rowcount
             if not done:
                 return False, None  # the lease went to another worker: its result wins
-            self._write_result(s, claim, result)
-            unblocked = self._unblocked(s, claim.asset_id)
+            write_result(s, claim.asset_id, step, result)
+            unblocked = self._unblocked(s, claim.asset_id, step.kind)
             if not unblocked:
                 return True, None
             # this worker takes the first unblocked run itself; others become claimable
             follow = self._claim_run(s, unblocked[0], claim.worker_id, t)
             if unblocked[1:]:
                 s.execute(update(RUNS).where(RUNS.c.id.in_(unblocked[1:]))
-                          .values(state="pending", next_attempt_at=t))
+                          .values(state=StepState.PENDING, next_attempt_at=t))
         return True, follow
 
-    def fail(self, claim: Claim, error: str, *, permanent: bool = False) -> None:
+    def fail(self, claim: Claim, code: str, message: str, *, permanent: bool = False) -> None:
+        """Record a failed attempt: a stable ``code`` and a public ``message`` (never a
+        traceback); the run is retried with back-off unless ``permanent`` or out of attempts."""
         t = now()
         final = permanent or claim.attempts >= self.policy.max_attempts
-        values = {"error": error[:4000], "finished_at": t, "lease_until": None}
+        values = {"error_code": code[:64], "error": message[:4000], "finished_at": t, "lease_until": None}
         if final:
-            values["state"] = "failed"
+            values["state"] = StepState.FAILED
         else:
-            values.update(state="pending", next_attempt_at=t + self.policy.backoff(claim.attempts))
+            values.update(state=StepState.PENDING, next_attempt_at=t + self.policy.backoff(claim.attempts))
         with transaction(self.sessions) as s:
             if s.execute(_OWNED.values(**values), self._owner(claim)).rowcount and final:
                 self._set_status(s, claim.asset_id, self._runs(s, claim.asset_id))
@@ -178,9 +183,10 @@ class Queue:
         with transaction(self.sessions) as s:
             rows = s.execute(
                 update(RUNS)
-                .where(RUNS.c.state == "running", RUNS.c.lease_until < t,
+                .where(RUNS.c.state == StepState.RUNNING, RUNS.c.lease_until < t,
                        RUNS.c.attempts >= self.policy.max_attempts)
-                .values(state="failed", error="worker lost its lease on every attempt")
+                .values(state=StepState.FAILED, error_code="worker_lost",
+                        error="The worker running this step stopped on every attempt.")
                 .returning(RUNS.c.asset_id)
             ).all()
             for asset_id in {r.asset_id for r in rows}:
@@ -202,41 +208,18 @@ class Queue:
                 "p_lease": t + timedelta(seconds=self.policy.lease_seconds)}
 
     @staticmethod
-    def _write_result(s: Session, claim: Claim, result: StepResult) -> None:
-        if result.asset_updates:
-            s.execute(update(ASSETS).where(ASSETS.c.id == claim.asset_id).values(**result.asset_updates))
-        if result.derivatives:
-            # The step's set of derivatives replaces what it made before (re-runs, backfills).
-            s.execute(_DROP_DERIVATIVES, {"p_asset": claim.asset_id, "p_producer": claim.step})
-            version = step_registry.get(claim.step).version
-            s.execute(_ADD_DERIVATIVES, [
-                {"asset_id": claim.asset_id, "width": d.width, "height": d.height, "format": d.format,
-                 "mime": d.mime, "size_bytes": d.size_bytes, "blob_key": d.blob_key,
-                 "producer": claim.step, "version": version}
-                for d in result.derivatives
-            ])
-        if result.signals:
-            s.execute(_DROP_SIGNALS, {"p_asset": claim.asset_id,
-                                      "p_names": [sig.name for sig in result.signals]})
-            s.execute(_ADD_SIGNALS, [
-                {"asset_id": claim.asset_id, "name": sig.name, "producer": sig.producer,
-                 "version": sig.version, "value": sig.value}
-                for sig in result.signals
-            ])
-
-    @staticmethod
     def _runs(s: Session, asset_id: str) -> list[Row]:
         return s.execute(_RUNS_OF, {"p_asset": asset_id}).all()
 
-    def _unblocked(self, s: Session, asset_id: str) -> list[int]:
+    def _unblocked(self, s: Session, asset_id: str, kind: str) -> list[int]:
         """After a run finished: the ids of waiting runs whose prerequisites are now all
         done. With none, the asset has no work ahead and its status is settled here."""
         rows = self._runs(s, asset_id)
         states = {r.step: r.state for r in rows}
         ready = [
             r.id for r in rows
-            if r.state == "waiting"
-            and all(states.get(dep) == "done" for dep in step_registry.get(r.step).requires)
+            if r.state == StepState.WAITING
+            and all(states.get(dep) == StepState.DONE for dep in self.pipelines.step(kind, r.step).requires)
         ]
         if not ready:
             self._set_status(s, asset_id, rows)
@@ -248,11 +231,41 @@ class Queue:
 
     @staticmethod
     def _set_status(s: Session, asset_id: str, runs: list[Row]) -> None:
-        failed = [r for r in runs if r.state == "failed"]
+        failed = [r for r in runs if r.state == StepState.FAILED]
         if failed:
-            status, error = "failed", f"{failed[0].step}: {failed[0].error or ''}"
-        elif all(r.state == "done" for r in runs):
-            status, error = "ready", None
+            status, error = AssetStatus.FAILED, f"{failed[0].step}: {failed[0].error_code}: {failed[0].error or ''}"
+        elif all(r.state == StepState.DONE for r in runs):
+            status, error = AssetStatus.READY, None
         else:
-            status, error = "processing", None
+            status, error = AssetStatus.PROCESSING, None
         s.execute(_SET_STATUS, {"p_asset": asset_id, "p_status": status, "p_error": error})
+
+
+def write_result(s: Session, asset_id: str, step: Step, result: StepResult) -> None:
+    """Write a step's typed result: facts into the asset's columns, derivatives and
+    signals replacing what the step made before (re-runs, backfills)."""
+    facts = result.facts
+    if facts is not None:
+        values = {"width": facts.width, "height": facts.height,
+                  "meta": None if facts.meta is None else dict(facts.meta)}
+        s.execute(update(ASSETS).where(ASSETS.c.id == asset_id)
+                  .values({k: v for k, v in values.items() if v is not None}))
+    if result.derivatives:
+        s.execute(_DROP_DERIVATIVES, {"p_asset": asset_id, "p_producer": step.name})
+        s.execute(_ADD_DERIVATIVES, [
+            {"asset_id": asset_id, "width": d.width, "height": d.height, "format": d.format,
+             "mime": d.mime, "size_bytes": d.size_bytes, "blob_key": d.blob_key,
+             "producer": step.name, "version": step.version}
+            for d in result.derivatives
+        ])
+    write_signals(s, asset_id, result.signals)
+
+
+def write_signals(s: Session, asset_id: str, signals: Sequence[SignalOut]) -> None:
+    if signals:
+        s.execute(_DROP_SIGNALS, {"p_asset": asset_id, "p_names": [sig.name for sig in signals]})
+        s.execute(_ADD_SIGNALS, [
+            {"asset_id": asset_id, "name": sig.name, "producer": sig.producer,
+             "version": sig.version, "value": sig.value}
+            for sig in signals
+        ])

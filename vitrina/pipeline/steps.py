@@ -1,43 +1,31 @@
-"""Steps: small named, versioned units of work over one asset, registered by name.
+"""Steps: small named, versioned units of work over one asset of one media kind.
 
 A step reads the asset (and the blob store), does its work, writes any blobs it
-makes, and returns a :class:`StepResult`. It never touches the catalog: the queue
-writes the result in the same transaction that marks the step done, so a worker
-that dies mid-step leaves no partial rows behind.
+makes, and returns a typed :class:`StepResult`. It never touches the catalog: the
+queue writes the result in the same transaction that marks the step done, so a
+worker that dies mid-step leaves no partial rows behind.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vitrina.config import Settings
-from vitrina.errors import ConfigError
 from vitrina.storage.blobs import BlobStore
 
-
-@dataclass(frozen=True)
-class AssetView:
-    """What a step may know about its asset (a snapshot, not a live row)."""
-
-    id: str
-    kind: str
-    mime: str
-    sha256: str
-    blob_key: str
-    width: int | None
-    height: int | None
-    meta: dict[str, Any]
-    derivatives: tuple[DerivativeOut, ...] = ()
+if TYPE_CHECKING:
+    from vitrina.analysis.base import Analyser, AnalysisInput
+    from vitrina.assets.records import AssetSnapshot
 
 
 @dataclass(frozen=True)
 class StepContext:
-    asset: AssetView
+    asset: AssetSnapshot
     store: BlobStore
     settings: Settings
     attempt: int
@@ -54,6 +42,16 @@ class StepContext:
                 tmp.write(chunk)
             tmp.flush()
             yield Path(tmp.name)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a probe learnt about an asset: the only asset columns a step may write
+    (None leaves a column as it is)."""
+
+    width: int | None = None
+    height: int | None = None
+    meta: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,65 +72,57 @@ class SignalOut:
     value: dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepResult:
-    asset_updates: dict[str, Any] = field(default_factory=dict)  # width, height, meta
-    derivatives: list[DerivativeOut] = field(default_factory=list)
-    signals: list[SignalOut] = field(default_factory=list)
+    facts: Facts | None = None
+    #: the step's whole set: it replaces what the step made before (re-runs, backfills)
+    derivatives: Sequence[DerivativeOut] = ()
+    signals: Sequence[SignalOut] = ()
 
 
 class Step(Protocol):
     name: str
     version: str
-    kinds: frozenset[str]  # asset kinds it applies to
-    requires: tuple[str, ...]  # names of steps that must be done first
+    kind: str  # the media kind whose pipeline it belongs to
+    requires: tuple[str, ...]  # steps of the same kind that must be done first
+    #: seconds the step may take before it fails with ``step_timeout``; None = the
+    #: pipeline's default budget
+    budget_seconds: float | None
 
     def run(self, ctx: StepContext) -> StepResult: ...
 
 
-_REGISTRY: dict[str, Step] = {}
+@dataclass(frozen=True)
+class AnalyseStep:
+    """Runs every analyser of one input over that input, made once (one decode for
+    all of them). Its version is the input's: an analyser's own version is recorded
+    with its result, so raising it makes only that analyser's results stale."""
+
+    input: AnalysisInput
+    analysers: tuple[Analyser, ...]
+    budget_seconds: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.input.step
+
+    @property
+    def kind(self) -> str:
+        return self.input.kind
+
+    @property
+    def version(self) -> str:
+        return f"{self.input.name}@{self.input.version}"
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return self.input.requires
+
+    def run(self, ctx: StepContext) -> StepResult:
+        item = self.input.load(ctx)
+        return StepResult(signals=[signal_of(a, value) for a in self.analysers
+                                   for value in a.analyse([item])])
 
 
-def register(step: Step, *, replace: bool = False) -> Step:
-    """Add a step; a second step with the same name is refused unless replacing on purpose."""
-    if step.name in _REGISTRY and not replace:
-        raise ConfigError(f"step {step.name!r} is registered twice")
-    _REGISTRY[step.name] = step
-    return step
-
-
-def get(name: str) -> Step:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"no step named {name!r}; known: {sorted(_REGISTRY)}") from None
-
-
-def steps_for(kind: str) -> list[Step]:
-    """The steps of one asset kind, dependencies first."""
-    chosen = {s.name: s for s in _REGISTRY.values() if kind in s.kinds}
-    ordered: list[Step] = []
-    seen: set[str] = set()
-
-    def visit(step: Step, path: tuple[str, ...]) -> None:
-        if step.name in seen:
-            return
-        if step.name in path:
-            raise ConfigError(f"steps form a cycle: {' -> '.join(path + (step.name,))}")
-        for dep in step.requires:
-            if dep not in chosen:
-                raise ConfigError(f"step {step.name!r} requires {dep!r}, which is not registered for {kind}")
-            visit(chosen[dep], path + (step.name,))
-        seen.add(step.name)
-        ordered.append(step)
-
-    for step in sorted(chosen.values(), key=lambda s: s.name):
-        visit(step, ())
-    return ordered
-
-
-def validate_registry() -> None:
-    """Called at start-up: refuse to boot on a broken DAG."""
-    kinds = {k for s in _REGISTRY.values() for k in s.kinds}
-    for kind in kinds:
-        steps_for(kind)
+def signal_of(analyser: Analyser, value: dict[str, Any]) -> SignalOut:
+    return SignalOut(analyser.name, analyser.model or analyser.name, analyser.version, value)

@@ -1,4 +1,5 @@
-"""Workers: claim a step run, run it under a heartbeat, record the outcome."""
+"""Workers: claim a step run, run it under a heartbeat and a time budget, record the
+outcome."""
 
 from __future__ import annotations
 
@@ -7,24 +8,17 @@ import os
 import socket
 import threading
 import time
-import traceback
+from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from vitrina.errors import NotFound, VitrinaError
+from vitrina.pipeline.queue import Claim
+from vitrina.pipeline.steps import Step, StepContext, StepResult
 
-from vitrina.errors import VitrinaError
-from vitrina.pipeline import steps as step_registry
-from vitrina.pipeline.queue import ASSETS, DERIVATIVES, ORIGINALS, Claim
-from vitrina.pipeline.steps import AssetView, DerivativeOut, StepContext
-from vitrina.runtime import Runtime
+if TYPE_CHECKING:
+    from vitrina.runtime import Runtime
 
 log = logging.getLogger("vitrina.worker")
 SWEEP_EVERY_SECONDS = 600
-
-_a, _o, _d = ASSETS.c, ORIGINALS.c, DERIVATIVES.c
-_ASSET = (select(_a.id, _a.kind, _a.mime, _a.sha256, _a.width, _a.height, _a.meta, _o.blob_key)
-          .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
-_DERIVATIVES_OF = (select(_d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key)
-                   .where(_d.asset_id == bindparam("p_asset")).order_by(_d.id))
 
 
 def worker_name(index: int = 0) -> str:
@@ -85,57 +79,81 @@ class Worker:
                 log.info("removed %d staged files left by crashed writers", swept)
 
     def _process(self, claim: Claim) -> Claim | None:
-        step = step_registry.get(claim.step)
-        lost = threading.Event()
-        done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(claim, done, lost), daemon=True)
-        beat.start()
-        started = time.perf_counter()
         try:
-            ctx = StepContext(self._asset_view(claim.asset_id), self.rt.store, self.rt.settings, claim.attempts)
-            result = step.run(ctx)
-        except VitrinaError as exc:  # bad input: retrying cannot help
-            done.set()
-            log.warning("step %s of %s failed: %s", claim.step, claim.asset_id, exc.message)
-            self.rt.queue.fail(claim, f"{exc.code}: {exc.message}", permanent=exc.status < 500)
+            asset = self.rt.asset_repository.snapshot(None, claim.asset_id)
+            if asset is None:
+                raise NotFound(f"asset {claim.asset_id} was deleted", code="asset_gone")
+            step = self.rt.pipelines.step(asset.kind, claim.step)
+        except VitrinaError as exc:  # nothing to run: retrying cannot help
+            self.rt.queue.fail(claim, exc.code, exc.message, permanent=True)
             return None
-        except Exception as exc:
-            done.set()
-            log.exception("step %s of %s crashed (attempt %d)", claim.step, claim.asset_id, claim.attempts)
-            self.rt.queue.fail(claim, "".join(traceback.format_exception_only(exc)).strip())
+        ctx = StepContext(asset, self.rt.store, self.rt.settings, claim.attempts)
+        budget = step.budget_seconds or self.rt.settings.step_budget_seconds
+        outcome = _Run(step, ctx)
+        threading.Thread(target=outcome.run, name=f"{self.name}:{claim.step}", daemon=True).start()
+        if not self._watch(claim, outcome, budget):
             return None
-        finally:
-            done.set()
-            beat.join()
-        recorded, follow = (False, None) if lost.is_set() else self.rt.queue.complete(claim, step.version, result)
+        if outcome.error is not None:
+            self._failed(claim, outcome.error)
+            return None
+        recorded, follow = self.rt.queue.complete(claim, step, outcome.result)
         if not recorded:
             log.warning("step %s of %s lost its lease; result dropped", claim.step, claim.asset_id)
             return None
-        log.info("step %s of %s done in %.0f ms", claim.step, claim.asset_id,
-                 (time.perf_counter() - started) * 1000)
+        log.info("step %s of %s done in %.0f ms", claim.step, claim.asset_id, outcome.seconds * 1000)
         return follow
 
-    def _heartbeat(self, claim: Claim, done: threading.Event, lost: threading.Event) -> None:
+    def _watch(self, claim: Claim, outcome: _Run, budget: float) -> bool:
+        """Wait for the step, extending its lease, within its time budget. False when
+        the run was given up (over budget, or the lease went to another worker): a
+        step thread still running then finishes unheard."""
+        deadline = time.monotonic() + budget
         interval = self.rt.settings.lease_seconds / 3
-        while not done.wait(interval):
+        while not outcome.done.wait(max(0.0, min(interval, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                log.error("step %s of %s ran over its %g s budget (attempt %d)",
+                          claim.step, claim.asset_id, budget, claim.attempts)
+                self.rt.queue.fail(claim, "step_timeout", f"The step ran longer than its {budget:g} s budget.")
+                return False
             try:
                 if not self.rt.queue.heartbeat(claim):
-                    lost.set()
-                    return
+                    log.warning("step %s of %s lost its lease; result dropped", claim.step, claim.asset_id)
+                    return False
             except Exception:
                 log.exception("heartbeat failed")
+        return True
 
-    def _asset_view(self, asset_id: str) -> AssetView:
-        with self.rt.sessions() as s:
-            row = s.execute(_ASSET, {"p_asset": asset_id}).first()
-            if row is None:
-                raise VitrinaError(f"asset {asset_id} vanished", code="not_found", status=404)
-            derivatives = s.execute(_DERIVATIVES_OF, {"p_asset": asset_id}).all()
-        return AssetView(
-            id=row.id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
-            width=row.width, height=row.height, meta=dict(row.meta or {}),
-            derivatives=tuple(DerivativeOut(*r) for r in derivatives),
-        )
+    def _failed(self, claim: Claim, exc: BaseException) -> None:
+        if isinstance(exc, VitrinaError):  # bad input: retrying cannot help
+            log.warning("step %s of %s failed: %s", claim.step, claim.asset_id, exc.message)
+            self.rt.queue.fail(claim, exc.code, exc.message, permanent=exc.status < 500)
+            return
+        # the traceback goes to the log only; the catalog keeps a stable code
+        log.error("step %s of %s crashed (attempt %d)", claim.step, claim.asset_id, claim.attempts,
+                  exc_info=exc)
+        self.rt.queue.fail(claim, "step_crashed", "The step failed unexpectedly; it is retried, "
+                           "and the server log has the details.")
+
+
+class _Run:
+    """One step run on its own thread, so the worker can give up on it."""
+
+    def __init__(self, step: Step, ctx: StepContext) -> None:
+        self.step, self.ctx = step, ctx
+        self.done = threading.Event()
+        self.result: StepResult | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.result = self.step.run(self.ctx)
+        except Exception as exc:  # noqa: BLE001  handed to the worker, which records it
+            self.error = exc
+        finally:
+            self.seconds = time.perf_counter() - started
+            self.done.set()
 
 
 class WorkerPool:

@@ -10,6 +10,7 @@ import pytest
 
 from vitrina.storage.blobs import BlobStore
 from vitrina.storage.blobs.local import LocalBlobStore
+from vitrina.testing import make_registries
 
 REPO = Path(__file__).resolve().parents[3]
 PHOTOS = REPO / "data" / "photos"
@@ -88,11 +89,25 @@ def make_s3_store(s3_client, tmp_path: Path):
     return make
 
 
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    if request.param == "local":
-        return LocalBlobStore(tmp_path / "blobs")
+def _local(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def _s3(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     return request.getfixturevalue("make_s3_store")()
+
+
+#: how the contract suite opens a store of each registered kind (by URL scheme)
+OPENERS = {"file": _local, "s3": _s3}
+STORE_KINDS = make_registries().stores.names()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    opener = OPENERS.get(request.param)
+    if opener is None:
+        pytest.fail(f"blob store kind {request.param!r} has no opener in tests/storage/blobs/conftest.py")
+    return opener(request, tmp_path)
 
 
 @pytest.fixture(scope="session")

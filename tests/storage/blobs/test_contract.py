@@ -1,4 +1,4 @@
-"""The BlobStore contract, run against every implementation (local directory and S3)."""
+"""The BlobStore contract, run against every registered kind of store."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ BAD_KEYS = ["../x", "/etc/passwd", "a/../../b", "a\\b", "a\x00b", ""]
 
 def test_implements_the_protocol(store: BlobStore) -> None:
     assert isinstance(store, BlobStore)
-    assert store.name in {"local", "s3"}
+    assert isinstance(store.name, str) and store.name
 
 
 def test_photo_round_trip_under_its_content_key(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from vitrina.errors import ConfigError, InvalidKey
-from vitrina.storage import blobs
-from vitrina.storage.blobs import content_key, open_store, register_store, validate_key
+from vitrina.storage.blobs import content_key, open_store, validate_key
 from vitrina.storage.blobs.local import LocalBlobStore
+from vitrina.testing import make_registries
+
+STORES = make_registries().stores
 
 SHA = hashlib.sha256(b"vitrina").hexdigest()
 
@@ -97,12 +100,12 @@ def test_content_key_validates_the_whole_key(namespace: str, suffix: str) -> Non
 
 
 def test_open_store_plain_path_and_file_url(tmp_path: Path) -> None:
-    store = open_store(str(tmp_path / "plain"))
+    store = open_store(str(tmp_path / "plain"), STORES)
     assert isinstance(store, LocalBlobStore) and store.root == tmp_path / "plain"
     assert (tmp_path / "plain").is_dir()
 
     target = tmp_path / "with space"
-    store = open_store(target.as_uri())
+    store = open_store(target.as_uri(), STORES)
     assert isinstance(store, LocalBlobStore) and store.root == target
     store.put_bytes("a/b", b"hello")
     assert (target / "a" / "b").read_bytes() == b"hello"
@@ -112,7 +115,7 @@ def test_open_store_relative_path_is_made_absolute(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    store = open_store("rel/blobs")
+    store = open_store("rel/blobs", STORES)
     assert isinstance(store, LocalBlobStore) and store.root == tmp_path / "rel" / "blobs"
 
 
@@ -121,35 +124,38 @@ def test_open_store_relative_path_is_made_absolute(
 )
 def test_open_store_refuses_bad_file_urls(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        open_store(url)
+        open_store(url, STORES)
     assert caught.value.code == "config_error"
 
 
 def test_unknown_scheme_is_a_config_error_naming_it() -> None:
     with pytest.raises(ConfigError) as caught:
-        open_store("ftp://example/blobs")
+        open_store("ftp://example/blobs", STORES)
     assert "ftp" in caught.value.message
     assert caught.value.details["scheme"] == "ftp"
 
 
-def test_register_store_refuses_duplicates_and_opens_new_schemes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(blobs, "_FACTORIES", dict(blobs._FACTORIES))
+@dataclass
+class MemTest:
+    root: Path
+    name: str = "memtest"
+    seen: list[str] = field(default_factory=list)
+
+    def open(self, url: str) -> LocalBlobStore:
+        self.seen.append(url)
+        return LocalBlobStore(self.root / "mem")
+
+
+def test_store_registry_refuses_duplicates_and_opens_new_schemes(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
-        register_store("file", lambda url: LocalBlobStore(tmp_path))
+        make_registries(stores=[MemTest(tmp_path, name="file")])
     with pytest.raises(ConfigError):
-        register_store("Bad Scheme", lambda url: LocalBlobStore(tmp_path))
+        make_registries(stores=[MemTest(tmp_path, name="Bad Scheme")])
 
-    seen: list[str] = []
-
-    def factory(url: str) -> LocalBlobStore:
-        seen.append(url)
-        return LocalBlobStore(tmp_path / "mem")
-
-    register_store("memtest", factory)
-    store = open_store("memtest://anything")
-    assert seen == ["memtest://anything"]
+    memtest = MemTest(tmp_path)
+    stores = make_registries(stores=[memtest]).stores
+    store = open_store("memtest://anything", stores)
+    assert memtest.seen == ["memtest://anything"]
     assert isinstance(store, LocalBlobStore)
     with pytest.raises(ConfigError):
-        register_store("memtest", factory)
+        stores.add(MemTest(tmp_path))

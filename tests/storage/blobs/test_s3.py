@@ -9,6 +9,9 @@ import pytest
 
 from vitrina.errors import ConfigError, NotFound, Unavailable
 from vitrina.storage.blobs import open_store
+from vitrina.testing import make_registries
+
+STORES = make_registries().stores
 
 MiB = 1 << 20
 
@@ -55,7 +58,7 @@ def test_open_store_from_url_with_credentials_from_the_environment(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
 
-    store = open_store(f"s3://{s3_bucket}/from-url/p1?endpoint_url={s3_endpoint}&region=us-east-1")
+    store = open_store(f"s3://{s3_bucket}/from-url/p1?endpoint_url={s3_endpoint}&region=us-east-1", STORES)
     assert store.name == "s3" and store.prefix == "from-url/p1"
     store.put_bytes("a/b", b"via url")
     assert store.read_bytes("a/b") == b"via url"
@@ -77,13 +80,13 @@ def test_open_store_from_url_with_credentials_from_the_environment(
 )
 def test_bad_s3_urls_are_config_errors(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        open_store(url)
+        open_store(url, STORES)
     assert caught.value.code == "config_error"
 
 
 def test_unknown_option_is_named(s3_endpoint: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        open_store(f"s3://bucket/x?endpoint_url={s3_endpoint}&colour=blue")
+        open_store(f"s3://bucket/x?endpoint_url={s3_endpoint}&colour=blue", STORES)
     assert caught.value.details["unknown"] == ["colour"]
 
 

@@ -4,29 +4,35 @@ Every store implements :class:`BlobStore`. Keys are validated before any I/O
 (:func:`validate_key`), so no method can be steered outside the store. Writes are
 atomic: a reader sees either no blob or the whole blob, never a prefix of it.
 
-Stores are opened from a URL through a registry of factories by scheme::
+Stores are opened from a URL by the store kind registered for its scheme (the
+runtime's ``registries.stores``)::
 
-    open_store("/var/lib/vitrina/blobs")            # LocalBlobStore
-    open_store("file:///var/lib/vitrina/blobs")     # LocalBlobStore
-    open_store("s3://bucket/prefix?endpoint_url=http://127.0.0.1:9000&region=us-east-1")
+    open_store("/var/lib/vitrina/blobs", stores)            # LocalBlobStore
+    open_store("file:///var/lib/vitrina/blobs", stores)     # LocalBlobStore
+    open_store("s3://bucket/prefix?endpoint_url=http://127.0.0.1:9000&region=us-east-1", stores)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from vitrina.errors import ConfigError, InvalidKey
+
+if TYPE_CHECKING:
+    from vitrina.plugins import Registry
 
 __all__ = [
     "MAX_KEY_LENGTH",
     "BlobStore",
+    "LocalStores",
+    "S3Stores",
+    "StoreKind",
     "content_key",
     "open_store",
-    "register_store",
     "validate_key",
 ]
 
@@ -34,7 +40,6 @@ MAX_KEY_LENGTH = 1024
 
 _KEY_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
@@ -152,53 +157,48 @@ def content_key(namespace: str, sha256: str, suffix: str = "") -> str:
     return validate_key(f"{namespace}/{sha256[:2]}/{sha256[2:4]}/{sha256}{suffix}")
 
 
-# -- registry of store factories by URL scheme ------------------------------------------
-
-StoreFactory = Callable[[str], BlobStore]
+# -- store kinds by URL scheme -----------------------------------------------------------
 
 
-def _open_local(url: str) -> BlobStore:
-    from vitrina.storage.blobs.local import LocalBlobStore
+class StoreKind(Protocol):
+    """A kind of blob store, named by the URL scheme that opens it."""
 
-    return LocalBlobStore.from_url(url)
+    name: str
 
-
-def _open_s3(url: str) -> BlobStore:
-    from vitrina.storage.blobs.s3 import S3BlobStore
-
-    return S3BlobStore.from_url(url)
+    def open(self, url: str) -> BlobStore: ...
 
 
-_FACTORIES: dict[str, StoreFactory] = {"file": _open_local, "s3": _open_s3}
+class LocalStores:
+    name = "file"
+
+    def open(self, url: str) -> BlobStore:
+        from vitrina.storage.blobs.local import LocalBlobStore
+
+        return LocalBlobStore.from_url(url)
 
 
-def register_store(scheme: str, factory: StoreFactory) -> None:
-    """Make ``open_store`` understand ``scheme://...``; a scheme can be registered once."""
-    if not isinstance(scheme, str) or _SCHEME.fullmatch(scheme) is None:
-        raise ConfigError(
-            "A blob store scheme must be lowercase letters, digits, '+', '.' or '-'.",
-            details={"scheme": repr(scheme)},
-        )
-    if scheme in _FACTORIES:
-        raise ConfigError(
-            f"A blob store for scheme {scheme!r} is already registered.",
-            details={"scheme": scheme},
-        )
-    _FACTORIES[scheme] = factory
+class S3Stores:
+    name = "s3"
+
+    def open(self, url: str) -> BlobStore:
+        from vitrina.storage.blobs.s3 import S3BlobStore
+
+        return S3BlobStore.from_url(url)
 
 
-def open_store(url: str) -> BlobStore:
-    """Open the store a URL names; a plain filesystem path means a local store."""
+def open_store(url: str, stores: Registry[StoreKind]) -> BlobStore:
+    """Open the store a URL names with the kind registered for its scheme; a plain
+    filesystem path means a local store."""
     if not isinstance(url, str) or not url.strip():
         raise ConfigError("A blob store URL or path is required.", details={"url": repr(url)})
     match = _URL_SCHEME.match(url)
     if match is None:
-        return _FACTORIES["file"](Path(url).expanduser().absolute().as_uri())
+        return stores.get(LocalStores.name).open(Path(url).expanduser().absolute().as_uri())
     scheme = match.group(1).lower()
-    factory = _FACTORIES.get(scheme)
-    if factory is None:
+    kind = stores.find(scheme)
+    if kind is None:
         raise ConfigError(
-            f"Unknown blob store scheme {scheme!r}; known: {', '.join(sorted(_FACTORIES))}.",
+            f"Unknown blob store scheme {scheme!r}; known: {', '.join(sorted(stores.names()))}.",
             details={"scheme": scheme},
         )
-    return factory(url)
+    return kind.open(url)

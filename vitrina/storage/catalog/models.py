@@ -116,7 +116,8 @@ class StepRun(Base):
     lease_until: Mapped[datetime | None] = mapped_column()
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(64))  # stable, e.g. step_timeout
+    error: Mapped[str | None] = mapped_column(Text)  # public message: never a traceback
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     duration_ms: Mapped[float | None] = mapped_column(Float)
