@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from vitrina.cli.assets import process_until_idle
@@ -21,7 +23,7 @@ def keys() -> None:
 @click.pass_context
 def keys_create(ctx: click.Context, name: str, scopes: tuple[str, ...]) -> None:
     """Create a key; it is shown once."""
-    from vitrina.api.keys import create_key
+    from vitrina.access.keys import create_key
 
     click.echo(create_key(runtime_of(ctx).sessions, name, list(scopes)))
 
@@ -30,7 +32,7 @@ def keys_create(ctx: click.Context, name: str, scopes: tuple[str, ...]) -> None:
 @click.pass_context
 def keys_ls(ctx: click.Context) -> None:
     """List keys (never their secrets)."""
-    from vitrina.api.keys import list_keys
+    from vitrina.access.keys import list_keys
 
     for k in list_keys(runtime_of(ctx).sessions):
         click.echo(f"{k.id}  {k.name:20}  {k.scopes:18}  {'revoked' if k.revoked_at else 'active'}")
@@ -41,7 +43,7 @@ def keys_ls(ctx: click.Context) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke a key by its id."""
-    from vitrina.api.keys import revoke_key
+    from vitrina.access.keys import revoke_key
 
     try:
         revoke_key(runtime_of(ctx).sessions, key_id)
@@ -58,29 +60,50 @@ def batch() -> None:
 @batch.command("stale")
 @click.pass_context
 def batch_stale(ctx: click.Context) -> None:
-    """Count results made by an older version of their step."""
-    from vitrina.pipeline.backfill import stale_counts
+    """Count results made by an older version of their step or analyser."""
+    from vitrina.pipeline.backfill import stale_analysers, stale_steps
 
-    counts = stale_counts(runtime_of(ctx).sessions)
-    if not counts:
+    rt = runtime_of(ctx)
+    steps, analysers = stale_steps(rt), stale_analysers(rt)
+    if not steps and not analysers:
         click.echo("nothing is stale")
-    for step, n in sorted(counts.items()):
-        click.echo(f"{step}: {n} stale")
+    for step, n in sorted(steps.items()):
+        click.echo(f"step {step}: {n} stale")
+    for name, n in sorted(analysers.items()):
+        click.echo(f"analyser {name}: {n} stale")
 
 
 @batch.command("reprocess")
-@click.option("--step", default=None, help="Only this step.")
-@click.option("--process", "process_now", is_flag=True, help="Run the work here instead of leaving it to workers.")
+@click.option("--step", default=None, help="Only this step (its stale runs are queued for workers).")
+@click.option("--analyser", "analysers", multiple=True,
+              help="Only this analyser (repeatable); its stale results are recomputed here, in batches.")
+@click.option("--process", "process_now", is_flag=True, help="Run queued steps here instead of leaving them to workers.")
 @click.pass_context
-def batch_reprocess(ctx: click.Context, step: str | None, process_now: bool) -> None:
-    """Queue stale step runs again (a backfill)."""
-    from vitrina.pipeline.backfill import requeue_stale
+def batch_reprocess(ctx: click.Context, step: str | None, analysers: tuple[str, ...], process_now: bool) -> None:
+    """Backfill: queue stale step runs again and recompute stale analyser results.
+
+    A step whose version went up runs again on the workers; an analyser whose version
+    went up (or that is new) runs here over the assets missing its current result,
+    as many per call as its batch size, with a progress bar.
+    """
+    from tqdm import tqdm
+
+    from vitrina.pipeline.backfill import backfill_analysers, count_backfill, requeue_stale
 
     rt = runtime_of(ctx)
-    n = requeue_stale(rt.sessions, step)
-    click.echo(f"queued {n} stale step runs")
-    if process_now and n:
-        process_until_idle(rt)
+    try:
+        if not analysers:
+            n = requeue_stale(rt, step)
+            click.echo(f"queued {n} stale step runs")
+            if process_now and n:
+                process_until_idle(rt)
+        if step is None:
+            names = list(analysers) or None
+            with tqdm(total=count_backfill(rt, names), desc="analyse", unit="asset", file=sys.stderr) as bar:
+                written = backfill_analysers(rt, names, progress=bar.update)
+            click.echo(f"recomputed {written} analyser results")
+    except VitrinaError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 COMMANDS = [keys, batch]
