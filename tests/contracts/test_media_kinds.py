@@ -35,7 +35,7 @@ def test_identity_and_declarations(kind):
 
 
 def test_sniffs_its_own_files_and_no_others(kind, tmp_path):
-    good, bad = samples_of(kind.name, tmp_path)
+    good, _ = samples_of(kind.name, tmp_path)
     for path in good:
         media = kind.sniff(head(path))
         assert media is not None and media.kind == kind.name and "/" in media.mime
