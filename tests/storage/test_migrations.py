@@ -29,3 +29,23 @@ def test_0003_drops_the_old_focus_step_and_frees_its_assets(runtime) -> None:
     with runtime.sessions() as s:
         assert s.scalars(select(StepRun).where(StepRun.step == "focus")).all() == []
         assert {a.id: a.status for a in s.scalars(select(Asset))} == {waiting: "ready", done: "ready"}
+
+
+def test_0004_keeps_todays_signals_current_and_gives_old_errors_a_code(runtime) -> None:
+    asset_id = Ingestor(runtime).ingest_file(PHOTOS / "rocket.jpg").asset_id
+    process_all(runtime)
+    command.downgrade(_alembic_config(runtime.engine), "0003")
+    # a catalog from before 0004: the signals step's version joined every analyser's
+    with runtime.engine.begin() as conn:
+        conn.execute(text("UPDATE step_runs SET version = 'preview@2,blurhash@2,phash@1,colors@1,"
+                          "quality@1,focus@3' WHERE step = 'signals'"))
+        conn.execute(text("UPDATE step_runs SET error = 'corrupt_media: damaged' WHERE step = 'probe'"))
+
+    upgrade(runtime.engine)
+    with runtime.sessions() as s:
+        runs = {r.step: r for r in s.scalars(select(StepRun).where(StepRun.asset_id == asset_id))}
+    assert runs["signals"].version == "preview@2"
+    assert (runs["probe"].error_code, runs["derivatives"].error_code) == ("step_failed", None)
+    from vitrina.pipeline.backfill import stale_counts
+
+    assert stale_counts(runtime) == {}  # nothing to recompute after the upgrade
