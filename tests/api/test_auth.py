@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import PHOTOS, make_settings
+from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
-from vitrina.api.keys import create_key
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import upgrade
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.client.conftest import PHOTOS, Running
-from vitrina.api.keys import create_key
+from vitrina.access.keys import create_key
 from vitrina.client import Client, ForbiddenError, UnauthorizedError, VitrinaAPIError
 
 

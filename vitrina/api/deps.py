@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from vitrina.api.keys import DEV_PRINCIPAL, Principal, verify_key
+from vitrina.access.keys import DEV_PRINCIPAL, Principal, verify_key
 from vitrina.errors import Forbidden, Unauthorized
 from vitrina.runtime import Runtime
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from vitrina.storage.catalog.models import Asset
-
-#: metadata that must never leave through the API even to key holders
-PRIVATE_META = {"gps"}
+from vitrina.assets.records import AssetRecord
+from vitrina.assets.states import AssetStatus
+from vitrina.assets.views import asset_json
 
 
 class DerivativeOut(BaseModel):
@@ -33,7 +32,7 @@ class StepOut(BaseModel):
 
 class AssetOut(BaseModel):
     id: str
-    status: str = Field(description="pending | processing | ready | failed")
+    status: str = Field(description=" | ".join(AssetStatus))
     kind: str
     mime: str
     filename: str | None
@@ -56,24 +55,5 @@ class AssetList(BaseModel):
     next_cursor: str | None
 
 
-def derivative_name(width: int, fmt: str) -> str:
-    return f"{width}.{fmt}"
-
-
-def asset_out(a: Asset, base_url: str) -> AssetOut:
-    root = f"{base_url}/v1/assets/{a.id}"
-    return AssetOut(
-        id=a.id, status=a.status, kind=a.kind, mime=a.mime, filename=a.filename,
-        size_bytes=a.size_bytes, sha256=a.sha256, width=a.width, height=a.height, error=a.error,
-        metadata={k: v for k, v in (a.meta or {}).items() if k not in PRIVATE_META},
-        derivatives=[
-            DerivativeOut(width=d.width, height=d.height, format=d.format, mime=d.mime,
-                          size_bytes=d.size_bytes, url=f"{root}/derivatives/{derivative_name(d.width, d.format)}")
-            for d in a.derivatives
-        ],
-        signals={s.name: {"producer": s.producer, "version": s.version, **s.value} for s in a.signals},
-        steps=[StepOut(step=r.step, version=r.version, state=r.state, attempts=r.attempts, error=r.error,
-                       duration_ms=r.duration_ms) for r in sorted(a.step_runs, key=lambda r: r.id)],
-        original_url=f"{root}/original",
-        created_at=a.created_at, updated_at=a.updated_at,
-    )
+def asset_out(a: AssetRecord, base_url: str) -> AssetOut:
+    return AssetOut.model_validate(asset_json(a, base_url))

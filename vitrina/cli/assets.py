@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from vitrina.assets.records import MAX_PAGE
+from vitrina.assets.states import AssetStatus, StepState
 from vitrina.cli.common import runtime_of
 from vitrina.errors import VitrinaError
 
@@ -68,7 +70,8 @@ def process_until_idle(rt: Any) -> None:
 
     from vitrina.pipeline.worker import Worker
 
-    todo = sum(n for state, n in rt.queue.depth().items() if state in ("pending", "waiting", "running"))
+    unfinished = (StepState.PENDING, StepState.WAITING, StepState.RUNNING)
+    todo = sum(n for state, n in rt.queue.depth().items() if state in unfinished)
     w = Worker(rt)
     with tqdm(total=todo, desc="process", unit="step", file=sys.stderr) as bar:
         while done := w.run_once():
@@ -81,23 +84,14 @@ def assets() -> None:
 
 
 @assets.command("ls")
-@click.option("--status", type=click.Choice(["pending", "processing", "ready", "failed"]))
-@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--status", type=click.Choice([s.value for s in AssetStatus]))
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=20, show_default=True)
 @click.pass_context
 def assets_ls(ctx: click.Context, status: str | None, limit: int) -> None:
     """List the newest assets."""
-    from sqlalchemy import select
-
-    from vitrina.storage.catalog.models import Asset
-
-    rt = runtime_of(ctx)
-    query = select(Asset).order_by(Asset.id.desc()).limit(limit)
-    if status:
-        query = query.where(Asset.status == status)
-    with rt.sessions() as s:
-        rows = list(s.scalars(query))
+    page = runtime_of(ctx).assets.list(status=None if status is None else AssetStatus(status), limit=limit)
     click.echo(f"{'id':32}  {'status':10}  {'mime':11}  {'size':>9}  {'w x h':>11}  filename")
-    for a in rows:
+    for a in page.items:
         dims = f"{a.width}x{a.height}" if a.width else "-"
         click.echo(f"{a.id:32}  {a.status:10}  {a.mime:11}  {a.size_bytes:>9}  {dims:>11}  {a.filename or ''}")
 
@@ -107,16 +101,15 @@ def assets_ls(ctx: click.Context, status: str | None, limit: int) -> None:
 @click.pass_context
 def assets_show(ctx: click.Context, asset_id: str) -> None:
     """Print one asset as the API gives it (JSON)."""
-    from vitrina.api.routers.assets import load_asset
-    from vitrina.api.schemas import asset_out
+    from vitrina.assets.views import asset_json
 
     rt = runtime_of(ctx)
     try:
-        asset = load_asset(rt, asset_id)
+        asset = rt.assets.get(asset_id)
     except VitrinaError as exc:
         raise click.ClickException(exc.message)
-    base = rt.settings.public_base_url or f"http://{rt.settings.host}:{rt.settings.port}"
-    click.echo(json.dumps(asset_out(asset, base).model_dump(mode="json"), indent=2))
+    base = rt.settings.public_base_url.rstrip("/") or f"http://{rt.settings.host}:{rt.settings.port}"
+    click.echo(json.dumps(asset_json(asset, base), indent=2))
 
 
 COMMANDS = [ingest, assets]

@@ -15,18 +15,16 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from vitrina.assets.repository import AssetRepository
 from vitrina.delivery.focus import Focus
 from vitrina.delivery.source import Source, read_header
 from vitrina.delivery.transform import Proxy
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.storage.blobs import BlobStore
-from vitrina.storage.catalog.models import Asset, Derivative, Original, Signal
 
 log = logging.getLogger("vitrina.delivery")
-FOCUS_SIGNAL = "focus"
 MAX_RECORDS = 100_000
 
 
@@ -64,7 +62,8 @@ class AssetSources:
         ttl: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.sessions, self.store, self.ttl, self.clock = sessions, store, ttl, clock
+        self.assets = AssetRepository(sessions)
+        self.store, self.ttl, self.clock = store, ttl, clock
         self._records: OrderedDict[str, tuple[float, SourceRecord | None]] = OrderedDict()
 
     def fresh(self, asset_id: str) -> tuple[bool, SourceRecord | None]:
@@ -77,26 +76,11 @@ class AssetSources:
     def read(self, asset_id: str) -> SourceRecord | None:
         """The catalog's answer now (blocking: call it in a thread); see :meth:`remember`."""
         loaded_at = self.clock()
-        with self.sessions() as s:
-            row = s.execute(
-                select(Asset.kind, Asset.sha256, Asset.width, Asset.height, Asset.meta,
-                       Asset.mime, Original.blob_key)
-                .join(Original, Original.sha256 == Asset.sha256)
-                .where(Asset.id == asset_id)
-            ).first()  # fmt: skip
-            if row is None or row.kind != "image":
-                return None
-            signal = s.execute(
-                select(Signal.value, Signal.producer, Signal.version).where(
-                    Signal.asset_id == asset_id, Signal.name == FOCUS_SIGNAL
-                )
-            ).first()
-            renditions = s.execute(
-                select(Derivative.width, Derivative.height, Derivative.blob_key)
-                .where(Derivative.asset_id == asset_id, Derivative.format == "jpeg")
-            ).all()  # fmt: skip
-        record = self._record(asset_id, row, signal, loaded_at)
-        return replace(record, renditions=tuple((r.width, r.height, r.blob_key) for r in renditions))
+        facts = self.assets.source_facts(asset_id)
+        if facts is None or facts.kind != "image":
+            return None
+        record = self._record(asset_id, facts, facts.focus, loaded_at)
+        return replace(record, renditions=facts.renditions)
 
     def remember(self, asset_id: str, record: SourceRecord | None) -> None:
         """Keep what :meth:`read` found (from the event loop: one writer, no lock)."""

@@ -1,0 +1,147 @@
+"""What callers read about assets: frozen snapshots of catalog rows, never live rows.
+
+Each caller gets the shape it needs and no more: :class:`AssetRecord` for the API
+and the CLI, :class:`AssetSnapshot` for a pipeline step, :class:`SourceFacts` for
+image delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from vitrina.assets.states import AssetStatus, StepState
+
+
+@dataclass(frozen=True, slots=True)
+class DerivativeRecord:
+    """One web derivative (a fixed width in one format) made by the pipeline."""
+
+    width: int
+    height: int
+    format: str  # webp | jpeg | avif
+    mime: str
+    size_bytes: int
+    blob_key: str
+    version: str  # of the step that made it
+
+    @property
+    def name(self) -> str:
+        """How URLs name it: ``320.webp``."""
+        return f"{self.width}.{self.format}"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    """An analysis result and the producer (name, version) that made it."""
+
+    producer: str
+    version: str
+    value: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One step run of the asset's pipeline."""
+
+    step: str
+    version: str
+    state: StepState
+    attempts: int
+    error: str | None
+    duration_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRecord:
+    """An asset with everything the catalog knows about it."""
+
+    id: str
+    kind: str  # image | video
+    mime: str
+    filename: str | None
+    size_bytes: int
+    sha256: str
+    width: int | None  # upright; None until probed
+    height: int | None
+    status: AssetStatus
+    error: str | None
+    meta: Mapping[str, Any]  # the probe's result
+    created_at: datetime
+    updated_at: datetime
+    blob_key: str  # the original's
+    derivatives: tuple[DerivativeRecord, ...]  # by width, then format
+    signals: Mapping[str, SignalRecord]  # by name
+    steps: tuple[StepRecord, ...]  # in pipeline order
+
+
+#: the most assets one page lists
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AssetPage:
+    """One page of a listing, newest first; ``next_cursor`` asks for the next page
+    (None on the last one)."""
+
+    items: tuple[AssetRecord, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSnapshot:
+    """What a pipeline step may know about its asset."""
+
+    id: str
+    kind: str
+    mime: str
+    sha256: str
+    blob_key: str
+    width: int | None
+    height: int | None
+    meta: dict[str, Any]
+    derivatives: tuple[DerivativeRecord, ...]  # in the order they were made
+
+
+class Rendition(NamedTuple):
+    """A JPEG derivative: a smaller stand-in for the original when rendering."""
+
+    width: int
+    height: int
+    blob_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFacts:
+    """What image delivery needs to render from an asset's original."""
+
+    kind: str
+    mime: str
+    sha256: str
+    blob_key: str
+    width: int | None
+    height: int | None
+    meta: Mapping[str, Any]
+    focus: SignalRecord | None  # the stored faces and salient point, if analysed
+    renditions: tuple[Rendition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The upload an ``Idempotency-Key`` was first used for."""
+
+    sha256: str
+    asset_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A stored file of an asset as served: where it is, its size, its type and a
+    strong validator (the ``ETag`` without quotes)."""
+
+    blob_key: str
+    size_bytes: int
+    mime: str
+    etag: str

@@ -1,0 +1,287 @@
+"""Every statement on the asset tables (assets, originals, derivatives, signals,
+idempotency keys), in one place.
+
+Statements are SQL Core on the tables, built once at import with bound parameters
+(``p_*``): building and keying a statement, and the ORM's per-row bookkeeping, cost
+more Python than the database spends running it. Reads return the frozen records of
+:mod:`vitrina.assets.records`, never live rows.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from itertools import product
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vitrina.assets.records import (
+    AssetPage,
+    AssetRecord,
+    AssetSnapshot,
+    DerivativeRecord,
+    IdempotencyRecord,
+    Rendition,
+    SignalRecord,
+    SourceFacts,
+    StepRecord,
+)
+from vitrina.assets.states import AssetStatus, StepState
+from vitrina.errors import InvalidInput
+from vitrina.ids import is_id
+from vitrina.storage.catalog.db import transaction
+from vitrina.storage.catalog.models import (
+    Asset,
+    Derivative,
+    IdempotencyKey,
+    Original,
+    Signal,
+    StepRun,
+)
+
+#: the signal holding the faces and salient point that smart crops keep
+FOCUS_SIGNAL = "focus"
+
+ASSETS, ORIGINALS, DERIVATIVES = Asset.__table__, Original.__table__, Derivative.__table__
+SIGNALS, RUNS, IDEMPOTENCY_KEYS = Signal.__table__, StepRun.__table__, IdempotencyKey.__table__
+_a, _o, _d, _s, _r, _k = (t.c for t in (ASSETS, ORIGINALS, DERIVATIVES, SIGNALS, RUNS, IDEMPOTENCY_KEYS))
+
+# --- records ---------------------------------------------------------------------------
+_RECORDS = select(_a.id, _a.kind, _a.mime, _a.filename, _a.size_bytes, _a.sha256, _a.width,
+                  _a.height, _a.status, _a.error, _a.meta, _a.created_at, _a.updated_at,
+                  _o.blob_key).join_from(ASSETS, ORIGINALS)
+_GET = _RECORDS.where(_a.id == bindparam("p_asset"))
+
+
+def _page_query(status: bool, kind: bool, mime: bool, after: bool) -> Select:
+    query = _RECORDS
+    if status:
+        query = query.where(_a.status == bindparam("p_status"))
+    if kind:
+        query = query.where(_a.kind == bindparam("p_kind"))
+    if mime:
+        query = query.where(_a.mime == bindparam("p_mime"))
+    if after:  # ids sort by creation time: the next page is the older ids
+        query = query.where(_a.id < bindparam("p_after"))
+    return query.order_by(_a.id.desc()).limit(bindparam("p_limit"))
+
+
+#: one listing statement per combination of filters (status, kind, mime, cursor)
+_PAGES = {flags: _page_query(*flags) for flags in product((False, True), repeat=4)}
+_DERIVATIVES_OF = (
+    select(_d.asset_id, _d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
+    .where(_d.asset_id.in_(bindparam("p_assets", expanding=True)))
+    .order_by(_d.asset_id, _d.width, _d.format)
+)
+_SIGNALS_OF = (select(_s.asset_id, _s.name, _s.producer, _s.version, _s.value)
+               .where(_s.asset_id.in_(bindparam("p_assets", expanding=True)))
+               .order_by(_s.asset_id, _s.name))
+_STEPS_OF = (select(_r.asset_id, _r.step, _r.version, _r.state, _r.attempts, _r.error, _r.duration_ms)
+             .where(_r.asset_id.in_(bindparam("p_assets", expanding=True)))
+             .order_by(_r.id))
+
+# --- pipeline and delivery --------------------------------------------------------------
+_SNAPSHOT = (select(_a.id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
+             .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
+_SNAPSHOT_DERIVATIVES = (
+    select(_d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
+    .where(_d.asset_id == bindparam("p_asset")).order_by(_d.id)
+)
+_SOURCE = (select(_a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
+           .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
+_FOCUS = select(_s.producer, _s.version, _s.value).where(_s.asset_id == bindparam("p_asset"),
+                                                         _s.name == FOCUS_SIGNAL)
+_RENDITIONS = (select(_d.width, _d.height, _d.blob_key)
+               .where(_d.asset_id == bindparam("p_asset"), _d.format == "jpeg").order_by(_d.width))
+
+# --- ingest ---------------------------------------------------------------------------
+_ASSET_OF = select(_a.id).where(_a.sha256 == bindparam("p_sha256"))
+_ORIGINAL = select(_o.sha256).where(_o.sha256 == bindparam("p_sha256"))
+_IDEMPOTENCY = select(_k.sha256, _k.asset_id).where(_k.key == bindparam("p_key"))
+_ADD_ORIGINAL, _ADD_ASSET, _ADD_IDEMPOTENCY = insert(ORIGINALS), insert(ASSETS), insert(IDEMPOTENCY_KEYS)
+
+# --- delete ---------------------------------------------------------------------------
+# derivatives, signals, step runs, tags and idempotency keys go with the asset (ON DELETE CASCADE)
+_DELETE_ASSET = delete(ASSETS).where(_a.id == bindparam("p_asset"))
+_DELETE_ORIGINAL = delete(ORIGINALS).where(_o.sha256 == bindparam("p_sha256"))
+
+
+def _encode_cursor(asset_id: str) -> str:
+    return base64.urlsafe_b64encode(asset_id.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    """The asset id a cursor stands for; ``invalid_cursor`` if it is not one we gave out."""
+    try:
+        value = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+        value = ""
+    if not is_id(value):
+        raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor")
+    return value
+
+
+class AssetRepository:
+    """Reads and writes of the asset tables; one short transaction per call unless the
+    caller passes its own session."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # --- records ----------------------------------------------------------------------
+    def get(self, asset_id: str) -> AssetRecord | None:
+        with self.sessions() as s:
+            return self._get(s, asset_id)
+
+    def page(
+        self,
+        *,
+        status: AssetStatus | None = None,
+        kind: str | None = None,
+        mime: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AssetPage:
+        """Up to ``limit`` assets, newest first, matching every filter given; ``cursor``
+        is a page's ``next_cursor`` (``invalid_cursor`` otherwise); none or empty: the first page."""
+        filters = {"p_status": status, "p_kind": kind, "p_mime": mime,
+                   "p_after": _decode_cursor(cursor) if cursor else None}
+        statement = _PAGES[tuple(v is not None for v in filters.values())]
+        params = {k: v for k, v in filters.items() if v is not None} | {"p_limit": limit + 1}
+        with self.sessions() as s:
+            rows = s.execute(statement, params).all()
+            more = len(rows) > limit
+            items = self._records(s, rows[:limit])
+        return AssetPage(items, _encode_cursor(items[-1].id) if more else None)
+
+    # --- pipeline and delivery ----------------------------------------------------------
+    def snapshot(self, session: Session | None, asset_id: str) -> AssetSnapshot | None:
+        """What a pipeline step reads about its asset; in ``session`` when given."""
+        if session is None:
+            with self.sessions() as s:
+                return self.snapshot(s, asset_id)
+        row = session.execute(_SNAPSHOT, {"p_asset": asset_id}).first()
+        if row is None:
+            return None
+        derivatives = session.execute(_SNAPSHOT_DERIVATIVES, {"p_asset": asset_id}).all()
+        return AssetSnapshot(
+            id=row.id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
+            width=row.width, height=row.height, meta=dict(row.meta or {}),
+            derivatives=tuple(DerivativeRecord(*d) for d in derivatives),
+        )
+
+    def source_facts(self, asset_id: str) -> SourceFacts | None:
+        """What image delivery renders from: the original, its focus and JPEG renditions."""
+        params = {"p_asset": asset_id}
+        with self.sessions() as s:
+            row = s.execute(_SOURCE, params).first()
+            if row is None:
+                return None
+            focus = s.execute(_FOCUS, params).first()
+            renditions = s.execute(_RENDITIONS, params).all()
+        return SourceFacts(
+            kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
+            width=row.width, height=row.height, meta=row.meta or {},
+            focus=None if focus is None else SignalRecord(focus.producer, focus.version, focus.value),
+            renditions=tuple(Rendition(*r) for r in renditions),
+        )
+
+    # --- ingest -----------------------------------------------------------------------
+    def find_by_sha256(self, sha256: str) -> str | None:
+        """The id of the asset holding these bytes, if any."""
+        with self.sessions() as s:
+            return s.scalar(_ASSET_OF, {"p_sha256": sha256})
+
+    def idempotency(self, key: str) -> IdempotencyRecord | None:
+        with self.sessions() as s:
+            row = s.execute(_IDEMPOTENCY, {"p_key": key}).first()
+        return None if row is None else IdempotencyRecord(row.sha256, row.asset_id)
+
+    def record_idempotency(self, key: str, sha256: str, asset_id: str) -> bool:
+        """Remember that ``key`` gave ``asset_id``; False when the key was recorded
+        already (by a concurrent retry of the same request)."""
+        try:
+            with transaction(self.sessions) as s:
+                s.execute(_ADD_IDEMPOTENCY, {"key": key, "sha256": sha256, "asset_id": asset_id})
+        except IntegrityError:
+            return False
+        return True
+
+    def insert_original_and_asset(
+        self,
+        session: Session,
+        *,
+        asset_id: str,
+        sha256: str,
+        kind: str,
+        mime: str,
+        filename: str | None,
+        size_bytes: int,
+        blob_key: str,
+        width: int | None = None,
+        height: int | None = None,
+        meta: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """A new pending asset over its original (stored once per sha256), in the
+        caller's transaction. Raises ``IntegrityError`` when the bytes or the key were
+        taken meanwhile (a racing twin): roll back and read the winner."""
+        if session.scalar(_ORIGINAL, {"p_sha256": sha256}) is None:
+            session.execute(_ADD_ORIGINAL, {"sha256": sha256, "size_bytes": size_bytes,
+                                            "mime": mime, "blob_key": blob_key})
+        session.execute(_ADD_ASSET, {
+            "id": asset_id, "sha256": sha256, "kind": kind, "mime": mime, "filename": filename,
+            "size_bytes": size_bytes, "status": AssetStatus.PENDING.value, "error": None,
+            "width": width, "height": height, "meta": dict(meta or {}),
+        })
+        if idempotency_key is not None:
+            session.execute(_ADD_IDEMPOTENCY, {"key": idempotency_key, "sha256": sha256,
+                                               "asset_id": asset_id})
+
+    # --- delete -----------------------------------------------------------------------
+    def delete(self, asset_id: str) -> AssetRecord | None:
+        """Remove the asset's rows and its original's in one transaction; returns the
+        record as it was (its blob keys are the files to remove), None if there was none."""
+        with transaction(self.sessions) as s:
+            record = self._get(s, asset_id)
+            if record is None or not s.execute(_DELETE_ASSET, {"p_asset": asset_id}).rowcount:
+                return None
+            s.execute(_DELETE_ORIGINAL, {"p_sha256": record.sha256})
+        return record
+
+    # --- internals ----------------------------------------------------------------------
+    def _get(self, s: Session, asset_id: str) -> AssetRecord | None:
+        row = s.execute(_GET, {"p_asset": asset_id}).first()
+        return None if row is None else self._records(s, [row])[0]
+
+    @staticmethod
+    def _records(s: Session, rows: Sequence[Row]) -> tuple[AssetRecord, ...]:
+        """Records of asset rows, with their derivatives, signals and steps (three
+        queries, however many rows)."""
+        if not rows:
+            return ()
+        params = {"p_assets": [r.id for r in rows]}
+        derivatives: defaultdict[str, list[DerivativeRecord]] = defaultdict(list)
+        for d in s.execute(_DERIVATIVES_OF, params):
+            derivatives[d.asset_id].append(DerivativeRecord(*d[1:]))
+        signals: defaultdict[str, dict[str, SignalRecord]] = defaultdict(dict)
+        for g in s.execute(_SIGNALS_OF, params):
+            signals[g.asset_id][g.name] = SignalRecord(g.producer, g.version, g.value)
+        steps: defaultdict[str, list[StepRecord]] = defaultdict(list)
+        for r in s.execute(_STEPS_OF, params):
+            steps[r.asset_id].append(StepRecord(r.step, r.version, StepState(r.state), r.attempts,
+                                                r.error, r.duration_ms))
+        return tuple(
+            AssetRecord(
+                id=r.id, kind=r.kind, mime=r.mime, filename=r.filename, size_bytes=r.size_bytes,
+                sha256=r.sha256, width=r.width, height=r.height, status=AssetStatus(r.status),
+                error=r.error, meta=r.meta or {}, created_at=r.created_at, updated_at=r.updated_at,
+                blob_key=r.blob_key, derivatives=tuple(derivatives[r.id]), signals=signals[r.id],
+                steps=tuple(steps[r.id]),
+            )
+            for r in rows
+        )

@@ -1,0 +1,82 @@
+"""The asset service: what the API, the CLI and image delivery do with assets.
+
+Ingest lives in :mod:`vitrina.pipeline.ingest` (it stages, checks and stores uploads);
+everything else about an asset that exists goes through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vitrina.assets.records import MAX_PAGE, AssetPage, AssetRecord, Download
+from vitrina.assets.repository import AssetRepository
+from vitrina.assets.states import AssetStatus
+from vitrina.delivery.cache import results_prefix
+from vitrina.errors import InvalidInput, NotFound
+from vitrina.ids import is_id
+from vitrina.storage.blobs import BlobStore
+
+
+class AssetService:
+    def __init__(self, repository: AssetRepository, store: BlobStore) -> None:
+        self.repository = repository
+        self.store = store
+
+    def get(self, asset_id: str) -> AssetRecord:
+        """The asset; NotFound for an unknown id, and alike for one that cannot be an id."""
+        record = self.repository.get(asset_id) if is_id(asset_id) else None
+        if record is None:
+            raise _no_asset(asset_id)
+        return record
+
+    def list(
+        self,
+        *,
+        status: AssetStatus | None = None,
+        kind: str | None = None,
+        mime: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AssetPage:
+        """Newest first; pass a page's ``next_cursor`` back as ``cursor`` for the next."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", details={"limit": limit})
+        return self.repository.page(status=status, kind=kind, mime=mime, limit=limit, cursor=cursor)
+
+    def delete(self, asset_id: str) -> AssetRecord:
+        """Remove the asset: its rows first (one transaction), then its derivatives, its
+        original and its cached image results. A crash in between leaves unreferenced
+        files, never a row whose file is gone."""
+        record = self.repository.delete(asset_id) if is_id(asset_id) else None
+        if record is None:
+            raise _no_asset(asset_id)
+        for d in record.derivatives:
+            self.store.delete(d.blob_key)
+        self.store.delete(record.blob_key)
+        for key in list(self.store.keys(results_prefix(record.sha256))):  # /img results
+            self.store.delete(key)
+        return record
+
+    def original(self, asset_id: str) -> Download:
+        """The original as uploaded."""
+        a = self.get(asset_id)
+        return Download(a.blob_key, a.size_bytes, a.mime, a.sha256)
+
+    def derivative(self, asset_id: str, name: str) -> Download:
+        """One derivative by its name (``320.webp``); NotFound lists the available ones."""
+        a = self.get(asset_id)
+        for d in a.derivatives:
+            if d.name == name:
+                return Download(d.blob_key, d.size_bytes, d.mime,
+                                f"{a.sha256[:32]}-{d.width}-{d.format}-{d.version}")
+        raise NotFound(f"asset {a.id} has no derivative {name[:40]!r}",
+                       details={"available": [d.name for d in a.derivatives]})
+
+    def open(self, download: Download, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Its bytes ``[start, end)``, streamed."""
+        return self.store.open_range(download.blob_key, start, end)
+
+
+def _no_asset(asset_id: str) -> NotFound:
+    shown = asset_id[:64]
+    return NotFound(f"no asset {shown!r}", details={"id": shown})
