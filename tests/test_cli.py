@@ -79,3 +79,22 @@ def test_bad_setting_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("VITRINA_PORT", "99999")
     result = CliRunner().invoke(main, ["db", "upgrade"])
     assert result.exit_code == 1 and "VITRINA_PORT" in result.output
+
+
+def test_show_of_an_unknown_or_malformed_id_is_a_clear_error(run):
+    for asset_id in ("0123456789abcdef0123456789abcdef", "../etc/passwd"):
+        result = run("assets", "show", asset_id)
+        assert result.exit_code == 1 and f"no asset {asset_id!r}" in result.output
+
+
+def test_commands_never_import_the_api():
+    import ast
+    from pathlib import Path
+
+    import vitrina.cli
+
+    for path in Path(vitrina.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "vitrina.api" or n.startswith("vitrina.api.") for n in names), path
