@@ -16,26 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vitrina.assets.states import AssetStatus
 from vitrina.errors import Conflict, InvalidKey, PayloadTooLarge
 from vitrina.ids import new_id
 from vitrina.kinds import kind_of
 from vitrina.media.sniff import SNIFF_BYTES
-from vitrina.pipeline.queue import ASSETS, ORIGINALS, enqueue
+from vitrina.pipeline.queue import enqueue
 from vitrina.storage.blobs import content_key
 from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.models import IdempotencyKey
 
 if TYPE_CHECKING:
     from vitrina.runtime import Runtime
 
-IDEMPOTENCY_KEYS = IdempotencyKey.__table__
-_ASSET_OF = select(ASSETS.c.id).where(ASSETS.c.sha256 == bindparam("p_sha256"))
-_ORIGINAL = select(ORIGINALS.c.sha256).where(ORIGINALS.c.sha256 == bindparam("p_sha256"))
-_ADD_ORIGINAL, _ADD_ASSET = insert(ORIGINALS), insert(ASSETS)
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,255}$")
 CHUNK = 1 << 20
@@ -129,22 +122,15 @@ class Ingestor:
         self.rt.store.put_file(blob_key, staged.path)  # content-addressed: a racing twin writes the same bytes
         asset_id = new_id()
         # validation probed the file already: record it as the probe step's result
-        probed = {"width": None, "height": None, "meta": {}}
-        if facts is not None:
-            probed = {"width": facts.width, "height": facts.height, "meta": dict(facts.meta or {})}
         done = {kind.probe_step: probe_ms} if facts is not None and kind.probe_step else None
+        probed = {"width": facts.width, "height": facts.height, "meta": facts.meta} if facts else {}
         try:
             with transaction(self.rt.sessions) as s:
-                if s.scalar(_ORIGINAL, {"p_sha256": staged.sha256}) is None:
-                    s.execute(_ADD_ORIGINAL, {"sha256": staged.sha256, "size_bytes": staged.size,
-                                              "mime": media.mime, "blob_key": blob_key})
-                s.execute(_ADD_ASSET, {"id": asset_id, "sha256": staged.sha256, "kind": kind.name,
-                                       "mime": media.mime, "filename": filename, "size_bytes": staged.size,
-                                       "status": AssetStatus.PENDING, "error": None, **probed})
+                self.rt.asset_repository.insert_original_and_asset(
+                    s, asset_id=asset_id, sha256=staged.sha256, kind=kind.name, mime=media.mime,
+                    filename=filename, size_bytes=staged.size, blob_key=blob_key,
+                    idempotency_key=idempotency_key or None, **probed)
                 enqueue(s, asset_id, steps, done=done)
-                if idempotency_key:
-                    s.execute(insert(IDEMPOTENCY_KEYS).values(key=idempotency_key, sha256=staged.sha256,
-                                                              asset_id=asset_id))
         except IntegrityError:
             # Lost a race with the same bytes (or the same key): the winner's asset stands.
             known = self._existing(staged.sha256, idempotency_key)
@@ -156,21 +142,17 @@ class Ingestor:
         return IngestResult(asset_id, True)
 
     def _existing(self, sha256: str, idempotency_key: str | None) -> IngestResult | None:
-        with self.rt.sessions() as s:
-            if idempotency_key:
-                prior = s.get(IdempotencyKey, idempotency_key)
-                if prior is not None:
-                    if prior.sha256 != sha256:
-                        raise Conflict("this Idempotency-Key was used for different content",
-                                       code="idempotency_key_reused")
-                    return IngestResult(prior.asset_id, False)
-            asset_id = s.scalar(_ASSET_OF, {"p_sha256": sha256})
+        assets = self.rt.asset_repository
+        if idempotency_key:
+            prior = assets.idempotency(idempotency_key)
+            if prior is not None:
+                if prior.sha256 != sha256:
+                    raise Conflict("this Idempotency-Key was used for different content",
+                                   code="idempotency_key_reused")
+                return IngestResult(prior.asset_id, False)
+        asset_id = assets.find_by_sha256(sha256)
         if asset_id is None:
             return None
         if idempotency_key:
-            try:
-                with transaction(self.rt.sessions) as s:
-                    s.add(IdempotencyKey(key=idempotency_key, sha256=sha256, asset_id=asset_id))
-            except IntegrityError:
-                pass  # recorded by a concurrent retry of the same request
+            assets.record_idempotency(idempotency_key, sha256, asset_id)  # False: a retry did it
         return IngestResult(asset_id, False)
