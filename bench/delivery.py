@@ -6,7 +6,7 @@ endpoint (the ceiling for uncached work) and nginx (the ceiling for cached hits)
 Each server runs on a free 127.0.0.1 port with two worker processes and is loaded by
 wrk with the same duration and concurrency on the same cases: a 512 px PNG and a
 4000x3000 JPEG, each to a 400x300 JPEG by plain fit and by smart crop. Uncached rows
-run Vitrina with its result cache off (VITRINA_DELIVERY_CACHE=0) and thumbor without
+run Vitrina with its result cache off (VITRINA_DELIVERY__CACHE=0) and thumbor without
 result storage; the cached row hits one URL repeatedly on Vitrina with the cache on,
 thumbor with file result storage and nginx serving the same bytes as a static file.
 thumbor is installed on first use into bench/.venv-thumbor (PyPI); wrk and nginx come

@@ -34,9 +34,9 @@ def _vitrina_env(workdir: Path, *, cache: bool, pipeline_workers: int,
     return {
         "VITRINA_DEV": "1",  # unsigned `_` URLs, uploads without an API key
         "VITRINA_DATA_DIR": str(workdir / "vitrina-data"),
-        "VITRINA_HTTP_WORKERS": str(http_workers),
-        "VITRINA_INPROCESS_WORKERS": str(pipeline_workers),
-        "VITRINA_DELIVERY_CACHE": "1" if cache else "0",  # the /img result cache
+        "VITRINA_SERVER__HTTP_WORKERS": str(http_workers),
+        "VITRINA_SERVER__INPROCESS_WORKERS": str(pipeline_workers),
+        "VITRINA_DELIVERY__CACHE": "1" if cache else "0",  # the /img result cache
     }
 
 

@@ -59,7 +59,7 @@ def bare(files: list[Path], settings: Settings, formats: list[str]) -> float:
         width, height = header.width, header.height
         if header.get_typeof("orientation") and header.get("orientation") in (5, 6, 7, 8):
             width, height = height, width
-        kept = sorted(w for w in settings.derivative_widths if w < width) or [width]
+        kept = sorted(w for w in settings.derivatives.widths if w < width) or [width]
         top = kept[-1]
         # colour-manage only tagged or CMYK sources, as the derivatives step does
         managed = "icc-profile-data" in header.get_fields() or header.interpretation == "cmyk"
@@ -74,11 +74,11 @@ def bare(files: list[Path], settings: Settings, formats: list[str]) -> float:
             flat = img.flatten(background=[255] * (img.bands - 1)) if img.hasalpha() else img
             for fmt in formats:
                 if fmt == "jpeg":
-                    flat.jpegsave_buffer(Q=settings.derivative_quality, keep="none", optimize_coding=True)
+                    flat.jpegsave_buffer(Q=settings.derivatives.quality, keep="none", optimize_coding=True)
                 elif fmt == "webp":
-                    img.webpsave_buffer(Q=settings.derivative_quality, keep="none")
+                    img.webpsave_buffer(Q=settings.derivatives.quality, keep="none")
                 else:
-                    img.heifsave_buffer(compression="av1", Q=settings.derivative_quality - 15, effort=0,
+                    img.heifsave_buffer(compression="av1", Q=settings.derivatives.quality - 15, effort=0,
                                         bitdepth=8, keep="none")
     return time.perf_counter() - started
 
@@ -169,11 +169,11 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings(dev=True)
-    formats = [f for f in settings.derivative_formats if f in available_formats()]
+    formats = [f for f in settings.derivatives.formats if f in available_formats()]
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-") as tmp:
         workdir = Path(tmp)
         files = sources(workdir)
-        print(f"{len(files)} images, widths {settings.derivative_widths}, formats {formats}, "
+        print(f"{len(files)} images, widths {settings.derivatives.widths}, formats {formats}, "
               f"{args.rounds} rounds", flush=True)
         one_round(files[:2], settings, formats, args.database_url, workdir)  # warm libvips, OS cache
         times: dict[str, list[float]] = {"bare": [], "pipeline": []}

@@ -69,13 +69,22 @@ def make_settings(tmp_path: Path, database_url: str, **overrides):
         "dev": True,
         "data_dir": tmp_path / "data",
         "database_url": database_url,
-        "inprocess_workers": 0,
-        "derivative_formats": ["webp", "jpeg"],
-        "lease_seconds": 5.0,
-        "retry_base_seconds": 0.0,
+        "server": {"inprocess_workers": 0},
+        "derivatives": {"formats": ["webp", "jpeg"]},
+        "pipeline": {"lease_seconds": 5.0, "retry_base_seconds": 0.0},
     }
-    values.update(overrides)
-    return Settings(**values)
+    return Settings(**merged(values, overrides))
+
+
+def merged(values: dict, overrides: dict) -> dict:
+    """``values`` with ``overrides``; a section given as a dict is merged field by field."""
+    out = dict(values)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "plugins":
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def run(monkeypatch, tmp_path):
     for name in [n for n in os.environ if n.startswith("VITRINA_")]:
         monkeypatch.delenv(name)
     env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(tmp_path / "data"),
-           "VITRINA_DERIVATIVE_FORMATS": '["webp","jpeg"]'}
+           "VITRINA_DERIVATIVES__FORMATS": '["webp","jpeg"]'}
     runner = CliRunner()
 
     def invoke(*args: str):
@@ -76,9 +76,9 @@ def test_keys_lifecycle(run):
 
 def test_bad_setting_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("VITRINA_DEV", "1")
-    monkeypatch.setenv("VITRINA_PORT", "99999")
+    monkeypatch.setenv("VITRINA_SERVER__PORT", "99999")
     result = CliRunner().invoke(main, ["db", "upgrade"])
-    assert result.exit_code == 1 and "VITRINA_PORT" in result.output
+    assert result.exit_code == 1 and "VITRINA_SERVER__PORT" in result.output
 
 
 def test_show_of_an_unknown_or_malformed_id_is_a_clear_error(run):

@@ -16,7 +16,7 @@ def test_a_newer_analyser_is_stale_alone_and_backfilled(monkeypatch, tmp_path):
     for name in [n for n in os.environ if n.startswith("VITRINA_")]:
         monkeypatch.delenv(name)
     env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(tmp_path / "data"),
-           "VITRINA_DERIVATIVE_FORMATS": '["webp","jpeg"]'}
+           "VITRINA_DERIVATIVES__FORMATS": '["webp","jpeg"]'}
     runner = CliRunner()
 
     def run(*args: str, plugins: list[str] = ()):

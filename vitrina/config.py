@@ -1,16 +1,26 @@
-"""One settings object, loaded from ``VITRINA_*`` environment variables and an
-optional TOML file (``VITRINA_CONFIG_FILE``), validated once at start-up.
+"""Settings: one object made of a section per subsystem, loaded from ``VITRINA_*``
+environment variables and an optional TOML file (``VITRINA_CONFIG_FILE``), validated
+once at start-up.
+
+A section's field is ``VITRINA_<SECTION>__<FIELD>`` in the environment (for example
+``VITRINA_PIPELINE__LEASE_SECONDS=30``) and ``[section] field = ...`` in the file.
+``VITRINA_DEV``, ``VITRINA_DATA_DIR`` and the other top-level fields keep their plain
+names. A setting read under the name it had before sections existed still works and
+warns with its new name.
 
 Nothing reads the environment at import time: call :func:`load_settings` (the CLI
-and the app factory do) and pass the result down.
+and the app factory do) and pass the result, or the section a subsystem needs, down.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,73 +34,41 @@ from vitrina.errors import ConfigError
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "test", "xxx"}
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VITRINA_", extra="forbid", frozen=True)
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # --- where things live -------------------------------------------------------------
-    data_dir: Path = Field(Path("var"), description="Embedded catalog (SQLite) and blobs live here.")
-    database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite in data_dir.")
-    blob_url: str = Field("", description="Blob store: a path, file:///path or s3://bucket/prefix?endpoint_url=...; empty = data_dir/blobs.")
-    config_file: Path | None = Field(None, description="Optional TOML file with these same fields.")
 
-    # --- modes ---------------------------------------------------------------------------
-    dev: bool = Field(False, description="Development mode: no API keys needed, unsigned image URLs allowed.")
-    signing_keys: dict[str, str] = Field(
-        default_factory=dict,
-        description='URL signing keys by key id, JSON: {"k1": "long-random-secret"}. Required outside dev mode.',
-    )
-    signing_key_id: str = Field("", description="Key id used to sign new URLs; default: the first key.")
-    public_base_url: str = Field("", description="Prefix for URLs in API answers, e.g. https://media.example.com")
-
-    # --- server --------------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+class ServerSettings(Section):
+    host: str = Field("127.0.0.1", description="Interface `vitrina serve` binds.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `vitrina serve` listens on.")
     http_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for `vitrina serve`.")
-    inprocess_workers: int = Field(2, ge=0, le=64, description="Pipeline worker threads inside `vitrina serve`.")
+    inprocess_workers: int = Field(2, ge=0, le=64, description="Pipeline worker threads inside `vitrina serve` (0: run `vitrina worker` instead).")
 
-    # --- ingest limits -------------------------------------------------------------------
-    max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest accepted upload.")
-    max_pixels: int = Field(100_000_000, ge=1, description="Largest width*height*frames accepted (bomb guard).")
-    max_frames: int = Field(1_000, ge=1)
 
-    # --- image derivatives ---------------------------------------------------------------
-    derivative_widths: list[int] = Field(default_factory=lambda: [320, 640, 1280])
-    derivative_formats: list[str] = Field(default_factory=lambda: ["webp", "jpeg", "avif"])
-    derivative_quality: int = Field(80, ge=1, le=100)
+class SigningSettings(Section):
+    keys: dict[str, str] = Field(default_factory=dict, description='URL signing keys by key id, JSON: {"k1": "long-random-secret"}. Required outside dev mode.')
+    key_id: str = Field("", description="Key id used to sign new URLs; default: the first key.")
 
-    # --- image delivery (/img/{signature}/{ops}/{asset_id}) ---------------------------------
-    delivery_cache: bool = Field(True, description="Keep transformed images: in the blob store (cache/img/...) and, for small hot ones, in memory. 0 makes every request do the work.")
-    delivery_memory_bytes: int = Field(64 * 1024 * 1024, ge=0, description="In-memory cache of ready answers per HTTP process, in bytes (0 = off).")
-    delivery_memory_item_bytes: int = Field(512 * 1024, ge=1, description="Largest answer the in-memory cache keeps.")
-    delivery_asset_ttl_seconds: float = Field(30.0, ge=0, description="How long a process trusts what it read about an asset (a deleted asset's images may be served this long).")
-    image_presets: dict[str, str] = Field(default_factory=dict, description='Named ops for t_{name}, JSON: {"card": "w_400,h_300,c_fill,g_auto"}.')
-    delivery_max_concurrency: int = Field(0, ge=0, le=256, description="Transformations running at once per HTTP process; 0 = the number of CPUs.")
-    delivery_max_queue: int = Field(64, ge=0, description="Transformations waiting for a slot per HTTP process; past it the answer is 503 with Retry-After.")
-    delivery_render_seconds: float = Field(20.0, gt=0, description="Time budget of one transformation; over it the answer is 503.")
-    delivery_max_width: int = Field(8192, ge=1, description="Widest output in device pixels (w times dpr).")
-    delivery_max_height: int = Field(8192, ge=1, description="Tallest output in device pixels (h times dpr).")
-    delivery_max_output_pixels: int = Field(40_000_000, ge=1, description="Largest output width x height.")
-    delivery_max_source_pixels: int = Field(100_000_000, ge=1, description="Largest source width x height a transformation reads.")
-    delivery_max_overlays: int = Field(4, ge=1, le=64, description="Overlays (l_) per request.")
-    delivery_max_dpr: float = Field(4.0, gt=0, le=10, description="Largest device pixel ratio (dpr_).")
-    delivery_max_blur: float = Field(100.0, gt=0, description="Largest blur sigma in device pixels (e_blur).")
 
-    # --- pipeline ------------------------------------------------------------------------
-    lease_seconds: float = Field(30.0, gt=0, description="A claimed step run is another worker's after this.")
-    max_attempts: int = Field(5, ge=1, le=100)
-    retry_base_seconds: float = Field(2.0, ge=0, description="Back-off: base * 2**(attempt-1), with jitter.")
-    poll_seconds: float = Field(0.25, gt=0, description="Idle workers look for work this often.")
-    step_budget_seconds: float = Field(300.0, gt=0, description="A step running longer fails with step_timeout and is retried; a step may set its own budget.")
-    plugins: list[str] = Field(default_factory=list, description="Modules whose register(registries) adds plug-ins at start.")
+class IngestSettings(Section):
+    max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest accepted upload in bytes.")
+    max_pixels: int = Field(100_000_000, ge=1, description="Largest width x height x frames of an upload, and largest source a transformation reads (the decompression-bomb guard).")
+    max_frames: int = Field(1_000, ge=1, description="Most animation frames or pages of an upload.")
 
-    @field_validator("derivative_widths")
+
+class DerivativeSettings(Section):
+    widths: list[int] = Field(default_factory=lambda: [320, 640, 1280], description="Widths of the renditions made at ingest (never above the original's).")
+    formats: list[str] = Field(default_factory=lambda: ["webp", "jpeg", "avif"], description="Formats of the renditions made at ingest: jpeg, webp, avif.")
+    quality: int = Field(80, ge=1, le=100, description="Encoder quality of the renditions (AVIF is offset to look alike).")
+
+    @field_validator("widths")
     @classmethod
     def _widths(cls, v: list[int]) -> list[int]:
         if not v or any(w < 16 or w > 8192 for w in v):
             raise ValueError("each width must be within 16..8192 and at least one is needed")
         return sorted(set(v))
 
-    @field_validator("derivative_formats")
+    @field_validator("formats")
     @classmethod
     def _formats(cls, v: list[str]) -> list[str]:
         bad = [f for f in v if f not in {"jpeg", "webp", "avif"}]
@@ -98,11 +76,30 @@ class Settings(BaseSettings):
             raise ValueError(f"formats must be among jpeg, webp, avif (got {bad or v})")
         return v
 
-    @field_validator("image_presets")
+
+class DeliverySettings(Section):
+    """The image route, ``/img/{signature}/{ops}/{asset_id}``."""
+
+    cache: bool = Field(True, description="Keep transformed images: in the blob store (cache/img/...) and, for small hot ones, in memory. False makes every request do the work.")
+    memory_bytes: int = Field(64 * 1024 * 1024, ge=0, description="In-memory cache of ready answers per HTTP process, in bytes (0 = off).")
+    memory_item_bytes: int = Field(512 * 1024, ge=1, description="Largest answer the in-memory cache keeps.")
+    asset_ttl_seconds: float = Field(30.0, ge=0, description="How long a process trusts what it read about an asset (a deleted asset's images may be served this long).")
+    presets: dict[str, str] = Field(default_factory=dict, description='Named ops for t_{name}, JSON: {"card": "w_400,h_300,c_fill,g_auto"}.')
+    max_concurrency: int = Field(0, ge=0, le=256, description="Transformations running at once per HTTP process; 0 = the number of CPUs.")
+    max_queue: int = Field(64, ge=0, description="Transformations waiting for a slot per HTTP process; past it the answer is 503 with Retry-After.")
+    render_seconds: float = Field(20.0, gt=0, description="Time budget of one transformation; over it the answer is 503.")
+    max_width: int = Field(8192, ge=1, description="Widest output in device pixels (w times dpr).")
+    max_height: int = Field(8192, ge=1, description="Tallest output in device pixels (h times dpr).")
+    max_output_pixels: int = Field(40_000_000, ge=1, description="Largest output width x height.")
+    max_overlays: int = Field(4, ge=1, le=64, description="Overlays (l_) per request.")
+    max_dpr: float = Field(4.0, gt=0, le=10, description="Largest device pixel ratio (dpr_).")
+    max_blur: float = Field(100.0, gt=0, description="Largest blur sigma in device pixels (e_blur).")
+
+    @field_validator("presets")
     @classmethod
     def _presets(cls, v: dict[str, str]) -> dict[str, str]:
         if v:
-            from vitrina.delivery.grammar import validate_presets  # imports libvips: only when used
+            from vitrina.delivery.grammar import validate_presets
 
             try:
                 validate_presets(v)
@@ -110,17 +107,81 @@ class Settings(BaseSettings):
                 raise ValueError(exc.message) from None
         return v
 
+
+class PipelineSettings(Section):
+    lease_seconds: float = Field(30.0, gt=0, description="A claimed step run is another worker's after this.")
+    max_attempts: int = Field(5, ge=1, le=100, description="Attempts of a step run before it fails for good.")
+    retry_base_seconds: float = Field(2.0, ge=0, description="Back-off: base * 2**(attempt-1), with jitter.")
+    poll_seconds: float = Field(0.25, gt=0, description="Idle workers look for work this often.")
+    step_budget_seconds: float = Field(300.0, gt=0, description="A step running longer fails with step_timeout and is retried; a step may set its own budget.")
+
+
+#: old flat names -> (section, field), still read with a warning
+RENAMED: dict[str, tuple[str, str]] = {
+    "host": ("server", "host"), "port": ("server", "port"), "http_workers": ("server", "http_workers"),
+    "inprocess_workers": ("server", "inprocess_workers"),
+    "signing_keys": ("signing", "keys"), "signing_key_id": ("signing", "key_id"),
+    "max_upload_bytes": ("ingest", "max_upload_bytes"), "max_pixels": ("ingest", "max_pixels"),
+    "max_frames": ("ingest", "max_frames"),
+    "derivative_widths": ("derivatives", "widths"), "derivative_formats": ("derivatives", "formats"),
+    "derivative_quality": ("derivatives", "quality"),
+    "delivery_cache": ("delivery", "cache"), "delivery_memory_bytes": ("delivery", "memory_bytes"),
+    "delivery_memory_item_bytes": ("delivery", "memory_item_bytes"),
+    "delivery_asset_ttl_seconds": ("delivery", "asset_ttl_seconds"), "image_presets": ("delivery", "presets"),
+    "delivery_max_concurrency": ("delivery", "max_concurrency"), "delivery_max_queue": ("delivery", "max_queue"),
+    "delivery_render_seconds": ("delivery", "render_seconds"), "delivery_max_width": ("delivery", "max_width"),
+    "delivery_max_height": ("delivery", "max_height"),
+    "delivery_max_output_pixels": ("delivery", "max_output_pixels"),
+    "delivery_max_source_pixels": ("ingest", "max_pixels"),  # one pixel cap now
+    "delivery_max_overlays": ("delivery", "max_overlays"), "delivery_max_dpr": ("delivery", "max_dpr"),
+    "delivery_max_blur": ("delivery", "max_blur"),
+    "lease_seconds": ("pipeline", "lease_seconds"), "max_attempts": ("pipeline", "max_attempts"),
+    "retry_base_seconds": ("pipeline", "retry_base_seconds"), "poll_seconds": ("pipeline", "poll_seconds"),
+}
+
+
+class RenamedSetting(FutureWarning):
+    """A setting was given under its old name."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VITRINA_", env_nested_delimiter="__", extra="forbid",
+                                      frozen=True)
+
+    data_dir: Path = Field(Path("var"), description="Embedded catalog (SQLite) and blobs live here.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite in data_dir.")
+    blob_url: str = Field("", description="Blob store: a path, file:///path or s3://bucket/prefix?endpoint_url=...; empty = data_dir/blobs.")
+    config_file: Path | None = Field(None, description="Optional TOML file with these same settings.")
+    dev: bool = Field(False, description="Development mode: no API keys needed, unsigned image URLs allowed.")
+    public_base_url: str = Field("", description="Prefix for URLs in API answers, e.g. https://media.example.com")
+    plugins: list[str] = Field(default_factory=list, description="Modules whose register(registries) adds plug-ins at start.")
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    derivatives: DerivativeSettings = Field(default_factory=DerivativeSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return _move_renamed(values)
+        return values
+
     @model_validator(mode="after")
     def _production_needs_keys(self) -> Settings:
+        keys = self.signing.keys
         if not self.dev:
-            weak = [k for k, s in self.signing_keys.items() if s.lower() in PLACEHOLDER_SECRETS or len(s) < 16]
-            if not self.signing_keys or weak:
+            weak = [k for k, s in keys.items() if s.strip().lower() in PLACEHOLDER_SECRETS or len(s.strip()) < 16]
+            if not keys or weak:
                 raise ValueError(
-                    "signing_keys: production needs at least one real URL signing key of 16+ characters "
-                    '(VITRINA_SIGNING_KEYS=\'{"k1": "..."}\'), or set VITRINA_DEV=1 for development'
+                    "signing.keys: production needs at least one real URL signing key of 16+ characters "
+                    '(VITRINA_SIGNING__KEYS=\'{"k1": "..."}\'), or set VITRINA_DEV=1 for development'
                 )
-        if self.signing_key_id and self.signing_key_id not in self.signing_keys:
-            raise ValueError(f"signing_key_id: {self.signing_key_id!r} is not among signing_keys")
+        if self.signing.key_id and self.signing.key_id not in keys:
+            raise ValueError(f"signing.key_id: {self.signing.key_id!r} is not among signing.keys")
         return self
 
     @classmethod
@@ -132,7 +193,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, _OldEnvNames(settings_cls)]
         path = _config_file_from(init_settings, env_settings)
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
@@ -149,7 +210,40 @@ class Settings(BaseSettings):
 
     @property
     def current_key_id(self) -> str:
-        return self.signing_key_id or next(iter(self.signing_keys), "")
+        return self.signing.key_id or next(iter(self.signing.keys), "")
+
+
+class _OldEnvNames(PydanticBaseSettingsSource):
+    """``VITRINA_<OLD_NAME>`` variables, handed on under their old names (moved and
+    warned about by ``Settings._old_names``); a new name set as well wins."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for old in RENAMED:
+            raw = os.environ.get(f"VITRINA_{old.upper()}")
+            if raw is not None:
+                found[old] = json.loads(raw) if raw.lstrip()[:1] in ("[", "{") else raw
+        return found
+
+
+def _move_renamed(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    for old, (section, name) in RENAMED.items():
+        if old not in values:
+            continue
+        value = values.pop(old)
+        new = f"VITRINA_{section.upper()}__{name.upper()}"
+        warnings.warn(f"setting VITRINA_{old.upper()} is now {new} ([{section}] {name} in the "
+                      "config file); the old name still works", RenamedSetting, stacklevel=2)
+        current = values.get(section)
+        part = dict(current) if isinstance(current, dict) else {}
+        part.setdefault(name, value)
+        if not isinstance(current, BaseModel):
+            values[section] = part
+    return values
 
 
 def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
@@ -170,7 +264,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = "__".join(str(p) for p in err["loc"]) or "settings"
             problems.append(f"VITRINA_{name.upper()}: {err['msg']}")
         raise ConfigError(
             "invalid settings: " + "; ".join(problems), details={"problems": problems}

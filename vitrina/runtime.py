@@ -56,7 +56,7 @@ class Runtime:
 
     @cached_property
     def queue(self) -> Queue:
-        s = self.settings
+        s = self.settings.pipeline
         policy = QueuePolicy(s.lease_seconds, s.max_attempts, s.retry_base_seconds)
         return Queue(self.sessions, policy, self.pipelines)
 

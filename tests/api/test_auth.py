@@ -16,7 +16,7 @@ KEYS = {"k1": "a-long-random-signing-secret"}
 
 @pytest.fixture
 def prod(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, dev=False, signing_keys=KEYS)
+    settings = make_settings(tmp_path, database_url, dev=False, signing={"keys": KEYS})
     upgrade(Runtime(settings).engine)
     app = create_app(settings, start_workers=False)
     with TestClient(app) as c:

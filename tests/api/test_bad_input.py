@@ -57,7 +57,7 @@ def test_over_the_byte_limit_is_refused_while_streaming(tmp_path, database_url):
     from vitrina.runtime import Runtime
     from vitrina.storage.catalog.db import upgrade
 
-    settings = make_settings(tmp_path, database_url, max_upload_bytes=100_000)
+    settings = make_settings(tmp_path, database_url, ingest={"max_upload_bytes": 100_000})
     upgrade(Runtime(settings).engine)
     app = create_app(settings, start_workers=False)
     data = (PHOTOS / "astronaut.png").read_bytes()  # 790 KB

@@ -176,7 +176,7 @@ def test_malformed_bodies(seeded):
 @pytest.fixture
 def prod(tmp_path, database_url):
     settings = make_settings(tmp_path, database_url, dev=False,
-                             signing_keys={"k1": "a-long-random-signing-secret"})
+                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
     upgrade(Runtime(settings).engine)
     app = create_app(settings, start_workers=False)
     with TestClient(app) as c:

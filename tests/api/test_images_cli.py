@@ -77,8 +77,8 @@ def test_vitrina_url_refuses_bad_input(library: Library) -> None:
     bad_widths = runner.invoke(main, ["url", library.ids[ROCKET], "w_1", "--srcset", "a,b"],
                                obj=library.settings())  # fmt: skip
     assert bad_widths.exit_code == 2
-    dev = _vitrina_url(library, library.ids[ROCKET], "w_64", dev=True, signing_keys={},
-                       signing_key_id="")  # fmt: skip
+    dev = _vitrina_url(library, library.ids[ROCKET], "w_64", dev=True, signing={"keys": {},
+                       "key_id": ""})  # fmt: skip
     assert dev == f"/img/_/w_64/{library.ids[ROCKET]}"
 
 

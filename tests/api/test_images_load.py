@@ -43,8 +43,8 @@ def test_concurrent_first_requests_make_one_transformation(library: Library) -> 
 
 
 def test_a_flood_gets_503_with_retry_after_not_a_pile_up(library: Library) -> None:
-    settings = library.settings(delivery_cache=False, delivery_max_concurrency=1,
-                                delivery_max_queue=1)  # fmt: skip
+    settings = library.settings(delivery={"cache": False, "max_concurrency": 1,
+                                          "max_queue": 1})  # fmt: skip
     app = create_app(settings, start_workers=False)
     signer, asset = signer_from(settings), library.ids[ROCKET]
     asyncio.run(_get_all(app, [signer.url(asset, "w_50")]))  # the asset record is now known
@@ -60,7 +60,7 @@ def test_a_flood_gets_503_with_retry_after_not_a_pile_up(library: Library) -> No
 
 
 def test_cache_off_does_the_work_every_time(library: Library) -> None:
-    with serve(library, delivery_cache=False) as client:
+    with serve(library, delivery={"cache": False}) as client:
         before = list(client.service.store.keys("cache/"))
         url = client.url(ROCKET, "w_177")
         first, second = client.get(url), client.get(url)
@@ -71,7 +71,7 @@ def test_cache_off_does_the_work_every_time(library: Library) -> None:
 
 
 def test_only_small_answers_are_kept_in_memory(library: Library) -> None:
-    with serve(library, delivery_memory_item_bytes=4000) as client:
+    with serve(library, delivery={"memory_item_bytes": 4000}) as client:
         small, large = client.url(ROCKET, "w_40"), client.url(ROCKET, "w_600,q_95")
         for url in (small, large, small, large):
             assert client.get(url).status_code == 200
@@ -81,7 +81,7 @@ def test_only_small_answers_are_kept_in_memory(library: Library) -> None:
 
 def test_a_deleted_asset_is_gone_once_its_record_expires(library: Library) -> None:
     asset = library.ids[DOOMED]
-    with serve(library) as steady, serve(library, dev=True, delivery_asset_ttl_seconds=0) as eager:
+    with serve(library) as steady, serve(library, dev=True, delivery={"asset_ttl_seconds": 0}) as eager:
         url = steady.url(DOOMED, "w_120")
         assert steady.get(url).status_code == eager.get(url).status_code == 200
         assert eager.delete(f"/v1/assets/{asset}").status_code == 204
@@ -97,8 +97,8 @@ def test_a_deleted_asset_is_gone_once_its_record_expires(library: Library) -> No
 def test_served_app_dispatches_images_past_fastapi(library: Library, monkeypatch) -> None:
     settings = library.settings()
     for name, value in {"DATA_DIR": str(settings.data_dir), "DATABASE_URL": settings.database_url,
-                        "SIGNING_KEYS": '{"k1": "a-long-random-signing-secret-1"}',
-                        "INPROCESS_WORKERS": "0"}.items():  # fmt: skip
+                        "SIGNING__KEYS": '{"k1": "a-long-random-signing-secret-1"}',
+                        "SERVER__INPROCESS_WORKERS": "0"}.items():  # fmt: skip
         monkeypatch.setenv(f"VITRINA_{name}", value)
     served = app_from_env()
     assert isinstance(served, Dispatcher) and served.state.runtime.settings.dev is False

@@ -109,7 +109,7 @@ def test_cached_answers_still_honour_expiry_and_revoked_keys(
 def test_unsigned_urls_only_in_development_mode(client: ImageClient, library: Library) -> None:
     asset = library.ids[ROCKET]
     _refused(client, f"/img/_/w_100/{asset}", 403, "signature_required")
-    with serve(library, dev=True, signing_keys={}, signing_key_id="") as dev:
+    with serve(library, dev=True, signing={"keys": {}, "key_id": ""}) as dev:
         r = dev.get(f"/img/_/w_100/{asset}")
         assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
         _refused(dev, f"/img/_/zz_1/{asset}", 400, "invalid_op")
@@ -202,10 +202,10 @@ def test_unknown_asset_and_other_methods(client: ImageClient) -> None:
 
 
 def test_bad_delivery_settings_refuse_to_start(library: Library, tmp_path) -> None:
-    with pytest.raises(ConfigError, match="VITRINA_IMAGE_PRESETS.*zz"):
-        load_settings(dev=True, data_dir=tmp_path, image_presets={"card": "w_400,zz_1"})
-    with pytest.raises(ConfigError, match="VITRINA_IMAGE_PRESETS"):
-        load_settings(dev=True, data_dir=tmp_path, image_presets={"Bad Name": "w_400"})
+    with pytest.raises(ConfigError, match="VITRINA_DELIVERY__PRESETS.*zz"):
+        load_settings(dev=True, data_dir=tmp_path, delivery={"presets": {"card": "w_400,zz_1"}})
+    with pytest.raises(ConfigError, match="VITRINA_DELIVERY__PRESETS"):
+        load_settings(dev=True, data_dir=tmp_path, delivery={"presets": {"Bad Name": "w_400"}})
     with pytest.raises(ConfigError, match="signing key id"):
-        create_app(library.settings(signing_keys={"k 1": "a-long-random-signing-secret"},
-                                    signing_key_id=""), start_workers=False)  # fmt: skip
+        create_app(library.settings(signing={"keys": {"k 1": "a-long-random-signing-secret"},
+                                             "key_id": ""}), start_workers=False)  # fmt: skip

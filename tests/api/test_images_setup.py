@@ -12,7 +12,7 @@ from typing import Any
 import pyvips
 from fastapi.testclient import TestClient
 
-from tests.conftest import PHOTOS, process_all
+from tests.conftest import PHOTOS, merged, process_all
 from vitrina.api.app import create_app
 from vitrina.config import Settings
 from vitrina.delivery import Signer
@@ -37,15 +37,12 @@ class Library:
             dev=False,
             data_dir=self.root / "data",
             database_url=f"sqlite:///{self.root / 'catalog.db'}",
-            inprocess_workers=0,
-            signing_keys=KEYS,
-            signing_key_id="k1",
-            image_presets=PRESETS,
-            derivative_widths=[320],
-            derivative_formats=["jpeg"],
+            server={"inprocess_workers": 0},
+            signing={"keys": KEYS, "key_id": "k1"},
+            delivery={"presets": PRESETS},
+            derivatives={"widths": [320], "formats": ["jpeg"]},
         )
-        values.update(overrides)
-        return Settings(**values)
+        return Settings(**merged(values, overrides))
 
 
 def build_library(root: Path, names: list[str]) -> Library:

@@ -33,7 +33,7 @@ class Running:
 @contextmanager
 def serve(tmp_path: Path, **overrides: Any) -> Iterator[Running]:
     database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    settings = make_settings(tmp_path, database_url, inprocess_workers=1, **overrides)
+    settings = make_settings(tmp_path, database_url, server={"inprocess_workers": 1}, **overrides)
     schema = Runtime(settings)
     upgrade(schema.engine)
     schema.close()
@@ -67,7 +67,7 @@ def server(tmp_path: Path) -> Iterator[Running]:
 @pytest.fixture
 def prod_server(tmp_path: Path) -> Iterator[Running]:
     """Production mode: every /v1 call needs an API key."""
-    with serve(tmp_path, dev=False, signing_keys=SIGNING_KEYS) as running:
+    with serve(tmp_path, dev=False, signing={"keys": SIGNING_KEYS}) as running:
         yield running
 
 

@@ -25,8 +25,8 @@ def test_sigkill_mid_step_then_completes_elsewhere(runtime, tmp_path):
     marker = tmp_path / "marker"
     env = dict(os.environ,
                VITRINA_DEV="1", VITRINA_DATA_DIR=str(s.data_dir), VITRINA_DATABASE_URL=s.database_url,
-               VITRINA_LEASE_SECONDS="2", VITRINA_POLL_SECONDS="0.05",
-               VITRINA_DERIVATIVE_FORMATS=json.dumps(s.derivative_formats),
+               VITRINA_PIPELINE__LEASE_SECONDS="2", VITRINA_PIPELINE__POLL_SECONDS="0.05",
+               VITRINA_DERIVATIVES__FORMATS=json.dumps(s.derivatives.formats),
                VITRINA_PLUGINS=json.dumps(["tests.pipeline.pausing_plugin"]),
                VITRINA_TEST_MARKER=str(marker), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "vitrina.cli", "worker"], env=env, cwd=ROOT,

@@ -158,7 +158,7 @@ class Hang:
 
 def test_a_step_over_its_budget_fails_with_step_timeout_and_is_retried(tmp_path, database_url):
     release = threading.Event()
-    settings = make_settings(tmp_path, database_url, lease_seconds=0.3)
+    settings = make_settings(tmp_path, database_url, pipeline={"lease_seconds": 0.3})
     rt = make_runtime(settings, steps=[Hang(release)])
     asset_id = rt.ingestor.ingest_file(PHOTOS / "coffee.png").asset_id
     from vitrina.pipeline.worker import Worker
@@ -185,7 +185,7 @@ def test_a_step_over_its_budget_fails_with_step_timeout_and_is_retried(tmp_path,
 
 def test_a_step_that_always_hangs_fails_the_asset_instead_of_blocking_it(tmp_path, database_url):
     release = threading.Event()
-    settings = make_settings(tmp_path, database_url, max_attempts=2)
+    settings = make_settings(tmp_path, database_url, pipeline={"max_attempts": 2})
     rt = make_runtime(settings, steps=[Hang(release, hang_attempts=99, budget_seconds=0.2)])
     asset_id = rt.ingestor.ingest_file(PHOTOS / "coffee.png").asset_id
     process_all(rt)

@@ -90,7 +90,7 @@ def test_retries_with_backoff_then_failed_keeps_the_error(settings, caplog):
     with runtime.sessions() as s:
         run = s.scalar(select(StepRun).where(StepRun.step == "flaky"))
         asset = s.get(Asset, asset_id)
-    assert run.state == "failed" and run.attempts == runtime.settings.max_attempts
+    assert run.state == "failed" and run.attempts == runtime.settings.pipeline.max_attempts
     # clients get a stable code and a public message; the exception text goes to the log only
     assert run.error_code == "step_crashed" and "boom" not in run.error
     assert "boom on attempt 5" in caplog.text
@@ -99,8 +99,8 @@ def test_retries_with_backoff_then_failed_keeps_the_error(settings, caplog):
 
 
 def test_backoff_delays_the_retry(tmp_path, database_url):
-    runtime = make_runtime(make_settings(tmp_path, database_url, lease_seconds=5, max_attempts=3,
-                                         retry_base_seconds=60), steps=[Flaky()])
+    runtime = make_runtime(make_settings(tmp_path, database_url, pipeline={
+        "lease_seconds": 5, "max_attempts": 3, "retry_base_seconds": 60}), steps=[Flaky()])
     ingest(runtime, "coffee.png")
     process_all(runtime)
     with runtime.sessions() as s:

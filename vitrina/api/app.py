@@ -36,8 +36,8 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
                 upgrade(runtime.engine)  # the embedded catalog keeps itself current in dev
         check_schema(runtime.engine)
         pool = None
-        if start_workers and settings.inprocess_workers:
-            pool = WorkerPool(runtime, settings.inprocess_workers)
+        if start_workers and settings.server.inprocess_workers:
+            pool = WorkerPool(runtime, settings.server.inprocess_workers)
             pool.start()
             runtime.ingestor.on_new_work = pool.poke
         try:

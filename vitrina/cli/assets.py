@@ -108,7 +108,7 @@ def assets_show(ctx: click.Context, asset_id: str) -> None:
         asset = rt.assets.get(asset_id)
     except VitrinaError as exc:
         raise click.ClickException(exc.message)
-    base = rt.settings.public_base_url.rstrip("/") or f"http://{rt.settings.host}:{rt.settings.port}"
+    base = rt.settings.public_base_url.rstrip("/") or f"http://{rt.settings.server.host}:{rt.settings.server.port}"
     click.echo(json.dumps(asset_json(asset, base), indent=2))
 
 

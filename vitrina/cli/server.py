@@ -14,17 +14,17 @@ from vitrina.config import load_settings
 
 
 @click.command()
-@click.option("--host", default=None, help="Interface to bind (default from VITRINA_HOST, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default from VITRINA_PORT, 8000).")
+@click.option("--host", default=None, help="Interface to bind (default from VITRINA_SERVER__HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default from VITRINA_SERVER__PORT, 8000).")
 @click.option("--workers", "http_workers", type=int, default=None, help="HTTP worker processes.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, http_workers: int | None) -> None:
-    """Run the HTTP API (with pipeline workers in-process unless VITRINA_INPROCESS_WORKERS=0)."""
+    """Run the HTTP API (with pipeline workers in-process unless VITRINA_SERVER__INPROCESS_WORKERS=0)."""
     import uvicorn
 
     s = settings_of(ctx)
     logs.setup()
-    host, port, n = host or s.host, port or s.port, http_workers or s.http_workers
+    host, port, n = host or s.server.host, port or s.server.port, http_workers or s.server.http_workers
     click.echo(f"Vitrina on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
     uvicorn.run("vitrina.api.app:app_from_env", factory=True, host=host, port=port, workers=n,
                 log_config=None, access_log=False)

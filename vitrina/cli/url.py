@@ -46,8 +46,8 @@ def url(ctx: click.Context, asset_id: str, ops: str, expires: int | None,
     """Sign /img/{signature}/{ops}/{asset_id} for ASSET_ID and OPS (e.g. w_400,h_300,c_fill).
 
     OPS is written in its canonical form; `-` asks for no transformation. Prefixed with
-    VITRINA_PUBLIC_BASE_URL when set. Outside development mode VITRINA_SIGNING_KEYS must
-    hold the key (VITRINA_SIGNING_KEY_ID picks which).
+    VITRINA_PUBLIC_BASE_URL when set. Outside development mode VITRINA_SIGNING__KEYS must
+    hold the key (VITRINA_SIGNING__KEY_ID picks which).
     """
     from vitrina.delivery.configured import signer_from
 

@@ -46,7 +46,7 @@ class Client:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
-        #: signed /img URLs (see :meth:`image_url`); keys as the server's VITRINA_SIGNING_KEYS
+        #: signed /img URLs (see :meth:`image_url`); keys as the server's VITRINA_SIGNING__KEYS
         self.images = ImageURLs(self.base_url, signing_keys, signing_key_id, image_presets)
         self.timeout = timeout
         headers = {"User-Agent": f"vitrina-python/{__version__}"}

@@ -15,7 +15,7 @@ from typing import Any
 class ImageURLs:
     """``/img/{signature}/{ops}/{asset_id}`` URLs under ``base_url``.
 
-    With ``keys`` (key id -> secret, as in the server's ``VITRINA_SIGNING_KEYS``) URLs
+    With ``keys`` (key id -> secret, as in the server's ``VITRINA_SIGNING__KEYS``) URLs
     are signed with ``key_id`` (default: the first key); without keys they are
     unsigned (``_``), which only a development-mode server accepts.
     """

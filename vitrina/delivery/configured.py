@@ -11,21 +11,21 @@ def signer_from(settings: Settings) -> Signer:
     """Signs with ``signing_key_id`` (default: the first key); accepts every listed key;
     unsigned URLs only in development mode. A malformed key is a ConfigError."""
     return Signer(
-        settings.signing_keys,
+        settings.signing.keys,
         settings.current_key_id or None,
-        presets=settings.image_presets,
+        presets=settings.delivery.presets,
         allow_unsigned=settings.dev,
     )
 
 
 def limits_from(settings: Settings) -> DeliveryLimits:
     return DeliveryLimits(
-        max_width=settings.delivery_max_width,
-        max_height=settings.delivery_max_height,
-        max_output_pixels=settings.delivery_max_output_pixels,
-        max_source_pixels=settings.delivery_max_source_pixels,
-        max_overlays=settings.delivery_max_overlays,
-        max_dpr=settings.delivery_max_dpr,
-        max_blur=settings.delivery_max_blur,
-        max_render_seconds=settings.delivery_render_seconds,
+        max_width=settings.delivery.max_width,
+        max_height=settings.delivery.max_height,
+        max_output_pixels=settings.delivery.max_output_pixels,
+        max_source_pixels=settings.ingest.max_pixels,
+        max_overlays=settings.delivery.max_overlays,
+        max_dpr=settings.delivery.max_dpr,
+        max_blur=settings.delivery.max_blur,
+        max_render_seconds=settings.delivery.render_seconds,
     )

@@ -74,21 +74,21 @@ class ImageService:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.clock = clock  # wall clock; tests may replace it
-        self.presets = dict(settings.image_presets)
+        self.presets = dict(settings.delivery.presets)
         self.limits = limits_from(settings)
         self.allow_unsigned = settings.dev
-        self.use_signer(signer_from(settings), settings.signing_keys)
-        self.ttl = settings.delivery_asset_ttl_seconds
+        self.use_signer(signer_from(settings), settings.signing.keys)
+        self.ttl = settings.delivery.asset_ttl_seconds
         self.sources = AssetSources(sessions, store, self.ttl, lambda: self.clock())
         self.store = store
-        self.cache_enabled = settings.delivery_cache
+        self.cache_enabled = settings.delivery.cache
         self.memory = (
-            MemoryCache(settings.delivery_memory_bytes, settings.delivery_memory_item_bytes)
-            if settings.delivery_cache and settings.delivery_memory_bytes > 0
+            MemoryCache(settings.delivery.memory_bytes, settings.delivery.memory_item_bytes)
+            if settings.delivery.cache and settings.delivery.memory_bytes > 0
             else None
         )
-        workers = settings.delivery_max_concurrency or os.cpu_count() or 1
-        self.limiter = Limiter(workers, settings.delivery_max_queue)
+        workers = settings.delivery.max_concurrency or os.cpu_count() or 1
+        self.limiter = Limiter(workers, settings.delivery.max_queue)
         self.stats = DeliveryStats()
         self._renders: SingleFlight[bytes] = SingleFlight()
         self._lookups: SingleFlight[SourceRecord | None] = SingleFlight()

@@ -91,7 +91,7 @@ class Ingestor:
 
     @contextmanager
     def stage(self, declared_size: int | None = None) -> Iterator[StagedFile]:
-        limit = self.rt.settings.max_upload_bytes
+        limit = self.rt.settings.ingest.max_upload_bytes
         if declared_size is not None and declared_size > limit:
             raise PayloadTooLarge(f"upload is over the limit of {limit} bytes", details={"limit_bytes": limit})
         with self.rt.store.new_temp() as (path, fh):

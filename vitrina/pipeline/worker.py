@@ -66,7 +66,7 @@ class Worker:
                     self._look_after()
                 except Exception:  # chores can wait for the next idle spell; the worker stays
                     log.exception("idle chores failed")
-            self.wake.wait(min(self.rt.settings.poll_seconds * idle, 2.0))
+            self.wake.wait(min(self.rt.settings.pipeline.poll_seconds * idle, 2.0))
             self.wake.clear()
 
     def _look_after(self) -> None:
@@ -88,7 +88,7 @@ class Worker:
             self.rt.queue.fail(claim, exc.code, exc.message, permanent=True)
             return None
         ctx = StepContext(asset, self.rt.store, self.rt.settings, claim.attempts)
-        budget = step.budget_seconds or self.rt.settings.step_budget_seconds
+        budget = step.budget_seconds or self.rt.settings.pipeline.step_budget_seconds
         outcome = _Run(step, ctx)
         threading.Thread(target=outcome.run, name=f"{self.name}:{claim.step}", daemon=True).start()
         if not self._watch(claim, outcome, budget):
@@ -108,7 +108,7 @@ class Worker:
         the run was given up (over budget, or the lease went to another worker): a
         step thread still running then finishes unheard."""
         deadline = time.monotonic() + budget
-        interval = self.rt.settings.lease_seconds / 3
+        interval = self.rt.settings.pipeline.lease_seconds / 3
         while not outcome.done.wait(max(0.0, min(interval, deadline - time.monotonic()))):
             if time.monotonic() >= deadline:
                 log.error("step %s of %s ran over its %g s budget (attempt %d)",

@@ -12,7 +12,7 @@ from vitrina.pipeline.steps import DerivativeOut, Facts, StepContext, StepResult
 
 
 def limits_of(settings: Settings) -> Limits:
-    return Limits(max_pixels=settings.max_pixels, max_frames=settings.max_frames)
+    return Limits(max_pixels=settings.ingest.max_pixels, max_frames=settings.ingest.max_frames)
 
 
 def facts_of(info: ImageInfo) -> Facts:
@@ -47,10 +47,10 @@ class DerivativesStep:
 
     def run(self, ctx: StepContext) -> StepResult:
         settings = ctx.settings
-        formats = [f for f in settings.derivative_formats if f in image_ops.available_formats()]
+        formats = [f for f in settings.derivatives.formats if f in image_ops.available_formats()]
         with ctx.original_path() as path:
             renditions = image_ops.make_derivatives(
-                path, settings.derivative_widths, formats, quality=settings.derivative_quality,
+                path, settings.derivatives.widths, formats, quality=settings.derivatives.quality,
                 limits=limits_of(settings),
             )
         out = []
