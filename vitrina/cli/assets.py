@@ -15,16 +15,15 @@ from vitrina.assets.states import AssetStatus, StepState
 from vitrina.cli.common import runtime_of
 from vitrina.errors import VitrinaError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif", ".tif", ".tiff"}
 
-
-def _collect(paths: tuple[str, ...], recursive: bool) -> list[Path]:
+def _collect(paths: tuple[str, ...], recursive: bool, suffixes: frozenset[str]) -> list[Path]:
+    """The files named, and in directories the files of a registered media kind."""
     found: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             pattern = "**/*" if recursive else "*"
-            found += sorted(f for f in p.glob(pattern) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            found += sorted(f for f in p.glob(pattern) if f.is_file() and f.suffix.lower() in suffixes)
         elif p.is_file():
             found.append(p)
         else:
@@ -38,14 +37,14 @@ def _collect(paths: tuple[str, ...], recursive: bool) -> list[Path]:
 @click.option("--process", "process_now", is_flag=True, help="Run the pipeline here until the new assets are done.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_now: bool) -> None:
-    """Ingest files (and image files in directories) into the catalog."""
+    """Ingest files (and, in directories, the files of every enabled media kind)."""
     from tqdm import tqdm
 
-    from vitrina.pipeline.ingest import Ingestor
+    from vitrina.kinds import suffixes
 
     rt = runtime_of(ctx)
-    files = _collect(paths, recursive)
-    ingestor = Ingestor(rt)
+    files = _collect(paths, recursive, suffixes(rt.registries.kinds))
+    ingestor = rt.ingestor
     outcome: Counter[str] = Counter()
     rejected: list[tuple[Path, str]] = []
     for path in tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not files):
