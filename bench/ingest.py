@@ -107,7 +107,6 @@ class Pipeline:
     another photo, as a long-running service has compiled its SQL."""
 
     def __init__(self, database_url: str | None, workdir: Path) -> None:
-        from vitrina.pipeline.ingest import Ingestor
         from vitrina.pipeline.worker import Worker
         from vitrina.runtime import Runtime
         from vitrina.storage.catalog.db import upgrade
@@ -115,7 +114,7 @@ class Pipeline:
         data = Path(tempfile.mkdtemp(dir=workdir))
         self.rt = Runtime(Settings(dev=True, data_dir=data, database_url=fresh_catalog(database_url)))
         upgrade(self.rt.engine)
-        self.ingestor, self.worker = Ingestor(self.rt), Worker(self.rt)
+        self.ingestor, self.worker = self.rt.ingestor, Worker(self.rt)
         self.processed = 0
         self.process(warm_up_photo(workdir))
 
@@ -129,11 +128,10 @@ class Pipeline:
         return elapsed
 
     def close(self) -> None:
-        from vitrina.pipeline.steps import steps_for
-
         depth = self.rt.queue.depth()
+        steps = sum(len(self.rt.pipelines.steps(kind)) for kind in self.rt.pipelines.kinds())
         self.rt.close()
-        if depth != {"done": len(steps_for("image")) * self.processed}:
+        if depth != {"done": steps * self.processed}:
             raise SystemExit(f"pipeline did not finish every step: {depth}")
 
 
