@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.conftest import make_settings
+from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
-from vitrina.api.keys import create_key
 from vitrina.experiments_service import MAX_BATCH
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import upgrade

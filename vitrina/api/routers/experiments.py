@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from vitrina.access.keys import Principal
 from vitrina.api.deps import get_runtime, require
-from vitrina.api.keys import Principal
 from vitrina.errors import Forbidden, InvalidInput, PayloadTooLarge
 from vitrina.experiments_service import MAX_BATCH, ExperimentRecord, ExperimentService
 from vitrina.experiments_service.service import assignment_dict
