@@ -194,6 +194,10 @@ def test_a_step_that_always_hangs_fails_the_asset_instead_of_blocking_it(tmp_pat
         asset = s.get(Asset, asset_id)
     assert (run.state, run.attempts, run.error_code) == ("failed", 2, "step_timeout")
     assert asset.status == "failed" and "step_timeout" in asset.error
+    with TestClient(create_app(settings, start_workers=False, runtime=rt)) as api:
+        shown = {s["step"]: s for s in api.get(f"/v1/assets/{asset_id}").json()["steps"]}
+    assert shown["hang"]["error_code"] == "step_timeout" and shown["hang"]["state"] == "failed"
+    assert shown["hang"]["error"] == "The step ran longer than its 0.2 s budget."
     release.set()
     rt.close()
 

@@ -26,7 +26,8 @@ class StepOut(BaseModel):
     version: str
     state: str
     attempts: int
-    error: str | None = None
+    error_code: str | None = Field(None, description="stable: step_timeout, step_crashed, corrupt_media, ...")
+    error: str | None = Field(None, description="public message; the server log has the details")
     duration_ms: float | None = None
 
 

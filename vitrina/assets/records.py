@@ -50,7 +50,8 @@ class StepRecord:
     version: str
     state: StepState
     attempts: int
-    error: str | None
+    error_code: str | None  # stable, e.g. step_timeout
+    error: str | None  # public message
     duration_ms: float | None
 
 

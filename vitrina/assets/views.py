@@ -29,7 +29,7 @@ def asset_json(a: AssetRecord, base_url: str) -> dict[str, Any]:
                     for name, s in a.signals.items()},
         "steps": [
             {"step": r.step, "version": r.version, "state": r.state.value, "attempts": r.attempts,
-             "error": r.error, "duration_ms": r.duration_ms}
+             "error_code": r.error_code, "error": r.error, "duration_ms": r.duration_ms}
             for r in a.steps
         ],
         "original_url": f"{root}/original",
