@@ -21,8 +21,9 @@ def run(monkeypatch, tmp_path):
            "VITRINA_DERIVATIVES__FORMATS": '["webp","jpeg"]'}
     runner = CliRunner()
 
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+    def invoke(*args: str, plugins: tuple[str, ...] = ()):
+        return runner.invoke(main, list(args), env=env | {"VITRINA_PLUGINS": json.dumps(plugins)},
+                             catch_exceptions=False)
 
     assert invoke("db", "upgrade").exit_code == 0
     return invoke
@@ -98,3 +99,16 @@ def test_commands_never_import_the_api():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n == "vitrina.api" or n.startswith("vitrina.api.") for n in names), path
+
+
+def test_a_newer_analyser_is_stale_alone_and_backfilled(run):
+    assert run("ingest", str(PHOTOS / "coffee.png"), str(PHOTOS / "rocket.jpg"), "--process").exit_code == 0
+    newer = ("tests.pipeline.newer_phash",)
+    assert run("batch", "stale", plugins=newer).output.splitlines() == ["analyser phash: 2 stale"]
+    done = run("batch", "reprocess", "--analyser", "phash", plugins=newer)
+    assert done.exit_code == 0 and "recomputed 2 analyser results" in done.output
+    assert run("batch", "stale", plugins=newer).output.strip() == "nothing is stale"
+    # without the plug-in, version 99 is not the current one: stale again, nothing else
+    assert run("batch", "stale").output.splitlines() == ["analyser phash: 2 stale"]
+    unknown = run("batch", "reprocess", "--analyser", "nope")
+    assert unknown.exit_code == 1 and "no analyser named 'nope'" in unknown.output
