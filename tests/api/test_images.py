@@ -18,8 +18,8 @@ from tests.api.test_images_setup import (
     decode,
     serve,
 )
-from vitrina.delivery import Focus
-from vitrina.delivery import focus as focus_detection
+from vitrina.media import focus as focus_detection
+from vitrina.media.focus import Focus
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -202,7 +202,7 @@ def test_g_face_keeps_the_stored_face_inside_the_crop(
     def no_detection(*_args: object) -> None:
         raise AssertionError("serving must use the stored focus, not detect again")
 
-    engine = sys.modules["vitrina.delivery.transform"]  # the package re-exports its function
+    engine = sys.modules["vitrina.media.transform"]
     monkeypatch.setattr(engine, "source_salient_point", no_detection)
     r = client.get(client.url("astronaut.png", "c_crop,w_200,h_200,g_auto"))
     assert r.status_code == 200 and decode(r.content).width == 200

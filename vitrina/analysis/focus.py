@@ -13,7 +13,7 @@ import pyvips
 
 from vitrina.analysis.base import check_image
 from vitrina.analysis.preview import PreviewAnalyser
-from vitrina.delivery import focus
+from vitrina.media import focus
 
 
 class FocusAnalyser(PreviewAnalyser):

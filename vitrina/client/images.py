@@ -1,8 +1,8 @@
 """Signed image URLs in the SDK, made by the server's own signing code
 (:mod:`vitrina.delivery.signing`), so client and server agree on every canonical form.
 
-That module (and libvips, which the delivery package loads) is imported on first use
-only: a client that never makes image URLs needs nothing but httpx.
+That code is the URL contract: plain Python, no libvips. It is imported on first use
+only, so a client that never makes image URLs loads nothing but httpx.
 """
 
 from __future__ import annotations

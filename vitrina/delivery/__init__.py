@@ -1,5 +1,23 @@
-"""Image delivery: the ``/img/{signature}/{ops}/{asset_id}`` URL grammar, signing,
-format negotiation and the libvips transformation engine.
+"""Image delivery: the URL contract of ``/img/{signature}/{ops}/{asset_id}`` and the
+HTTP path that serves it. The pixels are made by the media engine
+(:func:`vitrina.media.transform.transform`).
+
+The URL contract is plain Python (no libvips, numpy or OpenCV), so signing a URL from
+the SDK or the CLI loads nothing heavy; ``import vitrina.delivery`` gives exactly it:
+
+- :mod:`~vitrina.delivery.ops`: the :class:`Ops` data shape and the words of the grammar
+- :mod:`~vitrina.delivery.values`: parsers of single op values
+- :mod:`~vitrina.delivery.grammar`: :func:`parse_ops`, :func:`canonical`, preset checks
+- :mod:`~vitrina.delivery.paths`: splitting and refusing image paths
+- :mod:`~vitrina.delivery.signing`: :class:`Signer` (HMAC, key rotation, expiry)
+- :mod:`~vitrina.delivery.negotiate`: :func:`choose_format` (``f_auto`` and ``Accept``)
+- :mod:`~vitrina.delivery.limits`: :class:`DeliveryLimits` and the checks of ops against them
+- :mod:`~vitrina.delivery.errors`: the errors above, each naming the op at fault
+
+The HTTP path (imported by name; it loads the engine): ``service`` (from a request path
+to a ready answer), ``sources`` (asset records with a TTL), ``cache`` (keys, the
+in-memory LRU), ``flight`` (single-flight), ``limiter`` (concurrency cap), ``stats``
+and ``configured`` (objects built from the settings).
 
 A route is thin::
 
@@ -11,6 +29,11 @@ A route is thin::
     rendered = transform(blob_path, ops, fmt, focus=stored_focus, overlays=..., limits=limits)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from vitrina.delivery.errors import (
     InvalidOps,
     InvalidPath,
@@ -18,38 +41,50 @@ from vitrina.delivery.errors import (
     RenderTimeout,
     SignatureError,
 )
-from vitrina.delivery.focus import Box, Focus, detect_focus
 from vitrina.delivery.grammar import canonical, parse_ops, validate_presets
 from vitrina.delivery.limits import DeliveryLimits, check_limits
 from vitrina.delivery.negotiate import choose_format
 from vitrina.delivery.ops import Effect, Ops, Overlay
 from vitrina.delivery.paths import ImagePath, build_path, parse_path
 from vitrina.delivery.signing import Signer
-from vitrina.delivery.transform import Proxy, Rendered, transform
 
 __all__ = [
-    "Box",
     "DeliveryLimits",
     "Effect",
-    "Focus",
     "ImagePath",
     "InvalidOps",
     "InvalidPath",
     "OpOutOfRange",
     "Ops",
     "Overlay",
-    "Proxy",
     "RenderTimeout",
-    "Rendered",
     "SignatureError",
     "Signer",
     "build_path",
     "canonical",
     "check_limits",
     "choose_format",
-    "detect_focus",
     "parse_ops",
     "parse_path",
-    "transform",
     "validate_presets",
 ]  # fmt: skip
+
+#: names that lived here before the engine moved to vitrina.media, still importable
+#: (on first use, so that importing the contract never loads libvips)
+_MOVED = {
+    "Box": ("vitrina.media.focus", "Box"),
+    "Focus": ("vitrina.media.focus", "Focus"),
+    "detect_focus": ("vitrina.media.focus", "detect_focus"),
+    "focus": ("vitrina.media.focus", None),
+    "Proxy": ("vitrina.media.transform", "Proxy"),
+    "Rendered": ("vitrina.media.transform", "Rendered"),
+    "transform": ("vitrina.media.transform", "transform"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, attribute = _MOVED[name]
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from vitrina.delivery.negotiate import accepted_types
+from vitrina.delivery.ops import FORMAT_TOKENS
 
 #: bump when the rendering of any op changes: every cached result becomes a miss
 RENDER_VERSION = "1"
@@ -21,8 +22,10 @@ CACHE_PREFIX = "cache/img"
 
 def cache_key(sha256: str, canonical_ops: str, fmt: str, focus_tag: str = "") -> str:
     """32 hex characters naming one result; ``focus_tag`` is ``producer@version`` of the
-    focus a g_auto/g_face render used (``none`` without one), else empty."""
-    text = f"v{RENDER_VERSION}\n{sha256}\n{canonical_ops}\n{fmt}\n{focus_tag}"
+    focus a g_auto/g_face render used (``none`` without one), else empty. The format is
+    written as URLs spell it (``jpg``), like the canonical ops: keys made before stay valid."""
+    token = FORMAT_TOKENS.get(fmt, fmt)
+    text = f"v{RENDER_VERSION}\n{sha256}\n{canonical_ops}\n{token}\n{focus_tag}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -32,7 +35,7 @@ def results_prefix(sha256: str) -> str:
 
 
 def blob_key(sha256: str, key: str, fmt: str) -> str:
-    return f"{results_prefix(sha256)}{key}.{fmt}"
+    return f"{results_prefix(sha256)}{key}.{FORMAT_TOKENS.get(fmt, fmt)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,15 @@ from typing import Any
 
 from vitrina.delivery import values as v
 from vitrina.delivery.errors import InvalidOps
-from vitrina.delivery.ops import DEFAULTS, FOCAL, GRAVITY_MODES, Effect, Ops, Overlay
+from vitrina.delivery.ops import (
+    DEFAULTS,
+    FOCAL,
+    FORMAT_TOKENS,
+    GRAVITY_MODES,
+    Effect,
+    Ops,
+    Overlay,
+)
 from vitrina.errors import ConfigError
 from vitrina.ids import ASSET_ID
 
@@ -73,6 +81,8 @@ def canonical(ops: Ops) -> str:
             tokens += [("e", "e_" + _effect_text(e)) for e in value]
         elif f.name == "l":
             tokens += [("l", "l_" + _overlay_text(o)) for o in value]
+        elif f.name == "f":
+            tokens.append(("f", "f_" + FORMAT_TOKENS.get(value, value)))
         else:
             tokens.append((f.name, f"{f.name}_{_scalar_text(value)}"))
     tokens.sort(key=lambda t: t[0])  # stable: overlays keep their drawing order

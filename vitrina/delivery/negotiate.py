@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from vitrina.delivery.ops import Ops
 
-MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
+MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
 #: best first: what f_auto serves when the browser says it accepts it
 _PREFERENCE = ("avif", "webp")
 #: source format (as the catalog names it) -> output format when no f_ is given
-_FAMILY = {"jpeg": "jpg", "jpg": "jpg", "png": "png", "webp": "webp", "avif": "avif", "gif": "png"}
+_FAMILY = {"jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif", "gif": "png"}
 
 
 def choose_format(
@@ -28,11 +28,11 @@ def choose_format(
         for fmt in _PREFERENCE:
             if MIME[fmt] in accepted:
                 return fmt, True
-        return ("png" if source_has_alpha else "jpg"), True
+        return ("png" if source_has_alpha else "jpeg"), True
     if ops.f is not None:
         return ops.f, False
     family = _FAMILY.get((source_format or "").lower())
-    return family or ("png" if source_has_alpha else "jpg"), False
+    return family or ("png" if source_has_alpha else "jpeg"), False
 
 
 def accepted_types(accept: str | None) -> set[str]:

@@ -34,9 +34,13 @@ GRAVITY_ALIASES = {
 }  # fmt: skip
 #: modes in which gravity decides something (elsewhere it is dropped)
 GRAVITY_MODES = ("fill", "pad", "crop", "thumb")
-#: output formats (``f_``); ``auto`` is negotiated from the Accept header
-FORMATS = ("jpg", "png", "webp", "avif")
-FORMAT_ALIASES = {"jpeg": "jpg"}
+#: output formats (``f_``), named as everywhere inside Vitrina; ``auto`` is negotiated
+#: from the Accept header
+FORMATS = ("jpeg", "png", "webp", "avif")
+FORMAT_ALIASES = {"jpg": "jpeg"}
+#: how URLs spell a format where the name differs: the canonical form (signed URLs, cache
+#: keys) has always written ``f_jpg``, and keeps doing so
+FORMAT_TOKENS = {"jpeg": "jpg"}
 #: effects with their default strength (``None``: takes no argument)
 EFFECTS: dict[str, float | None] = {"blur": 3.0, "grayscale": None, "sharpen": 1.0}
 EFFECT_ALIASES = {"greyscale": "grayscale", "gray": "grayscale", "grey": "grayscale"}
@@ -82,7 +86,7 @@ class Ops:
     x: int | None = None  # c_crop: top-left of the region, source pixels
     y: int | None = None
     q: int | str = "auto"  # 1..100 or "auto"
-    f: str | None = None  # None: the source's own family (see negotiate.choose_format)
+    f: str | None = None  # jpeg, png, webp, avif, auto; None: the source's own family
     b: str = "ffffff"  # background, lowercase hex rrggbb or rrggbbaa (aa != ff)
     r: int = 0  # clockwise rotation: 0, 90, 180, 270
     fl: str | None = None  # "h" (mirror) or None; other flips fold into r

@@ -45,8 +45,8 @@ from vitrina.delivery.paths import UNSIGNED, parse_path
 from vitrina.delivery.signing import Signer
 from vitrina.delivery.sources import AssetSources, SourceRecord
 from vitrina.delivery.stats import DeliveryStats
-from vitrina.delivery.transform import Rendered, transform
 from vitrina.errors import NotFound
+from vitrina.media.transform import Rendered, transform
 from vitrina.storage.blobs import BlobStore
 
 log = logging.getLogger("vitrina.delivery")

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.assets.repository import AssetRepository
-from vitrina.delivery.focus import Focus
-from vitrina.delivery.source import Source, read_header
-from vitrina.delivery.transform import Proxy
 from vitrina.errors import NotFound, VitrinaError
+from vitrina.media.focus import Focus
+from vitrina.media.source import Source, read_header
+from vitrina.media.transform import Proxy
 from vitrina.storage.blobs import BlobStore
 
 log = logging.getLogger("vitrina.delivery")

@@ -17,6 +17,7 @@ from vitrina.delivery.ops import (
     EFFECTS,
     FOCAL,
     FORMAT_ALIASES,
+    FORMAT_TOKENS,
     FORMATS,
     GRAVITY_ALIASES,
     MODES,
@@ -92,7 +93,8 @@ def quality(op: str, v: str) -> int | str:
 def fmt(op: str, v: str) -> str:
     v = FORMAT_ALIASES.get(v, v)
     if v not in FORMATS and v != "auto":
-        raise InvalidOps(op, f"format must be one of {', '.join(FORMATS)}, auto", value=v)
+        spelled = [FORMAT_TOKENS.get(f, f) for f in FORMATS]
+        raise InvalidOps(op, f"format must be one of {', '.join(spelled)}, auto", value=v)
     return v
 
 

@@ -11,22 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from numbers import Integral
-from pathlib import Path
 from typing import Any
 
 import numpy
 import pyvips
 
 from vitrina.errors import CorruptMedia, InvalidInput
-from vitrina.media.probe import (
-    DEFAULT_LIMITS,
-    ImageInfo,
-    Limits,
-    Source,
-    corrupt,
-    media_type,
-    probe,
-)
+from vitrina.media.encode import MIME, RENDITION, encode
+from vitrina.media.probe import DEFAULT_LIMITS, ImageInfo, Limits, probe
+from vitrina.media.source import Source, decode_error, thumbnail
 
 
 @dataclass(frozen=True)
@@ -38,15 +31,8 @@ class Rendition:
     data: bytes
 
 
+#: derivative formats (their encoder options: :data:`vitrina.media.encode.RENDITION`)
 FORMATS = ("jpeg", "webp", "avif")
-_MIME = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
-# AVIF's Q scale buys more quality per step than JPEG/WebP: this offset gives about
-# the same visual quality as the JPEG at the caller's number, at a smaller size.
-_AVIF_Q_OFFSET = 15
-# AV1 effort 0 (fastest) keeps AVIF encoding within ~2x of WebP at its default effort
-# (e.g. 1280 px: ~0.2 s vs ~0.25 s for WebP on 2 cores); effort 4 is ~35x slower
-# for files only ~15% smaller.
-_AVIF_EFFORT = 0
 _MAX_WIDTH = 16_384  # libvips/JPEG hard limit is 65,535; nobody serves wider renditions
 _WHITE = [255.0]
 
@@ -102,7 +88,7 @@ def make_derivatives(
         image = base if width == base.width else _resize(base, width, height)
         for fmt in fmts:
             data = _encode(image, fmt, quality)
-            out.append(Rendition(width, height, fmt, _MIME[fmt], data))
+            out.append(Rendition(width, height, fmt, MIME[fmt], data))
     return sorted(out, key=lambda r: (r.width, r.format))
 
 
@@ -144,23 +130,20 @@ def _thumbnail(
     source: Source, info: ImageInfo, width: int, height: int, size: str = "force"
 ) -> pyvips.Image:
     """Decode once into memory with shrink-on-load, upright, as 8-bit sRGB."""
-    options: dict[str, Any] = {"height": height, "size": size}
+    options: dict[str, Any] = {"size": size}
     if info.has_icc or info.colorspace == "cmyk":
         # an ICC transform through lcms; skipped otherwise as it would triple the time
         # of an untagged (hence sRGB) photo for no change
         options["output_profile"] = "srgb"
+    image = thumbnail(source, width, height, format_name=info.format, **options)
     try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            image = pyvips.Image.thumbnail_buffer(bytes(source), width, **options)
-        else:
-            image = pyvips.Image.thumbnail(str(Path(source)), width, **options)
         if image.interpretation != "srgb":  # grey, 16-bit and untagged CMYK inputs
             image = image.colourspace("srgb")
         if image.format != "uchar":
             image = image.cast("uchar")
         return image.copy_memory()  # decode errors surface here, inside the try
     except pyvips.Error as err:
-        raise corrupt(media_type(source), err, source) from None
+        raise decode_error(err, source, info.format) from None
 
 
 def _resize(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
@@ -172,19 +155,9 @@ def _resize(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
 
 
 def _encode(image: pyvips.Image, fmt: str, quality: int) -> bytes:
-    if fmt == "jpeg":
-        if image.hasalpha():
-            image = image.flatten(background=_WHITE * (image.bands - 1))
-        return image.jpegsave_buffer(Q=quality, keep="none", optimize_coding=True)
-    if fmt == "webp":
-        return image.webpsave_buffer(Q=quality, keep="none")
-    return image.heifsave_buffer(
-        compression="av1",
-        Q=max(1, quality - _AVIF_Q_OFFSET),
-        effort=_AVIF_EFFORT,
-        bitdepth=8,
-        keep="none",
-    )
+    if fmt == "jpeg" and image.hasalpha():  # JPEG has no alpha: flattened on white
+        image = image.flatten(background=_WHITE * (image.bands - 1))
+    return encode(image, fmt, quality, RENDITION)
 
 
 def _height(width: int, src_width: int, src_height: int) -> int:

@@ -12,15 +12,13 @@ import math
 import re
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import pyvips
 
-from vitrina.errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+from vitrina.errors import MediaTooLarge, UnsupportedMediaType
 from vitrina.media.sniff import SNIFF_BYTES, MediaType, sniff
-
-Source = str | Path | bytes
+from vitrina.media.source import Source, decode_error, is_bytes
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ _BIT_DEPTH = {"uchar": 8, "char": 8, "ushort": 16, "short": 16}
 
 def media_type(source: Source) -> MediaType:
     """Sniff ``source`` and refuse anything that is not a still image we can load."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    if is_bytes(source):
         head = bytes(source[:SNIFF_BYTES])
     else:
         with open(source, "rb") as f:
@@ -94,25 +92,11 @@ def load(source: Source, found: MediaType, **options: Any) -> pyvips.Image:
     # would otherwise get the old image back
     options.setdefault("revalidate", True)
     try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
+        if is_bytes(source):
             return pyvips.Operation.call(f"{loader}_buffer", bytes(source), **options)
         return pyvips.Operation.call(loader, str(source), **options)
     except pyvips.Error as err:
-        raise corrupt(found, err, source) from None
-
-
-def corrupt(found: MediaType, err: pyvips.Error, source: Source) -> CorruptMedia:
-    """A client-safe :class:`CorruptMedia` for a libvips failure (no server paths in it)."""
-    reason = " ".join(str(err.detail or err.message).split())
-    if not isinstance(source, (bytes, bytearray, memoryview)):
-        reason = reason.replace(str(source), Path(source).name)
-    reason = reason[:300]
-    name = _format_name(found)
-    return CorruptMedia(
-        f"The {name.upper()} file is damaged and cannot be decoded ({reason}). It may be "
-        "truncated or corrupted in transfer: export or upload the original again.",
-        details={"format": name, "reason": reason},
-    )
+        raise decode_error(err, source, format_name(found)) from None
 
 
 def probe(source: Source, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
@@ -130,7 +114,7 @@ def probe(source: Source, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
     exif, gps, exif_gps = _read_exif(_blob(im, "exif-data"))
     has_gps = exif_gps or _vips_has_gps(im) or _xmp_has_gps(_blob(im, "xmp-data"))
     return ImageInfo(
-        format=_format_name(found),
+        format=format_name(found),
         mime=found.mime,
         width=width,
         height=height,
@@ -161,7 +145,7 @@ def verify_decodes(source: Source, limits: Limits = DEFAULT_LIMITS) -> ImageInfo
     try:
         im.avg()  # pulls every pixel through the decoder
     except pyvips.Error as err:
-        raise corrupt(found, err, source) from None
+        raise decode_error(err, source, format_name(found)) from None
     return info
 
 
@@ -188,7 +172,8 @@ def _check_limits(width: int, height: int, frames: int, limits: Limits) -> None:
         )
 
 
-def _format_name(found: MediaType) -> str:
+def format_name(found: MediaType) -> str:
+    """The format as Vitrina names it everywhere (``jpeg``, not the file suffix ``jpg``)."""
     return "jpeg" if found.ext == "jpg" else found.ext
 
 

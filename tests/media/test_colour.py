@@ -10,12 +10,14 @@ import pytest
 import pyvips
 from PIL import Image
 
-from vitrina.delivery import icc, parse_ops, transform
-from vitrina.delivery.colour import is_srgb_profile
+from vitrina.delivery import parse_ops
+from vitrina.media import icc
+from vitrina.media.colour import is_srgb_profile
+from vitrina.media.transform import transform
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 FORMATS = {
-    "jpg": "jpegload_buffer",
+    "jpeg": "jpegload_buffer",
     "png": "pngload_buffer",
     "webp": "webpload_buffer",
     "avif": "heifload_buffer",
@@ -86,7 +88,7 @@ def test_every_format_decodes_and_carries_no_metadata(made: Path, fmt: str) -> N
         assert not decoded.get_typeof(field), field
     lowered = out.data.lower()
     assert b"exif" not in lowered and b"secretcam" not in lowered and b"gps" not in lowered
-    assert out.mime == {"jpg": "image/jpeg"}.get(fmt, f"image/{fmt}")
+    assert out.mime == f"image/{fmt}"
 
 
 def test_alpha_is_kept_or_flattened_on_background(pixels) -> None:
@@ -94,7 +96,7 @@ def test_alpha_is_kept_or_flattened_on_background(pixels) -> None:
     data = rgba.pngsave_buffer()
     png = pixels(transform(data, parse_ops("w_50"), "png").data)
     assert png.shape[2] == 4 and png[..., 3].max() == 0
-    jpg = pixels(transform(data, parse_ops("w_50,b_0000ff"), "jpg").data)
+    jpg = pixels(transform(data, parse_ops("w_50,b_0000ff"), "jpeg").data)
     assert jpg.shape[2] == 3 and np.abs(jpg - [0, 0, 255]).mean() < 4
 
 

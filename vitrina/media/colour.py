@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyvips
 
-from vitrina.delivery import icc
+from vitrina.media import icc
 
 _ICC = "icc-profile-data"
 _KEEP = ("srgb", "b-w")

@@ -1,4 +1,5 @@
-"""Render ``Ops`` on a source image with libvips: one ordered list of small steps.
+"""Render a transformation (the URL contract's :class:`~vitrina.delivery.ops.Ops`) on a
+source image with libvips: one ordered list of small steps.
 
 The source is decoded once with shrink-on-load (``thumbnail``) straight to the size
 the plan needs, so a plain fit or fill costs what a bare ``thumbnail`` call costs.
@@ -14,16 +15,16 @@ from functools import partial
 
 import pyvips
 
-from vitrina.delivery import geometry
-from vitrina.delivery.colour import to_rgb, to_srgb
-from vitrina.delivery.encode import ENCODERS, encode, quality
 from vitrina.delivery.errors import InvalidOps
-from vitrina.delivery.focus import Box, Focus, source_salient_point
-from vitrina.delivery.geometry import Plan, Point, Rect
 from vitrina.delivery.limits import DeliveryLimits, check_limits, check_output, check_source
 from vitrina.delivery.ops import EFFECT_ORDER, GRAVITY_MODES, Ops
-from vitrina.delivery.overlay import draw_overlays
-from vitrina.delivery.source import Source, read_header, thumbnail
+from vitrina.media import geometry
+from vitrina.media.colour import to_rgb, to_srgb
+from vitrina.media.encode import FORMATS, MIME, ON_REQUEST, auto_quality, encode
+from vitrina.media.focus import Box, Focus, source_salient_point
+from vitrina.media.geometry import Plan, Point, Rect
+from vitrina.media.overlay import draw_overlays
+from vitrina.media.source import Source, read_header, thumbnail
 
 DEFAULT_LIMITS = DeliveryLimits()
 # renders this small (source and output, no effects or overlays) finish in milliseconds:
@@ -77,7 +78,7 @@ def transform(
     size: tuple[int, int] | None = None,
     proxies: Sequence[Proxy] = (),
 ) -> Rendered:
-    """Render ``ops`` on ``source`` as ``fmt`` (jpg, png, webp, avif; see choose_format).
+    """Render ``ops`` on ``source`` as ``fmt`` (jpeg, png, webp, avif; see choose_format).
 
     ``focus`` is the asset's stored focus (faces, salient point) for g_auto/g_face;
     without it g_auto asks libvips' attention and g_face falls back to g_auto.
@@ -90,7 +91,7 @@ def transform(
     original. The plan is made on the original's size either way, so the output's
     geometry does not depend on which one was read.
     """
-    if fmt not in ENCODERS:
+    if fmt not in FORMATS:
         raise InvalidOps("f", f"cannot encode {fmt!r}", value=fmt)
     check_limits(ops, limits)
     if size is None:
@@ -106,11 +107,11 @@ def transform(
     for step in STEPS:
         step(render)
     image = render.image
-    q = quality(ops.q, fmt, ops.dpr)
+    q = auto_quality(fmt, ops.dpr) if ops.q == "auto" else int(ops.q)
     small = size[0] * size[1] <= _SMALL and image.width * image.height <= _SMALL
     budget = None if small and not (ops.e or ops.l) else limits.max_render_seconds
-    data = encode(image, fmt, q, budget)
-    return Rendered(data, ENCODERS[fmt].mime, image.width, image.height, fmt)
+    data = encode(image, fmt, q, ON_REQUEST, budget)
+    return Rendered(data, MIME[fmt], image.width, image.height, fmt)
 
 
 def _smallest_proxy(proxies: Sequence[Proxy], ops: Ops, plan: Plan) -> Source | None:
@@ -221,7 +222,7 @@ def _overlays(s: _Render) -> None:
 
 def _flatten(s: _Render) -> None:
     """JPEG has no alpha: flatten onto the background colour ``b``."""
-    if s.fmt == "jpg" and s.image.hasalpha():
+    if s.fmt == "jpeg" and s.image.hasalpha():
         rgb = [int(s.ops.b[i : i + 2], 16) for i in (0, 2, 4)]
         s.image = s.image.flatten(background=rgb if s.image.bands == 4 else [sum(rgb) // 3])
         s.image = s.image.cast("uchar") if s.image.format != "uchar" else s.image

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import pyvips
 
-from vitrina.delivery import Proxy, parse_ops, transform
-from vitrina.delivery.transform import PROXY_MARGIN
+from vitrina.delivery import parse_ops
+from vitrina.media.transform import PROXY_MARGIN, Proxy, transform
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 
@@ -49,8 +49,8 @@ def _mean_rgb(data: bytes) -> np.ndarray:
 def test_same_geometry_and_nearly_the_same_pixels(camera, ops):
     original, w1280 = camera
     parsed = parse_ops(ops)
-    direct = transform(original, parsed, "jpg")
-    proxied = transform(original, parsed, "jpg", proxies=[_proxy(w1280)])
+    direct = transform(original, parsed, "jpeg")
+    proxied = transform(original, parsed, "jpeg", proxies=[_proxy(w1280)])
     assert (proxied.width, proxied.height) == (direct.width, direct.height)
     a = pyvips.Image.new_from_buffer(direct.data, "").numpy().astype(float)
     b = pyvips.Image.new_from_buffer(proxied.data, "").numpy().astype(float)
@@ -60,22 +60,22 @@ def test_same_geometry_and_nearly_the_same_pixels(camera, ops):
 def test_used_only_with_a_margin_over_the_needed_size(camera, tmp_path):
     original, _ = camera
     red = _marker(tmp_path, 1280, 854)
-    small = transform(original, parse_ops("w_400"), "jpg", proxies=[red])
+    small = transform(original, parse_ops("w_400"), "jpeg", proxies=[red])
     assert _mean_rgb(small.data)[0] > 240  # read from the stand-in
     need = int(1280 / PROXY_MARGIN) + 1
-    large = transform(original, parse_ops(f"w_{need}"), "jpg", proxies=[red])
+    large = transform(original, parse_ops(f"w_{need}"), "jpeg", proxies=[red])
     assert _mean_rgb(large.data)[0] < 200  # too close to the needed size: the original
 
 
 def test_smallest_fitting_stand_in_is_chosen(camera, tmp_path):
     original, w1280 = camera
     red = _marker(tmp_path, 640, 427)
-    out = transform(original, parse_ops("w_300"), "jpg", proxies=[_proxy(w1280), red])
+    out = transform(original, parse_ops("w_300"), "jpeg", proxies=[_proxy(w1280), red])
     assert _mean_rgb(out.data)[0] > 240
 
 
 def test_crops_in_source_pixels_always_read_the_original(camera, tmp_path):
     original, _ = camera
     red = _marker(tmp_path, 1280, 854)
-    out = transform(original, parse_ops("c_crop,x_100,y_100,w_200,h_150"), "jpg", proxies=[red])
+    out = transform(original, parse_ops("c_crop,x_100,y_100,w_200,h_150"), "jpeg", proxies=[red])
     assert (out.width, out.height) == (200, 150) and _mean_rgb(out.data)[0] < 200

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 import numpy
 import pyvips
 
-from vitrina.delivery.colour import to_srgb
-from vitrina.delivery.source import Source, thumbnail
 from vitrina.errors import InvalidInput
+from vitrina.media.colour import to_srgb
+from vitrina.media.source import Source, thumbnail
 
 PRODUCER = "vitrina.focus"
 # bump when detection changes, so backfills know what is stale (3: the 256 px analysis preview)

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 from vitrina.delivery.errors import OpOutOfRange
-from vitrina.delivery.focus import Box
 from vitrina.delivery.ops import COMPASS, Ops
+from vitrina.media.focus import Box
 
 Point = tuple[float, float]  # normalised 0..1, display frame
 THUMB_MARGIN = 1.6  # c_thumb with faces: the face box grown this much fills the output

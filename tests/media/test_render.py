@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import pyvips
 
-from vitrina.delivery import DeliveryLimits, InvalidOps, RenderTimeout, parse_ops, transform
+from vitrina.delivery import DeliveryLimits, InvalidOps, RenderTimeout, parse_ops
 from vitrina.errors import CorruptMedia, MediaTooLarge, NotFound
+from vitrina.media.transform import transform
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 COFFEE = PHOTOS / "coffee.png"  # 600x400
@@ -94,7 +95,7 @@ def test_effects() -> None:
 
 def test_q_auto_depends_on_format_and_dpr() -> None:
     def jpg(ops: str) -> bytes:
-        return transform(COFFEE, parse_ops(ops), "jpg").data
+        return transform(COFFEE, parse_ops(ops), "jpeg").data
 
     assert jpg("w_100") == jpg("w_100,q_80")
     assert jpg("w_50,dpr_2") == jpg("w_50,dpr_2,q_70")
@@ -104,16 +105,16 @@ def test_q_auto_depends_on_format_and_dpr() -> None:
 def test_limits_while_rendering() -> None:
     with pytest.raises(MediaTooLarge):
         transform(
-            COFFEE, parse_ops("w_10"), "jpg", limits=DeliveryLimits(max_source_pixels=200_000)
+            COFFEE, parse_ops("w_10"), "jpeg", limits=DeliveryLimits(max_source_pixels=200_000)
         )
     with pytest.raises(InvalidOps) as info:
-        transform(COFFEE, parse_ops("c_scale,dpr_4"), "jpg", limits=DeliveryLimits(max_width=2000))
+        transform(COFFEE, parse_ops("c_scale,dpr_4"), "jpeg", limits=DeliveryLimits(max_width=2000))
     assert (info.value.code, info.value.details["op"]) == ("op_out_of_range", "dpr")
     with pytest.raises(InvalidOps) as info:
         transform(
             COFFEE,
             parse_ops("w_20,l_" + ",l_".join([OV] * 3)),
-            "jpg",
+            "jpeg",
             limits=DeliveryLimits(max_overlays=2),
         )
     assert info.value.details["op"] == "l"
@@ -125,20 +126,20 @@ def test_limits_while_rendering() -> None:
 def test_time_budget_stops_a_render_and_leaves_no_trace() -> None:
     ops = parse_ops("w_2000,e_blur:10")
     with pytest.raises(RenderTimeout) as info:
-        transform(COFFEE, ops, "jpg", limits=DeliveryLimits(max_render_seconds=0.001))
+        transform(COFFEE, ops, "jpeg", limits=DeliveryLimits(max_render_seconds=0.001))
     assert (info.value.status, info.value.code) == (503, "render_timeout")
     # the same pipeline (shared through libvips' operation cache) still renders afterwards
     assert (
-        transform(COFFEE, ops, "jpg", limits=DeliveryLimits(max_render_seconds=None)).width == 2000
+        transform(COFFEE, ops, "jpeg", limits=DeliveryLimits(max_render_seconds=None)).width == 2000
     )
-    assert transform(COFFEE, ops, "jpg", limits=DeliveryLimits(max_render_seconds=60)).width == 2000
+    assert transform(COFFEE, ops, "jpeg", limits=DeliveryLimits(max_render_seconds=60)).width == 2000
 
 
 def test_undecodable_source_is_422() -> None:
     """Truncated files are refused at ingest; here only bytes that are no image at all."""
     for broken in (b"not an image at all", b"\xff\xd8\xff" + b"\0" * 64):
         with pytest.raises(CorruptMedia) as info:
-            transform(broken, parse_ops("w_100"), "jpg")
+            transform(broken, parse_ops("w_100"), "jpeg")
         assert info.value.status == 422
 
 
@@ -154,5 +155,5 @@ def test_decode_errors_name_no_server_path(tmp_path: Path) -> None:
     bad.parent.mkdir()
     bad.write_bytes(b"no known format")  # libvips names the file in this error
     with pytest.raises(CorruptMedia) as info:
-        transform(bad, parse_ops("w_100"), "jpg", size=(10, 10))
+        transform(bad, parse_ops("w_100"), "jpeg", size=(10, 10))
     assert "blob.bin" in str(info.value.details) and "secret-dir" not in str(info.value.to_dict())

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import pyvips
 
-from vitrina.delivery import InvalidOps, parse_ops, transform
-from vitrina.delivery.geometry import Rect, to_upright_rect
+from vitrina.delivery import InvalidOps, parse_ops
+from vitrina.media.geometry import Rect, to_upright_rect
+from vitrina.media.transform import transform
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 
@@ -68,10 +69,10 @@ def test_exact_sizes(
     for name, expected in (("landscape", landscape), ("portrait", portrait)):
         if isinstance(expected, str):
             with pytest.raises(InvalidOps) as info:
-                transform(sources[name], parse_ops(ops), "jpg")
+                transform(sources[name], parse_ops(ops), "jpeg")
             assert (info.value.code, info.value.details["op"]) == ("op_out_of_range", expected)
             continue
-        out = transform(sources[name], parse_ops(ops), "jpg")
+        out = transform(sources[name], parse_ops(ops), "jpeg")
         decoded = pyvips.Image.new_from_buffer(out.data, "")
         assert (out.width, out.height) == (decoded.width, decoded.height) == expected, name
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 import pyvips
 
-from vitrina.delivery.colour import to_rgb, to_srgb
 from vitrina.delivery.ops import COMPASS, Overlay
-from vitrina.delivery.source import Source, read_header, thumbnail
 from vitrina.errors import NotFound
+from vitrina.media.colour import to_rgb, to_srgb
+from vitrina.media.source import Source, read_header, thumbnail
 
 
 def draw_overlays(

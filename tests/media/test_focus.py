@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import pyvips
 
-from vitrina.delivery import Focus, detect_focus, parse_ops, transform
-from vitrina.delivery.focus import Box
+from vitrina.delivery import parse_ops
 from vitrina.errors import InvalidInput
+from vitrina.media.focus import Box, Focus, detect_focus
+from vitrina.media.transform import transform
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 ROCKET_X = (308, 338)  # the rocket's body spans these columns of rocket.jpg (640x427)
