@@ -2,12 +2,16 @@
 
 Every error that can reach a client is a :class:`VitrinaError` carrying an HTTP
 status, a stable machine-readable ``code``, a public message that says what to do,
-and optional ``details``. The API maps them to one JSON shape in one place
-(``vitrina.api.errors``); anything else is a 500 with no internals leaked.
+and optional ``details``. :func:`error_parts` makes the one HTTP answer for any of them
+(status, headers, JSON body), which the FastAPI handlers (``vitrina.api.errors``) and
+the raw image route (``vitrina.api.images``) both send; anything else is a 500 with no
+internals leaked.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -99,3 +103,41 @@ class ConfigError(VitrinaError):
     """A wrong setting: start-up stops and names it."""
 
     status, code, report = 500, "config_error", True
+
+
+class MethodNotAllowed(VitrinaError):
+    """A method the resource does not answer; ``allow`` (the Allow header) names those it does."""
+
+    status, code = 405, "method_not_allowed"
+
+    def __init__(self, message: str, *, allow: Sequence[str],
+                 details: dict[str, Any] | None = None) -> None:  # fmt: skip
+        super().__init__(message, details=details)
+        self.allow = tuple(allow)
+
+
+#: seconds a client is asked to wait after a 429 or 503
+RETRY_AFTER_SECONDS = 1
+
+
+def error_parts(exc: VitrinaError) -> tuple[int, list[tuple[str, str]], bytes]:
+    """``(status, headers, body)`` of the answer to ``exc``, for every route.
+
+    The body is ``{"error": {"code", "message", "details"}}`` as UTF-8 JSON. Headers:
+    the content type and length, ``Cache-Control: no-store`` (an error is never cached),
+    ``Retry-After`` for 429 and 503, ``Allow`` for a 405 that names its methods, and
+    ``Content-Range: bytes */{size}`` for a 416 whose details give the size.
+    """
+    body = json.dumps(exc.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [
+        ("content-type", "application/json"),
+        ("content-length", str(len(body))),
+        ("cache-control", "no-store"),
+    ]
+    if exc.status in (429, 503):
+        headers.append(("retry-after", str(RETRY_AFTER_SECONDS)))
+    if exc.status == 405 and isinstance(exc, MethodNotAllowed):
+        headers.append(("allow", ", ".join(exc.allow)))
+    if exc.status == 416 and "size" in exc.details:
+        headers.append(("content-range", f"bytes */{exc.details['size']}"))
+    return exc.status, headers, body

@@ -12,7 +12,6 @@ serve`` runs :class:`Dispatcher`, which hands ``/img/`` paths straight to it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,7 +23,7 @@ from vitrina.delivery.errors import InvalidPath
 from vitrina.delivery.limiter import TooBusy
 from vitrina.delivery.service import ImageService
 from vitrina.delivery.stats import DeliveryCollector
-from vitrina.errors import VitrinaError
+from vitrina.errors import MethodNotAllowed, VitrinaError, error_parts
 from vitrina.runtime import Runtime
 
 log = logging.getLogger("vitrina.api")
@@ -65,8 +64,7 @@ class ImageApp:
         accept, inm = _conditions(scope)
         try:
             if scope["method"] not in _READ:
-                raise VitrinaError("Image URLs answer GET and HEAD only.",
-                                   code="method_not_allowed", status=405)  # fmt: skip
+                raise MethodNotAllowed("Image URLs answer GET and HEAD only.", allow=_READ)
             if scope["query_string"]:
                 raise InvalidPath("Image URLs take no query string: ops go in the path.",
                                   details={"part": "query"})  # fmt: skip
@@ -114,17 +112,9 @@ async def _error(send: Send, exc: VitrinaError, service: ImageService) -> None:
         service.stats.errors += 1
         if exc.report:
             log.error("image route: %s", exc.message)
-    body = json.dumps(exc.to_dict()).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    if exc.status in (429, 503):
-        headers.append((b"retry-after", b"1"))
-    if exc.status == 405:
-        headers.append((b"allow", b"GET, HEAD"))
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    status, headers, body = error_parts(exc)
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
