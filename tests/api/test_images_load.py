@@ -59,6 +59,22 @@ def test_a_flood_gets_503_with_retry_after_not_a_pile_up(library: Library) -> No
     assert service.stats.too_busy == len(busy) and service.limiter.active == 0
 
 
+def test_renders_past_the_threads_wait_in_the_render_pool(library: Library) -> None:
+    """One render thread and room for seven more: eight different renders at once all
+    finish (the thread takes each next one itself), and every place is given back."""
+    settings = library.settings(delivery={"cache": False, "max_concurrency": 1,
+                                          "max_queue": 7})  # fmt: skip
+    app = create_app(settings, start_workers=False)
+    signer, asset = signer_from(settings), library.ids[ROCKET]
+    asyncio.run(_get_all(app, [signer.url(asset, "w_50")]))  # the asset record is now known
+    answers = asyncio.run(_get_all(app, [signer.url(asset, f"w_{300 + i}") for i in range(8)]))
+    assert [r.status_code for r in answers] == [200] * 8
+    assert all(int(r.headers["content-length"]) > 0 for r in answers)
+    service = app.state.images.service
+    assert (service.stats.renders, service.stats.too_busy, service.limiter.active) == (9, 0, 0)
+    assert service.gauges()["transformations_waiting"] == 0
+
+
 def test_cache_off_does_the_work_every_time(library: Library) -> None:
     with serve(library, delivery={"cache": False}) as client:
         before = list(client.service.store.keys("cache/"))

@@ -2,6 +2,10 @@
 
 Past the queue the server answers 503 with ``Retry-After`` at once rather than
 piling up work it cannot finish in time (imgproxy's workers and queue caps).
+
+The image service uses it to admit renders only (``max_waiting=0``, ``max_active`` =
+threads + queue): the waiting happens in its render pool's own queue, so a thread that
+finishes a render starts the next one without waiting for the event loop.
 """
 
 from __future__ import annotations

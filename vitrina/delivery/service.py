@@ -3,7 +3,7 @@ had none (the route's miss path).
 
     parse_path -> verify the signature (first) -> parse_ops -> check_limits
       -> asset records (TTL cache; catalog in a thread) -> choose_format -> cache key
-      -> single-flight per key: blob cache, else limiter slot -> transform in a thread
+      -> single-flight per key: blob cache, else a place in the render pool -> transform
       -> blob cache -> Prepared (headers, ETag) -> in-memory cache
 
 With ``delivery_cache`` off every request does the work: no blob cache, no memory
@@ -53,6 +53,7 @@ log = logging.getLogger("vitrina.delivery")
 T = TypeVar("T")
 CACHE_CONTROL = b"public, max-age=31536000, immutable"
 IO_THREADS = 4
+MAX_PARSED = 4096  # ops strings whose parse is remembered
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,16 @@ class ImageService:
             else None
         )
         workers = settings.delivery.max_concurrency or os.cpu_count() or 1
-        self.limiter = Limiter(workers, settings.delivery.max_queue)
+        # ``workers`` renders run and ``max_queue`` more wait, in the render pool's own
+        # queue: a thread that finishes a render takes the next one at once, with no trip
+        # through the event loop in between. The limiter only admits (or answers 503).
+        self.limiter = Limiter(workers + settings.delivery.max_queue, 0)
         self.stats = DeliveryStats()
         self._renders: SingleFlight[bytes] = SingleFlight()
         self._lookups: SingleFlight[SourceRecord | None] = SingleFlight()
         self._workers = workers
         self._pools: dict[str, ThreadPoolExecutor] = {}  # made on first use, again after close
+        self._parsed: dict[str, tuple[Ops, str]] = {}  # ops text -> (ops, canonical form)
 
     def use_signer(self, signer: Signer, keys: Mapping[str, Any]) -> None:
         """Verify with ``signer`` from now on; answers cached under a key id no longer in
@@ -112,8 +117,7 @@ class ImageService:
         the key is known before the image, so revalidations cost no read or render."""
         path = parse_path(raw_path)
         self.signer.verify(path.signature, path.signed_part, self.clock())
-        ops = parse_ops(path.ops, self.presets)
-        check_limits(ops, self.limits)
+        ops, canonical_ops = self._parse(path.ops)
         record = await self._record(path.asset_id)
         overlays: dict[str, SourceRecord] = {}
         for overlay in ops.l:
@@ -121,7 +125,7 @@ class ImageService:
                 overlays[overlay.asset] = await self._record(overlay.asset, overlay=True)
         fmt, negotiated = choose_format(ops, accept, record.has_alpha, record.format)
         focal = ops.c in GRAVITY_MODES and ops.g in ("auto", "face")
-        key = cache_key(record.sha256, canonical(ops), fmt, record.focus_tag if focal else "")
+        key = cache_key(record.sha256, canonical_ops, fmt, record.focus_tag if focal else "")
         loaded = min([record.loaded_at, *(r.loaded_at for r in overlays.values())])
         key_id, expires = _signature_facts(path.signature)
         valid_until = min(loaded + self.ttl, math.inf if expires is None else expires)
@@ -145,6 +149,18 @@ class ImageService:
             self.memory.put(raw + self.memory.bucket(accept), answer)
         else:
             self.memory.put(raw, answer)
+
+    def _parse(self, text: str) -> tuple[Ops, str]:
+        """Parsed, checked and canonical ops of a (verified) ops segment, remembered: a
+        hot URL is parsed once. Refusals are never remembered."""
+        found = self._parsed.get(text)
+        if found is None:
+            ops = parse_ops(text, self.presets)
+            check_limits(ops, self.limits)
+            if len(self._parsed) >= MAX_PARSED:
+                self._parsed.clear()
+            found = self._parsed[text] = (ops, canonical(ops))
+        return found
 
     async def _record(self, asset_id: str, *, overlay: bool = False) -> SourceRecord:
         known, record = self.sources.fresh(asset_id)
@@ -186,10 +202,12 @@ class ImageService:
 
     async def _render(self, job: _Job) -> bytes:
         try:
-            await self.limiter.acquire()
+            await self.limiter.acquire()  # a place at once, or 503: it never waits
         except TooBusy:
             self.stats.too_busy += 1
-            raise
+            running, waiting = self._occupancy()
+            raise TooBusy("The image server is busy; retry shortly.",
+                          details={"running": running, "waiting": waiting}) from None  # fmt: skip
         self.stats.renders += 1
         loop = asyncio.get_running_loop()
         try:
@@ -197,7 +215,8 @@ class ImageService:
         except BaseException:
             self.limiter.release()
             raise
-        # the slot is freed when the thread is done, even if the request went away
+        # the place is freed when the thread is done, even if the request went away (a
+        # job still queued is cancelled with its request: wrap_future passes that on)
         done.add_done_callback(lambda _: _call_soon(loop, self.limiter.release))
         rendered: Rendered = await asyncio.wrap_future(done)
         return rendered.data
@@ -213,10 +232,16 @@ class ImageService:
         future: Future[T] = self._pool("io", IO_THREADS).submit(fn, *args, **kwargs)
         return await asyncio.wrap_future(future)
 
+    def _occupancy(self) -> tuple[int, int]:
+        """(renders running, renders waiting for a thread)."""
+        admitted = self.limiter.active
+        return min(admitted, self._workers), max(0, admitted - self._workers)
+
     def gauges(self) -> dict[str, float]:
+        running, waiting = self._occupancy()
         return {
-            "transformations_running": self.limiter.active,
-            "transformations_waiting": self.limiter.waiting,
+            "transformations_running": running,
+            "transformations_waiting": waiting,
             "memory_cache_bytes": self.memory.size if self.memory else 0,
         }
 

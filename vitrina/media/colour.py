@@ -8,6 +8,8 @@ tables when they are matrix/TRC profiles and by LittleCMS otherwise; CMYK, Lab a
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pyvips
 
 from vitrina.media import icc
@@ -17,12 +19,14 @@ _KEEP = ("srgb", "b-w")
 
 
 def to_srgb(image: pyvips.Image) -> pyvips.Image:
-    if image.get_typeof(_ICC) and str(image.interpretation) in ("srgb", "rgb16", "cmyk"):
+    space = str(image.interpretation)
+    if space in ("srgb", "rgb16", "cmyk") and image.get_typeof(_ICC):
         profile = image.get(_ICC)
         if _profile_space(profile) == _space_of(image) and not is_srgb_profile(profile):
             fast = icc.convert(image, profile) if image.bands in (3, 4) else None
             image = fast if fast is not None else image.icc_transform("srgb", embedded=True)
-    if str(image.interpretation) not in _KEEP:
+            space = str(image.interpretation)
+    if space not in _KEEP:
         image = image.colourspace("srgb")
     if image.format != "uchar":
         image = image.cast("uchar")
@@ -34,6 +38,7 @@ def to_rgb(image: pyvips.Image) -> pyvips.Image:
     return image.colourspace("srgb") if image.bands < 3 else image
 
 
+@lru_cache(maxsize=64)  # a handful of profiles come back on every request
 def is_srgb_profile(profile: bytes) -> bool:
     """Whether an ICC profile describes itself as sRGB (its ``desc`` tag)."""
     return b"srgb" in _description(profile).lower()
