@@ -100,7 +100,7 @@ class Registries:
     """Every plug-in the runtime knows, by kind."""
 
     kinds: Registry[MediaKind] = field(default_factory=lambda: Registry(
-        "media kind", ("name", "suffixes", "sniff", "validate", "steps", "inputs")))
+        "media kind", ("name", "suffixes", "probe_step", "transformable", "sniff", "validate", "steps", "inputs")))
     steps: Registry[Step] = field(default_factory=lambda: Registry(
         "step", ("name", "version", "kind", "requires", "run"), key=_step_key))
     analysers: Registry[Analyser] = field(default_factory=lambda: Registry(

@@ -24,6 +24,7 @@ from vitrina.storage.blobs import BlobStore, open_store
 from vitrina.storage.catalog.db import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
+    from vitrina.delivery.service import ImageService
     from vitrina.pipeline.ingest import Ingestor
 
 
@@ -69,11 +70,21 @@ class Runtime:
         return AssetService(self.asset_repository, self.store)
 
     @cached_property
+    def images(self) -> ImageService:
+        """The image route's service (the miss path of /img)."""
+        from vitrina.delivery.service import ImageService
+
+        kinds = frozenset(k.name for k in self.registries.kinds if k.transformable)
+        return ImageService(self.settings, self.asset_repository, self.store, kinds)
+
+    @cached_property
     def ingestor(self) -> Ingestor:
         from vitrina.pipeline.ingest import Ingestor
 
         return Ingestor(self)
 
     def close(self) -> None:
+        if "images" in self.__dict__:
+            self.images.close()
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -52,6 +52,11 @@ def test_a_toy_kind_and_analyser_are_ingested_processed_listed_and_backfilled(se
     with TestClient(create_app(settings, start_workers=False, runtime=rt)) as api:
         page = api.get("/v1/assets", params={"kind": "toy"}).json()
         one = api.get(f"/v1/assets/{ids['two.toy']}").json()
+        not_a_picture = api.get(f"/img/_/w_64/{ids['two.toy']}")
+        picture = api.get(f"/img/_/w_64/{photo}")
+    # the image route serves the kinds whose originals the engine transforms, no others
+    assert not_a_picture.status_code == 404 and not_a_picture.json()["error"]["code"] == "not_found"
+    assert picture.status_code == 200 and picture.headers["content-type"].startswith("image/")
     assert sorted(a["filename"] for a in page["items"]) == sorted(NOTES)
     assert {a["status"] for a in page["items"]} == {"ready"}
     assert one["kind"] == "toy" and one["mime"] == "text/x-toy-note" and one["metadata"] == {"lines": 2}

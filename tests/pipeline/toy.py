@@ -56,6 +56,7 @@ class ToyKind:
     name = "toy"
     suffixes = frozenset({".toy"})
     probe_step = "probe"
+    transformable = False
 
     def sniff(self, head: bytes) -> MediaType | None:
         return NOTE if head.startswith(MAGIC) else None

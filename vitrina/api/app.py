@@ -45,7 +45,6 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
         finally:
             if pool is not None:
                 pool.shutdown()
-            app.state.images.service.close()
             runtime.close()
 
     app = FastAPI(title="Vitrina", version=__version__, lifespan=lifespan,

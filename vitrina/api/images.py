@@ -143,7 +143,7 @@ class Dispatcher:
 
 def install(app: FastAPI, runtime: Runtime) -> ImageApp:
     """Make the image app for ``app``: mounted at /img, in /docs, counted in /metrics."""
-    service = ImageService(runtime.settings, runtime.sessions, runtime.store)
+    service = runtime.images
     images = ImageApp(service)
     app.state.images = images
     app.mount("/img", images, name="images")

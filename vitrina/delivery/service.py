@@ -23,8 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from vitrina.assets.repository import AssetRepository
 from vitrina.config import Settings
 from vitrina.delivery.cache import (
     NEGOTIATED,
@@ -69,18 +68,20 @@ class ImageService:
     def __init__(
         self,
         settings: Settings,
-        sessions: sessionmaker[Session],
+        assets: AssetRepository,
         store: BlobStore,
+        kinds: frozenset[str],
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``kinds``: the media kinds whose originals the engine transforms."""
         self.clock = clock  # wall clock; tests may replace it
         self.presets = dict(settings.delivery.presets)
         self.limits = limits_from(settings)
         self.allow_unsigned = settings.dev
         self.use_signer(signer_from(settings), settings.signing.keys)
         self.ttl = settings.delivery.asset_ttl_seconds
-        self.sources = AssetSources(sessions, store, self.ttl, lambda: self.clock())
+        self.sources = AssetSources(assets, store, self.ttl, lambda: self.clock(), kinds)
         self.store = store
         self.cache_enabled = settings.delivery.cache
         self.memory = (

@@ -15,8 +15,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from vitrina.assets.repository import AssetRepository
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.media.focus import Focus
@@ -57,12 +55,14 @@ class AssetSources:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        assets: AssetRepository,
         store: BlobStore,
         ttl: float,
         clock: Callable[[], float] = time.time,
+        kinds: frozenset[str] = frozenset(),
     ) -> None:
-        self.assets = AssetRepository(sessions)
+        #: ``kinds`` are the media kinds whose originals can be transformed
+        self.assets, self.kinds = assets, kinds
         self.store, self.ttl, self.clock = store, ttl, clock
         self._records: OrderedDict[str, tuple[float, SourceRecord | None]] = OrderedDict()
 
@@ -77,7 +77,7 @@ class AssetSources:
         """The catalog's answer now (blocking: call it in a thread); see :meth:`remember`."""
         loaded_at = self.clock()
         facts = self.assets.source_facts(asset_id)
-        if facts is None or facts.kind != "image":
+        if facts is None or facts.kind not in self.kinds:
             return None
         record = self._record(asset_id, facts, facts.focus, loaded_at)
         return replace(record, renditions=facts.renditions)

@@ -28,6 +28,8 @@ class MediaKind(Protocol):
     suffixes: frozenset[str]
     #: the step whose result :meth:`validate` already produced (recorded done at ingest)
     probe_step: str | None
+    #: its originals are still pictures the image engine transforms (the /img route)
+    transformable: bool
 
     def sniff(self, head: bytes) -> MediaType | None:
         """The type of a file starting with ``head`` if it is of this kind, else None."""

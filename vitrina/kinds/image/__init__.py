@@ -26,6 +26,7 @@ class ImageKind:
     suffixes = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".heic", ".heif",
                           ".tif", ".tiff"})
     probe_step = ProbeStep.name
+    transformable = True
 
     def sniff(self, head: bytes) -> MediaType | None:
         try:
