@@ -136,7 +136,7 @@ class Watchdog:
 
     def watch(self, image: pyvips.Image, seconds: float) -> int:
         with self._wake:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # first use, or forked
                 self._thread = threading.Thread(target=self._run, name="vitrina-render-watchdog",
                                                 daemon=True)  # fmt: skip
                 self._thread.start()
