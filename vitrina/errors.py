@@ -128,7 +128,8 @@ def error_parts(exc: VitrinaError) -> tuple[int, list[tuple[str, str]], bytes]:
     ``Retry-After`` for 429 and 503, ``Allow`` for a 405 that names its methods, and
     ``Content-Range: bytes */{size}`` for a 416 whose details give the size.
     """
-    body = json.dumps(exc.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    body = json.dumps(exc.to_dict(), ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode()
     headers = [
         ("content-type", "application/json"),
         ("content-length", str(len(body))),
