@@ -1,7 +1,7 @@
 """Focus: the faces and the salient point that ``g_face`` / ``g_auto`` crops keep.
 
 Runs with the other analysers on the same preview, so ingest decodes once and the
-stored signal is what serving reads (:meth:`vitrina.delivery.focus.Focus.from_dict`).
+stored signal is what serving reads (:meth:`vitrina.media.focus.Focus.from_dict`).
 """
 
 from __future__ import annotations
