@@ -85,7 +85,7 @@ class DeliverySettings(Section):
     memory_item_bytes: int = Field(512 * 1024, ge=1, description="Largest answer the in-memory cache keeps.")
     asset_ttl_seconds: float = Field(30.0, ge=0, description="How long a process trusts what it read about an asset (a deleted asset's images may be served this long).")
     presets: dict[str, str] = Field(default_factory=dict, description='Named ops for t_{name}, JSON: {"card": "w_400,h_300,c_fill,g_auto"}.')
-    max_concurrency: int = Field(0, ge=0, le=256, description="Transformations running at once per HTTP process; 0 = the number of CPUs.")
+    max_concurrency: int = Field(0, ge=0, le=256, description="Transformations running at once per HTTP process; 0 = twice the number of CPUs (libvips releases the GIL; a process that got more than its share of connections still keeps every core busy).")
     max_queue: int = Field(64, ge=0, description="Transformations waiting for a slot per HTTP process; past it the answer is 503 with Retry-After.")
     render_seconds: float = Field(20.0, gt=0, description="Time budget of one transformation; over it the answer is 503.")
     max_width: int = Field(8192, ge=1, description="Widest output in device pixels (w times dpr).")

@@ -7,9 +7,9 @@ import numpy
 import pytest
 
 from tests.analysis.conftest import get
-from vitrina.delivery import Focus
-from vitrina.delivery import focus as detection
 from vitrina.errors import InvalidInput
+from vitrina.media import focus as detection
+from vitrina.media.focus import Focus
 
 
 def find(image: numpy.ndarray) -> Focus:

@@ -31,9 +31,6 @@ A route is thin::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from vitrina.delivery.errors import (
     InvalidOps,
     InvalidPath,
@@ -69,22 +66,3 @@ __all__ = [
     "validate_presets",
 ]  # fmt: skip
 
-#: names that lived here before the engine moved to vitrina.media, still importable
-#: (on first use, so that importing the contract never loads libvips)
-_MOVED = {
-    "Box": ("vitrina.media.focus", "Box"),
-    "Focus": ("vitrina.media.focus", "Focus"),
-    "detect_focus": ("vitrina.media.focus", "detect_focus"),
-    "focus": ("vitrina.media.focus", None),
-    "Proxy": ("vitrina.media.transform", "Proxy"),
-    "Rendered": ("vitrina.media.transform", "Rendered"),
-    "transform": ("vitrina.media.transform", "transform"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module_name, attribute = _MOVED[name]
-    module = importlib.import_module(module_name)
-    return module if attribute is None else getattr(module, attribute)

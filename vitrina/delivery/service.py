@@ -89,7 +89,7 @@ class ImageService:
             if settings.delivery.cache and settings.delivery.memory_bytes > 0
             else None
         )
-        workers = settings.delivery.max_concurrency or os.cpu_count() or 1
+        workers = settings.delivery.max_concurrency or 2 * (os.cpu_count() or 1)
         # ``workers`` renders run and ``max_queue`` more wait, in the render pool's own
         # queue: a thread that finishes a render takes the next one at once, with no trip
         # through the event loop in between. The limiter only admits (or answers 503).
