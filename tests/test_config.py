@@ -71,13 +71,17 @@ def test_old_names_still_work_and_warn_with_the_new_one(env, tmp_path):
     env.setenv("VITRINA_DEV", "1")
     env.setenv("VITRINA_LEASE_SECONDS", "7")
     env.setenv("VITRINA_DERIVATIVE_FORMATS", '["jpeg"]')
-    with pytest.warns(RenamedSetting, match="VITRINA_LEASE_SECONDS is now VITRINA_PIPELINE__LEASE_SECONDS"):
+    with pytest.warns(RenamedSetting) as warned:
         s = load_settings()
     assert s.pipeline.lease_seconds == 7 and s.derivatives.formats == ["jpeg"]
+    assert sorted(str(w.message).split(" is now ")[1].split()[0] for w in warned) == [
+        "VITRINA_DERIVATIVES__FORMATS", "VITRINA_PIPELINE__LEASE_SECONDS"]
     env.setenv("VITRINA_PIPELINE__LEASE_SECONDS", "9")  # the new name wins
     with pytest.warns(RenamedSetting):
         assert load_settings().pipeline.lease_seconds == 9
     # the same in a config file and in code
+    env.delenv("VITRINA_LEASE_SECONDS")
+    env.delenv("VITRINA_DERIVATIVE_FORMATS")
     cfg = tmp_path / "old.toml"
     cfg.write_text("max_upload_bytes = 1234\n")
     env.setenv("VITRINA_CONFIG_FILE", str(cfg))
