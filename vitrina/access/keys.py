@@ -14,15 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from vitrina.errors import InvalidInput, NotFound, Unauthorized
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import ApiKey
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
 
 SCOPES = ("read", "write", "admin")
 
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling: an API key, the project it acts in, and its scopes there."""
+
     key_id: str
     name: str
     scopes: frozenset[str]
+    project_id: str = DEFAULT_PROJECT
 
     def allows(self, scope: str) -> bool:
         # admin implies write implies read
@@ -30,20 +34,24 @@ class Principal:
         return any(rank[s] >= rank[scope] for s in self.scopes if s in rank)
 
 
-DEV_PRINCIPAL = Principal("dev", "development mode", frozenset({"admin"}))
+DEV_PRINCIPAL = Principal("dev", "development mode", frozenset({"admin"}), DEFAULT_PROJECT)
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(sessions: sessionmaker[Session], name: str, scopes: list[str]) -> str:
+def create_key(sessions: sessionmaker[Session], name: str, scopes: list[str],
+               project_id: str = DEFAULT_PROJECT) -> str:
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
         raise InvalidInput(f"scopes must be among {', '.join(SCOPES)} (got {bad or 'none'})", code="invalid_scope")
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     with transaction(sessions) as s:
-        s.add(ApiKey(id=key_id, name=name, secret_sha256=_digest(secret), scopes=",".join(sorted(set(scopes)))))
+        if s.get(ProjectRow, project_id) is None:
+            raise NotFound(f"no project {project_id!r}", details={"project": project_id})
+        s.add(ApiKey(id=key_id, project_id=project_id, name=name, secret_sha256=_digest(secret),
+                     scopes=",".join(sorted(set(scopes)))))
     return f"vk_{key_id}_{secret}"
 
 
@@ -56,7 +64,7 @@ def verify_key(sessions: sessionmaker[Session], token: str) -> Principal:
         row = s.get(ApiKey, key_id)
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
         raise Unauthorized("unknown or revoked API key")
-    return Principal(row.id, row.name, frozenset(row.scopes.split(",")))
+    return Principal(row.id, row.name, frozenset(row.scopes.split(",")), row.project_id)
 
 
 def list_keys(sessions: sessionmaker[Session]) -> list[ApiKey]:

@@ -24,16 +24,29 @@ def _token(request: Request) -> str | None:
 
 
 def require(scope: str) -> Callable[[Request], Principal]:
+    """A dependency that authenticates the caller, checks ``scope`` and keeps the
+    principal on the request (:func:`project_of` reads its project)."""
+
     async def dependency(request: Request) -> Principal:
-        rt = get_runtime(request)
-        token = _token(request)
-        if token is None:
-            if rt.settings.dev:
-                return DEV_PRINCIPAL
-            raise Unauthorized("an API key is required: send 'Authorization: Bearer vk_...'")
-        principal = await run_in_threadpool(verify_key, rt.sessions, token)
+        principal = await _authenticate(request)
         if not principal.allows(scope):
             raise Forbidden(f"this API key lacks the '{scope}' scope", details={"needed": scope})
+        request.state.principal = principal
         return principal
 
     return dependency
+
+
+async def _authenticate(request: Request) -> Principal:
+    rt = get_runtime(request)
+    token = _token(request)
+    if token is None:
+        if rt.settings.dev:
+            return DEV_PRINCIPAL
+        raise Unauthorized("an API key is required: send 'Authorization: Bearer vk_...'")
+    return await run_in_threadpool(verify_key, rt.sessions, token)
+
+
+def project_of(request: Request) -> str:
+    """The project the authenticated caller acts in (set by :func:`require`)."""
+    return request.state.principal.project_id

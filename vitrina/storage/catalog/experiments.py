@@ -18,7 +18,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitrina.storage.catalog.models import Base, utcnow
@@ -30,6 +39,8 @@ EVENT_ID_LENGTH = 64
 
 class ExperimentRow(Base):
     __tablename__ = "experiments"
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", name="fk_experiments_project"), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     definition: Mapped[dict[str, Any]] = mapped_column()
     plan: Mapped[dict[str, Any] | None] = mapped_column()
@@ -42,9 +53,13 @@ class ExperimentRow(Base):
 
 class ExposureRow(Base):
     __tablename__ = "exposures"
+    __table_args__ = (
+        ForeignKeyConstraint(["project_id", "experiment"], ["experiments.project_id", "experiments.key"],
+                             name="fk_exposures_experiment", ondelete="CASCADE"),
+    )
     # the primary key's prefix serves "all exposures of an experiment"
-    experiment: Mapped[str] = mapped_column(
-        ForeignKey("experiments.key", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    experiment: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(UNIT_LENGTH), primary_key=True)
     variant: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     timestamp: Mapped[float] = mapped_column(Float)
@@ -53,12 +68,13 @@ class ExposureRow(Base):
 class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("event_id", name="uq_events_event_id"),
-        Index("ix_events_unit_event", "unit_id", "event"),  # events of an experiment's units
-        Index("ix_events_event_time", "event", "timestamp"),  # one kind of event over time
+        UniqueConstraint("project_id", "event_id", name="uq_events_project_event_id"),
+        Index("ix_events_unit_event", "project_id", "unit_id", "event"),  # an experiment's units
+        Index("ix_events_event_time", "project_id", "event", "timestamp"),  # one kind over time
     )
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                      primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", name="fk_events_project"))
     event_id: Mapped[str | None] = mapped_column(String(EVENT_ID_LENGTH))
     unit_id: Mapped[str] = mapped_column(String(UNIT_LENGTH))
     event: Mapped[str] = mapped_column(String(KEY_LENGTH))

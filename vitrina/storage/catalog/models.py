@@ -55,12 +55,19 @@ class Original(Base):
     mime: Mapped[str] = mapped_column(String(100))
     blob_key: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: an upload about to reference these bytes: the collector leaves them alone until then
+    pinned_until: Mapped[datetime | None] = mapped_column()
 
 
 class Asset(Base):
     __tablename__ = "assets"
+    __table_args__ = (
+        UniqueConstraint("project_id", "sha256", name="uq_assets_project_sha256"),
+        Index("ix_assets_project_newest", "project_id", "id"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # time-sortable, see ids.py
-    sha256: Mapped[str] = mapped_column(ForeignKey("originals.sha256"), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", name="fk_assets_project"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("originals.sha256"))
     kind: Mapped[str] = mapped_column(String(16))  # image | video
     mime: Mapped[str] = mapped_column(String(100))
     filename: Mapped[str | None] = mapped_column(String(255))
@@ -147,6 +154,7 @@ class Tag(Base):
 
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
@@ -156,6 +164,7 @@ class IdempotencyKey(Base):
 class ApiKey(Base):
     __tablename__ = "api_keys"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", name="fk_api_keys_project"))
     name: Mapped[str] = mapped_column(String(128))
     secret_sha256: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[str] = mapped_column(String(128))  # comma list: read,write,admin
@@ -163,4 +172,5 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
-from vitrina.storage.catalog import experiments as _experiments  # noqa: F401  (Alembic sees its tables)
+from vitrina.storage.catalog import experiments as _experiments  # noqa: F401,E402  (Alembic sees its tables)
+from vitrina.storage.catalog import projects as _projects  # noqa: F401,E402
