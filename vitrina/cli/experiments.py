@@ -15,11 +15,15 @@ import click
 
 from vitrina.cli.common import runtime_of
 from vitrina.errors import VitrinaError
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 #: CSV rows validated and written per step (the whole file is one transaction)
 CHUNK = 5_000
 EXPOSURE_COLUMNS = ({"experiment", "unit_id", "variant"}, {"timestamp"})
 EVENT_COLUMNS = ({"unit_id", "event"}, {"value", "timestamp", "id"})
+
+PROJECT = click.option("--project", default=DEFAULT_PROJECT, show_default=True, metavar="ID",
+                       help="The project to act in: its experiments, exposures and events only.")
 
 
 def _service(ctx: click.Context):
@@ -52,17 +56,20 @@ def exp() -> None:
     """Experiments and feature flags: define, assign, log, analyse.
 
     Works on the catalog directly (like the server); the same as /v1/experiments.
+    Every command acts in one project (--project, default "default"), as an API key of
+    that project would.
     """
 
 
 @exp.command("create")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@PROJECT
 @click.pass_context
-def create(ctx: click.Context, file: str) -> None:
+def create(ctx: click.Context, file: str, project: str) -> None:
     """Create an experiment from a JSON FILE: {"definition": {...}, "plan": {...}}."""
     data = _read_json(file)
     try:
-        record = _service(ctx).create(data["definition"], data.get("plan"))
+        record = _service(ctx).create(project, data["definition"], data.get("plan"))
     except VitrinaError as exc:
         raise _fail(exc) from None
     click.echo(f"created {record.key} (revision {record.revision}, {record.experiment.status})")
@@ -73,12 +80,14 @@ def create(ctx: click.Context, file: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--revision", type=int, default=None,
               help="Refuse unless the stored revision is this one.")
+@PROJECT
 @click.pass_context
-def update(ctx: click.Context, key: str, file: str, revision: int | None) -> None:
+def update(ctx: click.Context, key: str, file: str, revision: int | None, project: str) -> None:
     """Replace KEY's definition and plan with those in FILE (the key may be left out)."""
     data = _read_json(file)
     try:
-        record = _service(ctx).update(key, data["definition"], data.get("plan"), revision)
+        record = _service(ctx).update(project, key, data["definition"], data.get("plan"),
+                                      revision)
     except VitrinaError as exc:
         raise _fail(exc) from None
     click.echo(f"updated {record.key} (revision {record.revision}, {record.experiment.status})")
@@ -86,11 +95,12 @@ def update(ctx: click.Context, key: str, file: str, revision: int | None) -> Non
 
 @exp.command("ls")
 @click.option("--status", type=click.Choice(["draft", "running", "stopped"]))
+@PROJECT
 @click.pass_context
-def ls(ctx: click.Context, status: str | None) -> None:
-    """List experiments by key."""
+def ls(ctx: click.Context, status: str | None, project: str) -> None:
+    """List the project's experiments by key."""
     click.echo(f"{'key':24}  {'status':8}  {'rev':>3}  {'traffic':>7}  variants")
-    for r in _service(ctx).list(status, limit=10_000):
+    for r in _service(ctx).list(project, status, limit=10_000):
         e = r.experiment
         state = "killed" if e.killed else e.status.value
         traffic = "rollout" if e.rollout else f"{e.traffic:.0%}"
@@ -100,11 +110,12 @@ def ls(ctx: click.Context, status: str | None) -> None:
 
 @exp.command("show")
 @click.argument("key")
+@PROJECT
 @click.pass_context
-def show(ctx: click.Context, key: str) -> None:
+def show(ctx: click.Context, key: str, project: str) -> None:
     """Print KEY's record as the API gives it (JSON)."""
     try:
-        click.echo(json.dumps(_service(ctx).get(key).to_dict(), indent=2))
+        click.echo(json.dumps(_service(ctx).get(project, key).to_dict(), indent=2))
     except VitrinaError as exc:
         raise _fail(exc) from None
 
@@ -112,10 +123,11 @@ def show(ctx: click.Context, key: str) -> None:
 def _state_command(name: str, doc: str) -> click.Command:
     @click.command(name, help=doc)
     @click.argument("key")
+    @PROJECT
     @click.pass_context
-    def command(ctx: click.Context, key: str) -> None:
+    def command(ctx: click.Context, key: str, project: str) -> None:
         try:
-            record = getattr(_service(ctx), name)(key)
+            record = getattr(_service(ctx), name)(project, key)
         except VitrinaError as exc:
             raise _fail(exc) from None
         e = record.experiment
@@ -148,14 +160,15 @@ def _attributes(_ctx: click.Context, _param: click.Parameter, values: tuple[str,
 @click.option("--attr", "attributes", multiple=True, callback=_attributes, metavar="NAME=VALUE",
               help="A unit attribute for targeting (JSON values: 31, true, [\"a\"]); repeatable.")
 @click.option("--log-exposure", is_flag=True, help="Log the exposure when the unit is in.")
+@PROJECT
 @click.pass_context
 def assign(ctx: click.Context, key: str, unit_id: str, attributes: dict,
-           log_exposure: bool) -> None:
+           log_exposure: bool, project: str) -> None:
     """Print UNIT_ID's variant of KEY (JSON)."""
     from vitrina.experiments_service.service import assignment_dict
 
     try:
-        answer = _service(ctx).assign(key, unit_id, attributes or None, log_exposure)
+        answer = _service(ctx).assign(project, key, unit_id, attributes or None, log_exposure)
     except VitrinaError as exc:
         raise _fail(exc) from None
     click.echo(json.dumps(assignment_dict(unit_id, answer)))
@@ -193,8 +206,8 @@ def _csv_rows(path: str, columns: tuple[set[str], set[str]],
     return total, rows()
 
 
-def _log_csv(ctx: click.Context, path: str, what: str, total: int, rows: Iterator[dict],
-             parse: Callable, write: Callable) -> None:
+def _log_csv(ctx: click.Context, project: str, path: str, what: str, total: int,
+             rows: Iterator[dict], parse: Callable, write: Callable) -> None:
     from tqdm import tqdm
 
     from vitrina.storage.catalog.db import transaction
@@ -205,7 +218,7 @@ def _log_csv(ctx: click.Context, path: str, what: str, total: int, rows: Iterato
         with transaction(runtime_of(ctx).sessions) as s, \
                 tqdm(total=total, desc=what, unit="row", file=sys.stderr) as bar:
             while chunk := list(islice(rows, CHUNK)):  # streamed: one chunk in memory
-                write(s, parse(chunk, now, done), done)
+                write(s, project, parse(chunk, now, done), done)
                 done += len(chunk)
                 bar.update(len(chunk))
     except VitrinaError as exc:
@@ -218,8 +231,10 @@ def _log_csv(ctx: click.Context, path: str, what: str, total: int, rows: Iterato
 @exp.command("log-exposures")
 @click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
 @click.option("--experiment", default=None, help="The experiment of rows without that column.")
+@PROJECT
 @click.pass_context
-def log_exposures(ctx: click.Context, csv_path: str, experiment: str | None) -> None:
+def log_exposures(ctx: click.Context, csv_path: str, experiment: str | None,
+                  project: str) -> None:
     """Log exposures from CSV: unit_id, variant, [experiment], [timestamp] (epoch s).
 
     All rows or none: the file is one transaction; bad rows are listed by line.
@@ -228,13 +243,15 @@ def log_exposures(ctx: click.Context, csv_path: str, experiment: str | None) -> 
 
     defaults = {"experiment": experiment} if experiment else {}
     total, rows = _csv_rows(csv_path, EXPOSURE_COLUMNS, defaults)
-    _log_csv(ctx, csv_path, "exposures", total, rows, logs.parse_exposures, logs.write_exposures)
+    _log_csv(ctx, project, csv_path, "exposures", total, rows, logs.parse_exposures,
+             logs.write_exposures)
 
 
 @exp.command("log-events")
 @click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
+@PROJECT
 @click.pass_context
-def log_events(ctx: click.Context, csv_path: str) -> None:
+def log_events(ctx: click.Context, csv_path: str, project: str) -> None:
     """Log events from CSV: unit_id, event, [value], [timestamp] (epoch s), [id].
 
     All rows or none: the file is one transaction; bad rows are listed by line.
@@ -242,8 +259,8 @@ def log_events(ctx: click.Context, csv_path: str) -> None:
     from vitrina.experiments_service import logs
 
     total, rows = _csv_rows(csv_path, EVENT_COLUMNS, {})
-    _log_csv(ctx, csv_path, "events", total, rows, logs.parse_events,
-             lambda s, events, _start: logs.write_events(s, events))
+    _log_csv(ctx, project, csv_path, "events", total, rows, logs.parse_events,
+             lambda s, project, events, _start: logs.write_events(s, project, events))
 
 
 @exp.command("results")
@@ -252,16 +269,17 @@ def log_events(ctx: click.Context, csv_path: str) -> None:
 @click.option("--png", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write a plot of the effect over time to this PNG file.")
 @click.option("--metric", default=None, help="The plot's metric (default: the primary one).")
+@PROJECT
 @click.pass_context
 def results(ctx: click.Context, key: str, as_json: bool, png: str | None,
-            metric: str | None) -> None:
+            metric: str | None, project: str) -> None:
     """Analyse KEY: effects, intervals, p-values, chance to win, SRM, guardrails."""
     from vitrina.experiments_service.report import report
 
     service = _service(ctx)
     try:
-        result = service.result(key)
-        image = service.plot(key, metric) if png else None
+        result = service.result(project, key)
+        image = service.plot(project, key, metric) if png else None
     except VitrinaError as exc:
         raise _fail(exc) from None
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else report(result))

@@ -1,9 +1,13 @@
 """Exposure and event logs: validate a batch whole, then write it in the caller's
 transaction (all or nothing).
 
-Exposures are kept as first exposures: (experiment, unit, variant) is the key and a
-repeat keeps the earlier time, so a retried batch changes nothing. Events carry an
-optional client ``id``; a retried event with the same id is stored once.
+Both are written into one project: exposures name experiments of that project only
+(another project's key is refused like a missing one), and events belong to it.
+
+Exposures are kept as first exposures: (project, experiment, unit, variant) is the key
+and a repeat keeps the earlier time, so a retried batch changes nothing. Events carry
+an optional client ``id``, unique per project; a retried event with the same id is
+stored once, and the same id in another project is another event.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy.orm import Session
 from vitrina.experiments import Experiment
 from vitrina.experiments.errors import InvalidLogs
 from vitrina.experiments_service.errors import BatchTooLarge
+from vitrina.experiments_service.repository import check_project
 from vitrina.storage.catalog.experiments import (
     EVENT_ID_LENGTH,
     UNIT_LENGTH,
@@ -144,11 +149,14 @@ def _insert(session: Session):
     return insert
 
 
-def write_exposures(session: Session, exposures: list[Exposure], start: int = 0) -> int:
-    """Check experiments and variants exist, then upsert (earliest time wins)."""
+def write_exposures(session: Session, project: str, exposures: list[Exposure],
+                    start: int = 0) -> int:
+    """Check the project's experiments and variants exist, then upsert (earliest time
+    wins)."""
     keys = sorted({x.experiment for x in exposures})
     rows = session.execute(select(ExperimentRow.key, ExperimentRow.definition)
-                           .where(ExperimentRow.key.in_(keys))).all()
+                           .where(ExperimentRow.project_id == project,
+                                  ExperimentRow.key.in_(keys))).all()
     variants = {k: set(Experiment.from_dict(d).variant_keys) for k, d in rows}
     p = _Problems("exposures", start)
     for i, x in enumerate(exposures):
@@ -165,17 +173,22 @@ def write_exposures(session: Session, exposures: list[Exposure], start: int = 0)
     if first:
         stmt = _insert(session)(ExposureRow)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["experiment", "unit_id", "variant"],
+            index_elements=["project_id", "experiment", "unit_id", "variant"],
             set_={"timestamp": stmt.excluded.timestamp},
             where=stmt.excluded.timestamp < ExposureRow.timestamp)
-        session.execute(stmt, [{"experiment": e, "unit_id": u, "variant": v, "timestamp": t}
+        session.execute(stmt, [{"project_id": project, "experiment": e, "unit_id": u,
+                                "variant": v, "timestamp": t}
                                for (e, u, v), t in first.items()])
     return len(exposures)
 
 
-def write_events(session: Session, events: list[Event]) -> int:
+def write_events(session: Session, project: str, events: list[Event]) -> int:
+    """Insert the project's events; an id already stored in the project is skipped."""
     if events:
-        stmt = _insert(session)(EventRow).on_conflict_do_nothing(index_elements=["event_id"])
-        session.execute(stmt, [{"event_id": e.id, "unit_id": e.unit_id, "event": e.event,
-                                "value": e.value, "timestamp": e.timestamp} for e in events])
+        check_project(session, project)
+        stmt = _insert(session)(EventRow).on_conflict_do_nothing(
+            index_elements=["project_id", "event_id"])
+        session.execute(stmt, [{"project_id": project, "event_id": e.id, "unit_id": e.unit_id,
+                                "event": e.event, "value": e.value, "timestamp": e.timestamp}
+                               for e in events])
     return len(events)

@@ -1,16 +1,20 @@
 """Experiment definitions in the catalog: create, read, list, change.
 
+Every method names the caller's project and sees only that project's experiments:
+keys are unique per project, another project's key answers exactly as a missing one
+(``404 not_found``), and layers are checked among the project's own experiments.
 Every definition and plan goes through the library's ``from_dict`` (unknown fields
 and bad values are refused) before it is stored, and every write re-checks that no
 two running experiments share layer buckets. Writes of definitions are serialised
-(SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock), so two
-concurrent creates cannot both pass the layer check.
+(SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock per
+project), so two concurrent creates cannot both pass the layer check.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +23,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from vitrina.errors import InvalidInput
+from vitrina.errors import InvalidInput, NotFound
 from vitrina.experiments import AnalysisPlan, Experiment, Status, check_layer
 from vitrina.experiments.errors import InvalidExperiment, InvalidMetric
 from vitrina.experiments_service.errors import (
@@ -30,13 +34,15 @@ from vitrina.experiments_service.errors import (
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.experiments import ExperimentRow
 from vitrina.storage.catalog.models import utcnow
+from vitrina.storage.catalog.projects import ProjectRow
 
-#: pg_advisory_xact_lock key of definition writes ("vitr")
+#: first pg_advisory_xact_lock key of definition writes ("vitr"); the second is the project's
 _LOCK = 0x76697472
 
 
 @dataclass(frozen=True)
 class ExperimentRecord:
+    project_id: str
     experiment: Experiment
     plan: AnalysisPlan | None
     revision: int
@@ -90,8 +96,13 @@ def parse_plan(data: Any) -> AnalysisPlan | None:
     return plan
 
 
+def not_found(key: str) -> ExperimentNotFound:
+    """The one answer for a key that is missing or another project's (no oracle)."""
+    return ExperimentNotFound(f"no experiment {key[:128]!r}", details={"key": key[:128]})
+
+
 def _record(row: ExperimentRow) -> ExperimentRecord:
-    return ExperimentRecord(Experiment.from_dict(row.definition),
+    return ExperimentRecord(row.project_id, Experiment.from_dict(row.definition),
                             None if row.plan is None else AnalysisPlan.from_dict(row.plan),
                             row.revision, row.created_at, row.updated_at)
 
@@ -107,17 +118,19 @@ class ExperimentRepository:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def get(self, key: str) -> ExperimentRecord:
+    def get(self, project: str, key: str) -> ExperimentRecord:
         with self.sessions() as s:
-            row = s.get(ExperimentRow, key)
+            row = s.get(ExperimentRow, (project, key))
             if row is None:
-                raise ExperimentNotFound(f"no experiment {key[:128]!r}", details={"key": key[:128]})
+                raise not_found(key)
             return _record(row)
 
-    def list(self, status: str | None = None, limit: int = 100,
+    def list(self, project: str, status: str | None = None, limit: int = 100,
              after: str | None = None) -> list[ExperimentRecord]:
-        """By key; pass the last key back as ``after`` for the next page."""
-        query = select(ExperimentRow).order_by(ExperimentRow.key).limit(limit)
+        """The project's experiments by key; pass the last key back as ``after`` for the
+        next page."""
+        query = (select(ExperimentRow).where(ExperimentRow.project_id == project)
+                 .order_by(ExperimentRow.key).limit(limit))
         if status is not None:
             query = query.where(ExperimentRow.status == status)
         if after is not None:
@@ -125,43 +138,46 @@ class ExperimentRepository:
         with self.sessions() as s:
             return [_record(r) for r in s.scalars(query)]
 
-    def create(self, experiment: Experiment, plan: AnalysisPlan | None) -> ExperimentRecord:
+    def create(self, project: str, experiment: Experiment,
+               plan: AnalysisPlan | None) -> ExperimentRecord:
         with transaction(self.sessions) as s:
-            self._lock(s)
-            if s.get(ExperimentRow, experiment.key) is not None:
+            self._lock(s, project)
+            check_project(s, project)
+            if s.get(ExperimentRow, (project, experiment.key)) is not None:
                 raise ExperimentExists(f"experiment {experiment.key!r} exists: update it instead",
                                        details={"key": experiment.key})
-            self._check_layers(s, experiment)
+            self._check_layers(s, project, experiment)
             now = utcnow()
-            row = ExperimentRow(key=experiment.key, revision=1, created_at=now, updated_at=now)
+            row = ExperimentRow(project_id=project, key=experiment.key, revision=1,
+                                created_at=now, updated_at=now)
             _fill(row, experiment, plan)
             s.add(row)
             s.flush()
             return _record(row)
 
-    def update(self, key: str, experiment: Experiment, plan: AnalysisPlan | None,
+    def update(self, project: str, key: str, experiment: Experiment, plan: AnalysisPlan | None,
                expected_revision: int | None = None) -> ExperimentRecord:
         if experiment.key != key:
             raise InvalidExperiment(f"the definition's key {experiment.key!r} is not {key!r}; "
                                     "keys cannot change")
-        return self._change(key, lambda _: (experiment, plan), expected_revision)
+        return self._change(project, key, lambda _: (experiment, plan), expected_revision)
 
-    def stop(self, key: str) -> ExperimentRecord:
-        return self._change(key, lambda r: (dataclasses.replace(r.experiment,
-                                                                status=Status.STOPPED), r.plan))
+    def stop(self, project: str, key: str) -> ExperimentRecord:
+        return self._change(project, key, lambda r: (dataclasses.replace(
+            r.experiment, status=Status.STOPPED), r.plan))
 
-    def kill(self, key: str) -> ExperimentRecord:
-        return self._change(key, lambda r: (dataclasses.replace(r.experiment, killed=True),
-                                            r.plan))
+    def kill(self, project: str, key: str) -> ExperimentRecord:
+        return self._change(project, key, lambda r: (dataclasses.replace(
+            r.experiment, killed=True), r.plan))
 
-    def _change(self, key: str,
+    def _change(self, project: str, key: str,
                 change: Callable[[ExperimentRecord], tuple[Experiment, AnalysisPlan | None]],
                 expected_revision: int | None = None) -> ExperimentRecord:
         with transaction(self.sessions) as s:
-            self._lock(s)
-            row = s.get(ExperimentRow, key)
+            self._lock(s, project)
+            row = s.get(ExperimentRow, (project, key))
             if row is None:
-                raise ExperimentNotFound(f"no experiment {key[:128]!r}", details={"key": key[:128]})
+                raise not_found(key)
             if expected_revision is not None and expected_revision != row.revision:
                 raise RevisionMismatch(
                     f"experiment {key!r} is at revision {row.revision}, not {expected_revision}: "
@@ -171,7 +187,7 @@ class ExperimentRepository:
             experiment, plan = change(current)
             if experiment == current.experiment and plan == current.plan:
                 return current  # nothing changed: no new revision
-            self._check_layers(s, experiment)
+            self._check_layers(s, project, experiment)
             _fill(row, experiment, plan)
             row.revision += 1
             row.updated_at = utcnow()
@@ -179,15 +195,32 @@ class ExperimentRepository:
             return _record(row)
 
     @staticmethod
-    def _lock(s: Session) -> None:
+    def _lock(s: Session, project: str) -> None:
+        """Serialise the project's definition writes (SQLite's BEGIN IMMEDIATE already
+        serialises every write)."""
         if s.get_bind().dialect.name == "postgresql":
-            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+            s.execute(text("SELECT pg_advisory_xact_lock(:k, :p)"),
+                      {"k": _LOCK, "p": _project_lock(project)})
 
     @staticmethod
-    def _check_layers(s: Session, experiment: Experiment) -> None:
+    def _check_layers(s: Session, project: str, experiment: Experiment) -> None:
         if experiment.layer is None or experiment.status != Status.RUNNING:
             return
         query = select(ExperimentRow.definition).where(
-            ExperimentRow.status == Status.RUNNING.value, ExperimentRow.key != experiment.key)
+            ExperimentRow.project_id == project, ExperimentRow.status == Status.RUNNING.value,
+            ExperimentRow.key != experiment.key)
         others = [Experiment.from_dict(d) for d in s.scalars(query)]
         check_layer([experiment, *(o for o in others if o.layer is not None)])
+
+
+def _project_lock(project: str) -> int:
+    """A stable signed 32-bit number for the project (the advisory lock's second key)."""
+    n = zlib.crc32(project.encode())
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def check_project(s: Session, project: str) -> None:
+    """Writes name a project that exists (the API's callers always do; a typo in the
+    CLI's ``--project`` gets this instead of a constraint error)."""
+    if s.get(ProjectRow, project) is None:
+        raise NotFound(f"no project {project[:64]!r}", details={"project": project[:64]})

@@ -1,6 +1,11 @@
 """Results from the catalog's rows: the experiment's exposures and the plan's events
 become numpy columns, the library's ``summarise`` and ``analyse`` do the rest.
 
+Only the experiment's project's rows are read: its exposures, and the events of that
+project (a unit id of another project is another unit, even when spelled alike). The
+functions that take a record read its project from it (``record.project_id``), as the
+record came from the project-scoped repository.
+
 Variants without any unit yet get empty statistics, so that the analysis reports
 ``no_units`` / ``no_data`` explicitly instead of failing.
 """
@@ -38,19 +43,24 @@ def _columns(rows: list, names: tuple[str, ...], kinds: tuple[type, ...]) -> dic
     return {n: np.asarray(c, dtype=k) for n, c, k in zip(names, columns, kinds)}
 
 
-def load_exposures(session: Session, key: str) -> dict[str, np.ndarray]:
+def load_exposures(session: Session, project: str, key: str) -> dict[str, np.ndarray]:
     rows = session.execute(select(ExposureRow.unit_id, ExposureRow.variant, ExposureRow.timestamp)
-                           .where(ExposureRow.experiment == key)).all()
+                           .where(ExposureRow.project_id == project,
+                                  ExposureRow.experiment == key)).all()
     return _columns(rows, ("unit_id", "variant", "timestamp"), (str, str, float))
 
 
-def load_events(session: Session, key: str, metrics: tuple[Metric, ...]) -> dict[str, np.ndarray]:
-    """The plan's kinds of events, of the units exposed to the experiment only."""
+def load_events(session: Session, project: str, key: str,
+                metrics: tuple[Metric, ...]) -> dict[str, np.ndarray]:
+    """The plan's kinds of events of the project, of the units exposed to the
+    experiment only."""
     wanted = sorted({m.event for m in metrics} | {m.denominator for m in metrics if m.denominator})
-    exposed = select(ExposureRow.unit_id).where(ExposureRow.experiment == key)
+    exposed = select(ExposureRow.unit_id).where(ExposureRow.project_id == project,
+                                                ExposureRow.experiment == key)
     rows = session.execute(select(EventRow.unit_id, EventRow.event, EventRow.value,
                                   EventRow.timestamp)
-                           .where(EventRow.event.in_(wanted), EventRow.unit_id.in_(exposed))).all()
+                           .where(EventRow.project_id == project, EventRow.event.in_(wanted),
+                                  EventRow.unit_id.in_(exposed))).all()
     return _columns(rows, ("unit_id", "event", "value", "timestamp"), (str, str, float, float))
 
 
@@ -87,8 +97,8 @@ def _plan(record: ExperimentRecord) -> AnalysisPlan:
 def experiment_result(session: Session, record: ExperimentRecord,
                       end: float | None = None) -> ExperimentResult:
     plan = _plan(record)
-    exposures = load_exposures(session, record.key)
-    events = load_events(session, record.key, plan.metrics)
+    exposures = load_exposures(session, record.project_id, record.key)
+    events = load_events(session, record.project_id, record.key, plan.metrics)
     summary = summarise(exposures, events, plan.metrics, end=end)
     assert isinstance(summary, Summary)
     return analyse(record.experiment, pad(summary, record.experiment, plan.metrics), plan)
@@ -133,10 +143,10 @@ def effect_timeline(session: Session, record: ExperimentRecord,
     one = AnalysisPlan((chosen,), alpha=plan.alpha, relative=plan.relative,
                        sequential_tuning=plan.sequential_tuning,
                        srm_threshold=plan.srm_threshold, prior=plan.prior, correction=False)
-    exposures = load_exposures(session, record.key)
+    exposures = load_exposures(session, record.project_id, record.key)
     if not len(exposures["unit_id"]):
         raise NoData(f"experiment {record.key!r} has no exposures yet: nothing to plot")
-    events = load_events(session, record.key, one.metrics)
+    events = load_events(session, record.project_id, record.key, one.metrics)
     days = summarise(exposures, events, one.metrics, by_day=True)
     exp = record.experiment
     points = []

@@ -2,6 +2,10 @@
 
 Inputs arrive as parsed JSON (dicts and lists) and leave as the library's objects;
 every write is one transaction, committed before the caller hears back.
+
+Every method takes the caller's project first and reads and writes that project's
+rows only: the same key may name two unrelated experiments in two projects, and
+another project's experiment answers ``404 not_found`` exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from vitrina.errors import InvalidInput
 from vitrina.experiments import Assigner, Assignment, Experiment, ExperimentResult
 from vitrina.experiments_service import logs
-from vitrina.experiments_service.errors import ExperimentNotFound
 from vitrina.experiments_service.plot import render_png
 from vitrina.experiments_service.repository import (
     ExperimentRecord,
     ExperimentRepository,
+    not_found,
     parse_definition,
     parse_plan,
 )
@@ -35,21 +39,23 @@ MAX_ATTRIBUTES = 64
 
 
 class AssignerCache:
-    """Compiled assigners by (key, revision): a new revision compiles afresh."""
+    """Compiled assigners by (project, key, revision): a new revision compiles afresh."""
 
     def __init__(self, size: int = 256) -> None:
         self._size, self._lock = size, threading.Lock()
-        self._items: OrderedDict[tuple[str, int], Assigner] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, int], Assigner] = OrderedDict()
 
-    def get(self, key: str, revision: int, definition: dict[str, Any]) -> Assigner:
+    def get(self, project: str, key: str, revision: int,
+            definition: dict[str, Any]) -> Assigner:
+        name = (project, key, revision)
         with self._lock:
-            found = self._items.get((key, revision))
+            found = self._items.get(name)
             if found is not None:
-                self._items.move_to_end((key, revision))
+                self._items.move_to_end(name)
                 return found
         assigner = Assigner(Experiment.from_dict(definition))
         with self._lock:
-            self._items[(key, revision)] = assigner
+            self._items[name] = assigner
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return assigner
@@ -75,30 +81,31 @@ class ExperimentService:
         self._assigners = AssignerCache()
 
     # --- definitions ----------------------------------------------------------------
-    def create(self, definition: Any, plan: Any = None) -> ExperimentRecord:
-        return self.repository.create(_definition(definition), parse_plan(plan))
+    def create(self, project: str, definition: Any, plan: Any = None) -> ExperimentRecord:
+        return self.repository.create(project, _definition(definition), parse_plan(plan))
 
-    def update(self, key: str, definition: Any, plan: Any = None,
+    def update(self, project: str, key: str, definition: Any, plan: Any = None,
                revision: int | None = None) -> ExperimentRecord:
-        return self.repository.update(key, _definition(definition, key), parse_plan(plan),
-                                      revision)
+        return self.repository.update(project, key, _definition(definition, key),
+                                      parse_plan(plan), revision)
 
-    def get(self, key: str) -> ExperimentRecord:
-        return self.repository.get(key)
+    def get(self, project: str, key: str) -> ExperimentRecord:
+        return self.repository.get(project, key)
 
-    def list(self, status: str | None = None, limit: int = 100,
+    def list(self, project: str, status: str | None = None, limit: int = 100,
              after: str | None = None) -> list[ExperimentRecord]:
-        return self.repository.list(status, limit, after)
+        return self.repository.list(project, status, limit, after)
 
-    def stop(self, key: str) -> ExperimentRecord:
-        return self.repository.stop(key)
+    def stop(self, project: str, key: str) -> ExperimentRecord:
+        return self.repository.stop(project, key)
 
-    def kill(self, key: str) -> ExperimentRecord:
-        return self.repository.kill(key)
+    def kill(self, project: str, key: str) -> ExperimentRecord:
+        return self.repository.kill(project, key)
 
     # --- assignment -----------------------------------------------------------------
-    def assign(self, key: str, unit_id: str, attributes: Mapping[str, Any] | None = None,
-               log_exposure: bool = False, now: datetime | None = None) -> Assignment:
+    def assign(self, project: str, key: str, unit_id: str,
+               attributes: Mapping[str, Any] | None = None, log_exposure: bool = False,
+               now: datetime | None = None) -> Assignment:
         """The unit's variant; with ``log_exposure``, its exposure is committed first
         (only when it is in the experiment: others are not in the analysis)."""
         if not isinstance(unit_id, str) or not 0 < len(unit_id) <= UNIT_LENGTH:
@@ -108,38 +115,40 @@ class ExperimentService:
             raise InvalidInput(f"attributes must be an object of at most {MAX_ATTRIBUTES} entries")
         with self.sessions() as s:
             row = s.execute(select(ExperimentRow.revision, ExperimentRow.definition)
-                            .where(ExperimentRow.key == key)).first()
+                            .where(ExperimentRow.project_id == project,
+                                   ExperimentRow.key == key)).first()
         if row is None:
-            raise ExperimentNotFound(f"no experiment {key[:128]!r}", details={"key": key[:128]})
-        answer = self._assigners.get(key, row.revision, row.definition).assign(
+            raise not_found(key)
+        answer = self._assigners.get(project, key, row.revision, row.definition).assign(
             unit_id, attributes, now)
         if log_exposure and answer.in_experiment:
             at = now.timestamp() if now is not None else time.time()
             with transaction(self.sessions) as s:
-                logs.write_exposures(s, [logs.Exposure(key, unit_id, answer.variant, at)])
+                logs.write_exposures(s, project,
+                                     [logs.Exposure(key, unit_id, answer.variant, at)])
         return answer
 
     # --- logs -----------------------------------------------------------------------
-    def log_exposures(self, items: Any) -> int:
+    def log_exposures(self, project: str, items: Any) -> int:
         exposures = logs.parse_exposures(items, time.time())
         with transaction(self.sessions) as s:
-            return logs.write_exposures(s, exposures)
+            return logs.write_exposures(s, project, exposures)
 
-    def log_events(self, items: Any) -> int:
+    def log_events(self, project: str, items: Any) -> int:
         events = logs.parse_events(items, time.time())
         with transaction(self.sessions) as s:
-            return logs.write_events(s, events)
+            return logs.write_events(s, project, events)
 
     # --- results --------------------------------------------------------------------
-    def result(self, key: str, end: float | None = None) -> ExperimentResult:
-        record = self.get(key)
+    def result(self, project: str, key: str, end: float | None = None) -> ExperimentResult:
+        record = self.get(project, key)
         with self.sessions() as s:
             return experiment_result(s, record, end)
 
-    def timeline(self, key: str, metric: str | None = None) -> Timeline:
-        record = self.get(key)
+    def timeline(self, project: str, key: str, metric: str | None = None) -> Timeline:
+        record = self.get(project, key)
         with self.sessions() as s:
             return effect_timeline(s, record, metric)
 
-    def plot(self, key: str, metric: str | None = None) -> bytes:
-        return render_png(self.timeline(key, metric))
+    def plot(self, project: str, key: str, metric: str | None = None) -> bytes:
+        return render_png(self.timeline(project, key, metric))

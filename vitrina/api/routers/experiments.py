@@ -1,5 +1,8 @@
 """/v1/experiments, /v1/exposures, /v1/events: define experiments, assign units, log
-exposures and outcomes, read results (JSON and a PNG of the effect over time)."""
+exposures and outcomes, read results (JSON and a PNG of the effect over time).
+
+Every route acts in the caller's project (:func:`project_of`); the service scopes
+each read and write to it."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.access.keys import Principal
-from vitrina.api.deps import get_runtime, require
+from vitrina.api.deps import get_runtime, project_of, require
 from vitrina.errors import Forbidden, InvalidInput, PayloadTooLarge
 from vitrina.experiments_service import MAX_BATCH, ExperimentRecord, ExperimentService
 from vitrina.experiments_service.service import assignment_dict
@@ -120,7 +123,7 @@ async def _json_list(request: Request, name: str) -> Any:
              dependencies=[Depends(require("write"))])
 def create_experiment(body: ExperimentIn, request: Request, response: Response) -> ExperimentOut:
     """Create an experiment (or a flag) from its definition and analysis plan."""
-    record = service(request).create(body.definition, body.plan)
+    record = service(request).create(project_of(request), body.definition, body.plan)
     response.headers["Location"] = f"{PREFIX}/{record.key}"
     return _out(record)
 
@@ -133,7 +136,7 @@ def list_experiments(
     cursor: str | None = Query(None, max_length=128),
 ) -> ExperimentList:
     """By key; pass ``next_cursor`` back as ``cursor`` for the next page."""
-    records = service(request).list(status, limit + 1, cursor)
+    records = service(request).list(project_of(request), status, limit + 1, cursor)
     more = len(records) > limit
     records = records[:limit]
     return ExperimentList(items=[_out(r) for r in records],
@@ -143,28 +146,29 @@ def list_experiments(
 @router.get(PREFIX + "/{key}", response_model=ExperimentOut,
             dependencies=[Depends(require("read"))])
 def get_experiment(key: str, request: Request) -> ExperimentOut:
-    return _out(service(request).get(key))
+    return _out(service(request).get(project_of(request), key))
 
 
 @router.put(PREFIX + "/{key}", response_model=ExperimentOut,
             dependencies=[Depends(require("write"))])
 def update_experiment(key: str, body: ExperimentUpdate, request: Request) -> ExperimentOut:
     """Replace the definition and plan; the revision goes up when anything changed."""
-    return _out(service(request).update(key, body.definition, body.plan, body.revision))
+    return _out(service(request).update(project_of(request), key, body.definition, body.plan,
+                                       body.revision))
 
 
 @router.post(PREFIX + "/{key}/stop", response_model=ExperimentOut,
              dependencies=[Depends(require("write"))])
 def stop_experiment(key: str, request: Request) -> ExperimentOut:
     """Stop: every unit gets the control; logged data stays for the analysis."""
-    return _out(service(request).stop(key))
+    return _out(service(request).stop(project_of(request), key))
 
 
 @router.post(PREFIX + "/{key}/kill", response_model=ExperimentOut,
              dependencies=[Depends(require("write"))])
 def kill_experiment(key: str, request: Request) -> ExperimentOut:
     """Kill switch: every unit gets the control at once, whatever else is set."""
-    return _out(service(request).kill(key))
+    return _out(service(request).kill(project_of(request), key))
 
 
 @router.post(PREFIX + "/{key}/assign", response_model=AssignmentOut)
@@ -174,7 +178,8 @@ def assign(key: str, body: AssignIn, request: Request,
     committed before the answer, only when the unit is in the experiment."""
     if body.log_exposure and not principal.allows("write"):
         raise Forbidden("logging an exposure needs the 'write' scope", details={"needed": "write"})
-    answer = service(request).assign(key, body.unit_id, body.attributes, body.log_exposure)
+    answer = service(request).assign(project_of(request), key, body.unit_id, body.attributes,
+                                     body.log_exposure)
     return AssignmentOut(**assignment_dict(body.unit_id, answer))
 
 
@@ -188,7 +193,8 @@ def assign(key: str, body: AssignIn, request: Request,
 async def log_exposures(request: Request) -> Accepted:
     """A batch of exposures, all or nothing; a unit's earliest exposure is kept."""
     items = await _json_list(request, "exposures")
-    return Accepted(accepted=await run_in_threadpool(service(request).log_exposures, items))
+    return Accepted(accepted=await run_in_threadpool(service(request).log_exposures,
+                                                      project_of(request), items))
 
 
 @router.post("/v1/events", response_model=Accepted, status_code=201,
@@ -202,7 +208,8 @@ async def log_exposures(request: Request) -> Accepted:
 async def log_events(request: Request) -> Accepted:
     """A batch of outcome events (clicks, purchases...), all or nothing."""
     items = await _json_list(request, "events")
-    return Accepted(accepted=await run_in_threadpool(service(request).log_events, items))
+    return Accepted(accepted=await run_in_threadpool(service(request).log_events,
+                                                      project_of(request), items))
 
 
 @router.get(PREFIX + "/{key}/results", dependencies=[Depends(require("read"))])
@@ -211,7 +218,7 @@ def results(key: str, request: Request,
             ) -> dict[str, Any]:
     """The full result: every metric for every treatment (frequentist, sequential,
     Bayesian), Holm-adjusted p-values, the SRM check, guardrails, a recommendation."""
-    return service(request).result(key, end).to_dict()
+    return service(request).result(project_of(request), key, end).to_dict()
 
 
 @router.get(PREFIX + "/{key}/results.png", dependencies=[Depends(require("read"))],
@@ -222,5 +229,5 @@ def results_png(key: str, request: Request,
                 ) -> Response:
     """The metric's cumulative effect by day with its fixed-horizon and always-valid
     intervals, one panel per treatment; 409 ``no_data`` before any exposure."""
-    png = service(request).plot(key, metric)
+    png = service(request).plot(project_of(request), key, metric)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
