@@ -4,6 +4,7 @@ deletes; statuses and step states read back as their enums."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -25,6 +26,7 @@ from vitrina.storage.catalog.models import (
     Signal,
     StepRun,
 )
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT as P
 
 
 def ingest(rt, name: str = "astronaut.png", **kw) -> str:
@@ -39,7 +41,7 @@ def repo(runtime) -> AssetRepository:
 def test_get_reads_every_part_of_a_processed_asset(runtime, repo):
     asset_id = ingest(runtime)
     process_all(runtime)
-    a = repo.get(asset_id)
+    a = repo.get(P, asset_id)
     assert isinstance(a, AssetRecord) and a.id == asset_id
     assert a.status is AssetStatus.READY and a.status == "ready"
     assert (a.kind, a.mime, a.filename, a.width, a.height) == ("image", "image/png", "astronaut.png", 512, 512)
@@ -60,30 +62,30 @@ def test_get_reads_every_part_of_a_processed_asset(runtime, repo):
 
 
 def test_get_of_an_unknown_id_is_none(repo):
-    assert repo.get(new_id()) is None
+    assert repo.get(P, new_id()) is None
 
 
 def test_pages_newest_first_with_filters_and_cursor(runtime, repo):
     ids = [ingest(runtime, n) for n in ("astronaut.png", "coffee.png", "rocket.jpg")]
-    first = repo.page(limit=2)
+    first = repo.page(P, limit=2)
     assert [a.id for a in first.items] == ids[::-1][:2] and first.next_cursor
-    second = repo.page(limit=2, cursor=first.next_cursor)
+    second = repo.page(P, limit=2, cursor=first.next_cursor)
     assert [a.id for a in second.items] == [ids[0]] and second.next_cursor is None
-    assert [a.id for a in repo.page(limit=3).items] == ids[::-1] and repo.page(limit=3).next_cursor is None
-    assert [a.id for a in repo.page(mime="image/jpeg").items] == [ids[2]]
-    assert [a.id for a in repo.page(kind="image", mime="image/png", limit=1).items] == [ids[1]]
-    assert repo.page(kind="video").items == ()
-    assert repo.page(status=AssetStatus.READY).items == ()
-    pending = repo.page(status=AssetStatus.PENDING)
+    assert [a.id for a in repo.page(P, limit=3).items] == ids[::-1] and repo.page(P, limit=3).next_cursor is None
+    assert [a.id for a in repo.page(P, mime="image/jpeg").items] == [ids[2]]
+    assert [a.id for a in repo.page(P, kind="image", mime="image/png", limit=1).items] == [ids[1]]
+    assert repo.page(P, kind="video").items == ()
+    assert repo.page(P, status=AssetStatus.READY).items == ()
+    pending = repo.page(P, status=AssetStatus.PENDING)
     assert [a.id for a in pending.items] == ids[::-1]
     assert all(a.steps and not a.derivatives for a in pending.items)  # each with its own parts
     # filters and the cursor combine
-    both = repo.page(mime="image/png", limit=1)
-    assert [a.id for a in repo.page(mime="image/png", cursor=both.next_cursor).items] == [ids[0]]
-    assert repo.page(cursor="").items == repo.page().items  # empty: the first page
+    both = repo.page(P, mime="image/png", limit=1)
+    assert [a.id for a in repo.page(P, mime="image/png", cursor=both.next_cursor).items] == [ids[0]]
+    assert repo.page(P, cursor="").items == repo.page(P).items  # empty: the first page
     for bad in ("nope", "!!!", "bm9wZQ==", "A" * 200):
         with pytest.raises(InvalidInput) as err:
-            repo.page(cursor=bad)
+            repo.page(P, cursor=bad)
         assert err.value.code == "invalid_cursor"
 
 
@@ -112,9 +114,9 @@ def test_source_facts_for_delivery(runtime, repo):
     assert facts.focus is None and facts.renditions == ()
     process_all(runtime)
     facts = repo.source_facts(asset_id)
-    stored = repo.get(asset_id).signals[FOCUS_SIGNAL]
+    stored = repo.get(P, asset_id).signals[FOCUS_SIGNAL]
     assert facts.focus == stored and facts.focus.producer and facts.focus.version
-    jpeg = [d for d in repo.get(asset_id).derivatives if d.format == "jpeg"]
+    jpeg = [d for d in repo.get(P, asset_id).derivatives if d.format == "jpeg"]
     assert facts.renditions == tuple(Rendition(d.width, d.height, d.blob_key) for d in jpeg)
     assert facts.renditions and all(isinstance(r, tuple) for r in facts.renditions)
     assert repo.source_facts(new_id()) is None
@@ -125,26 +127,29 @@ def test_ingest_writes(runtime, repo):
     sha = hashlib.sha256(data).hexdigest()
     asset_id = new_id()
     runtime.store.put_bytes(f"originals/{sha}", data)
-    assert repo.find_by_sha256(sha) is None
+    assert repo.find_by_sha256(P, sha) is None
+    now = datetime.now(UTC)
+    pin = {"now": now, "until": now + timedelta(hours=1)}
+    repo.pin_original(sha, size_bytes=len(data), mime="image/png", blob_key=f"originals/{sha}", **pin)
     with transaction(runtime.sessions) as s:
-        repo.insert_original_and_asset(s, asset_id=asset_id, sha256=sha, kind="image", mime="image/png",
-                                       filename="x.png", size_bytes=len(data), blob_key=f"originals/{sha}",
-                                       idempotency_key="order-1")
-    assert repo.find_by_sha256(sha) == asset_id
-    a = repo.get(asset_id)
+        repo.insert_asset(s, project=P, asset_id=asset_id, sha256=sha, kind="image", mime="image/png",
+                          filename="x.png", size_bytes=len(data), pinned_until=pin["until"],
+                          idempotency_key="order-1")
+    assert repo.find_by_sha256(P, sha) == asset_id
+    a = repo.get(P, asset_id)
     assert a.status is AssetStatus.PENDING and (a.width, a.height, a.meta) == (None, None, {})
     assert a.steps == () and a.blob_key == f"originals/{sha}"
-    prior = repo.idempotency("order-1")
+    prior = repo.idempotency(P, "order-1")
     assert (prior.sha256, prior.asset_id) == (sha, asset_id)
-    assert repo.idempotency("order-2") is None
-    assert repo.record_idempotency("order-2", sha, asset_id) is True
-    assert repo.record_idempotency("order-2", sha, asset_id) is False  # a concurrent retry's
-    assert repo.idempotency("order-2").asset_id == asset_id
+    assert repo.idempotency(P, "order-2") is None
+    assert repo.record_idempotency(P, "order-2", sha, asset_id) is True
+    assert repo.record_idempotency(P, "order-2", sha, asset_id) is False  # a concurrent retry's
+    assert repo.idempotency(P, "order-2").asset_id == asset_id
     # the same bytes under a second id: the catalog refuses the twin
     with pytest.raises(IntegrityError), transaction(runtime.sessions) as s:
-        repo.insert_original_and_asset(s, asset_id=new_id(), sha256=sha, kind="image", mime="image/png",
-                                       filename=None, size_bytes=len(data), blob_key=f"originals/{sha}")
-    assert repo.page().items[0].id == asset_id and len(repo.page().items) == 1
+        repo.insert_asset(s, project=P, asset_id=new_id(), sha256=sha, kind="image", mime="image/png",
+                          filename=None, size_bytes=len(data), pinned_until=pin["until"])
+    assert repo.page(P).items[0].id == asset_id and len(repo.page(P).items) == 1
 
 
 def _rows(rt, asset_id: str, sha256: str) -> dict[str, int]:
@@ -163,15 +168,21 @@ def test_delete_removes_every_row_in_one_go(runtime, repo):
     asset_id = ingest(runtime, idempotency_key="k-1")
     other = ingest(runtime, "coffee.png")
     process_all(runtime)
-    sha = repo.get(asset_id).sha256
+    sha = repo.get(P, asset_id).sha256
     assert all(_rows(runtime, asset_id, sha).values())
-    gone = repo.delete(asset_id)
+    gone = repo.delete(P, asset_id)
     assert gone.id == asset_id and gone.derivatives and gone.status is AssetStatus.READY
-    assert set(_rows(runtime, asset_id, sha).values()) == {0}
-    assert repo.get(asset_id) is None and repo.delete(asset_id) is None
-    assert repo.get(other).status is AssetStatus.READY  # the others stay
+    assert _rows(runtime, asset_id, sha) == dict.fromkeys(
+        ("derivatives", "signals", "step_runs", "idempotency_keys", "assets"), 0) | {"originals": 1}
+    assert repo.get(P, asset_id) is None and repo.delete(P, asset_id) is None
+    assert repo.get(P, other).status is AssetStatus.READY  # the others stay
     # the repository removes rows only: the blobs are the service's to remove
     assert runtime.store.exists(gone.blob_key)
+    # the original's row goes once nothing references it, its bytes handed to ``remove``
+    removed: list[str] = []
+    assert repo.collect(sha, datetime.now(UTC), removed.append) is True
+    assert removed == [gone.blob_key] and _rows(runtime, asset_id, sha)["originals"] == 0
+    assert repo.collect(sha, datetime.now(UTC), removed.append) is False
 
 
 def test_statuses_and_states_round_trip(runtime, repo):
@@ -184,9 +195,9 @@ def test_statuses_and_states_round_trip(runtime, repo):
             s.execute(update(Asset).where(Asset.id == asset_id).values(status=status))
         with runtime.sessions() as s:
             assert s.scalar(select(Asset.status).where(Asset.id == asset_id)) == status.value
-        assert repo.get(asset_id).status is status
-        assert [a.id for a in repo.page(status=status).items] == [asset_id]
+        assert repo.get(P, asset_id).status is status
+        assert [a.id for a in repo.page(P, status=status).items] == [asset_id]
     for state in StepState:
         with transaction(runtime.sessions) as s:
             s.execute(update(StepRun).where(StepRun.asset_id == asset_id).values(state=state.value))
-        assert {r.state for r in repo.get(asset_id).steps} == {state}
+        assert {r.state for r in repo.get(P, asset_id).steps} == {state}

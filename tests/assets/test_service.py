@@ -17,6 +17,7 @@ from vitrina.delivery.cache import results_prefix
 from vitrina.errors import InvalidInput, NotFound
 from vitrina.ids import new_id
 from vitrina.pipeline.ingest import Ingestor
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT as P
 
 MALFORMED = ["nope", "../../etc/passwd", "0123456789ABCDEF0123456789ABCDEF", "a" * 33, "", "x" * 500]
 
@@ -37,7 +38,8 @@ def test_the_runtime_builds_one_service(runtime):
 @pytest.mark.parametrize("asset_id", [*MALFORMED, "missing"])
 def test_malformed_ids_are_not_found_like_missing_ones(assets, asset_id):
     asset_id = new_id() if asset_id == "missing" else asset_id
-    calls = [assets.get, assets.delete, assets.original, lambda i: assets.derivative(i, "320.webp")]
+    calls = [lambda i: assets.get(P, i), lambda i: assets.delete(P, i), lambda i: assets.original(P, i),
+             lambda i: assets.derivative(P, i, "320.webp")]
     for call in calls:
         with pytest.raises(NotFound) as err:
             call(asset_id)
@@ -48,17 +50,17 @@ def test_malformed_ids_are_not_found_like_missing_ones(assets, asset_id):
 
 def test_list_pages_and_refuses_bad_limits(runtime, assets):
     ids = [ingest(runtime, n) for n in ("astronaut.png", "rocket.jpg")]
-    page = assets.list(limit=1)
+    page = assets.list(P, limit=1)
     assert [a.id for a in page.items] == [ids[1]]
-    rest = assets.list(limit=1, cursor=page.next_cursor)
+    rest = assets.list(P, limit=1, cursor=page.next_cursor)
     assert [a.id for a in rest.items] == [ids[0]] and rest.next_cursor is None
-    assert [a.id for a in assets.list(status=AssetStatus.PENDING, mime="image/png").items] == [ids[0]]
-    assert len(assets.list(limit=MAX_PAGE).items) == 2
+    assert [a.id for a in assets.list(P, status=AssetStatus.PENDING, mime="image/png").items] == [ids[0]]
+    assert len(assets.list(P, limit=MAX_PAGE).items) == 2
     for limit in (0, -1, MAX_PAGE + 1):
         with pytest.raises(InvalidInput):
-            assets.list(limit=limit)
+            assets.list(P, limit=limit)
     with pytest.raises(InvalidInput) as err:
-        assets.list(cursor="not-a-cursor")
+        assets.list(P, cursor="not-a-cursor")
     assert err.value.code == "invalid_cursor"
 
 
@@ -66,18 +68,18 @@ def test_downloads_name_their_bytes(runtime, assets):
     asset_id = ingest(runtime, "rocket.jpg")
     process_all(runtime)
     data = (PHOTOS / "rocket.jpg").read_bytes()
-    a = assets.get(asset_id)
-    original = assets.original(asset_id)
+    a = assets.get(P, asset_id)
+    original = assets.original(P, asset_id)
     assert (original.size_bytes, original.mime, original.etag) == (len(data), "image/jpeg", a.sha256)
     assert b"".join(assets.open(original)) == data
     assert b"".join(assets.open(original, 100, 200)) == data[100:200]
     d = a.derivatives[0]
-    got = assets.derivative(asset_id, d.name)
+    got = assets.derivative(P, asset_id, d.name)
     assert (got.blob_key, got.size_bytes, got.mime) == (d.blob_key, d.size_bytes, d.mime)
     assert got.etag == f"{a.sha256[:32]}-{d.width}-{d.format}-{d.version}"
     assert len(b"".join(assets.open(got))) == d.size_bytes
     with pytest.raises(NotFound) as err:
-        assets.derivative(asset_id, "99999.webp")
+        assets.derivative(P, asset_id, "99999.webp")
     assert err.value.details == {"available": [x.name for x in a.derivatives]}
 
 
@@ -86,21 +88,21 @@ def test_delete_removes_rows_derivatives_original_and_cached_results(runtime, as
     kept = ingest(runtime, "coffee.png")
     process_all(runtime)
     store = runtime.store
-    a = assets.get(asset_id)
+    a = assets.get(P, asset_id)
     cached = f"{results_prefix(a.sha256)}0123456789abcdef0123456789abcdef.webp"
     store.put_bytes(cached, b"a rendered image")  # as /img leaves its results
     mine = {a.blob_key, cached, *(d.blob_key for d in a.derivatives)}
     before = set(store.keys(""))
     assert mine <= before
 
-    gone = assets.delete(asset_id)
+    gone = assets.delete(P, asset_id)
     assert gone.id == asset_id and gone.sha256 == a.sha256
     assert set(store.keys("")) == before - mine  # every file of it, nothing else
     with pytest.raises(NotFound):
-        assets.get(asset_id)
+        assets.get(P, asset_id)
     with pytest.raises(NotFound):
-        assets.delete(asset_id)
-    assert [x.id for x in assets.list().items] == [kept]
+        assets.delete(P, asset_id)
+    assert [x.id for x in assets.list(P).items] == [kept]
     # the same bytes can come back as a new asset
     assert Ingestor(runtime).ingest_file(PHOTOS / "astronaut.png").created
 
@@ -109,7 +111,7 @@ def test_the_json_shape_is_the_apis(client):
     with (PHOTOS / "astronaut.png").open("rb") as f:
         asset_id = client.post("/v1/assets", files={"file": ("astronaut.png", f)}).json()["id"]
     process_all(client.runtime)
-    record = client.runtime.assets.get(asset_id)
+    record = client.runtime.assets.get(P, asset_id)
     served = client.get(f"/v1/assets/{asset_id}").json()
     assert asset_json(record, "http://testserver") == served
     assert "gps" not in served["metadata"] and served["status"] == "ready"

@@ -118,6 +118,7 @@ class Rendition(NamedTuple):
 class SourceFacts:
     """What image delivery needs to render from an asset's original."""
 
+    project_id: str
     kind: str
     mime: str
     sha256: str

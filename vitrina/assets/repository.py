@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from itertools import product
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, delete, insert, select
+from sqlalchemy import Row, Select, bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,11 +56,11 @@ _a, _o, _d, _s, _r, _k = (t.c for t in (ASSETS, ORIGINALS, DERIVATIVES, SIGNALS,
 _RECORDS = select(_a.id, _a.kind, _a.mime, _a.filename, _a.size_bytes, _a.sha256, _a.width,
                   _a.height, _a.status, _a.error, _a.meta, _a.created_at, _a.updated_at,
                   _o.blob_key).join_from(ASSETS, ORIGINALS)
-_GET = _RECORDS.where(_a.id == bindparam("p_asset"))
+_GET = _RECORDS.where(_a.id == bindparam("p_asset"), _a.project_id == bindparam("p_project"))
 
 
 def _page_query(status: bool, kind: bool, mime: bool, after: bool) -> Select:
-    query = _RECORDS
+    query = _RECORDS.where(_a.project_id == bindparam("p_project"))
     if status:
         query = query.where(_a.status == bindparam("p_status"))
     if kind:
@@ -92,7 +94,7 @@ _SNAPSHOT_DERIVATIVES = (
     select(_d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
     .where(_d.asset_id == bindparam("p_asset")).order_by(_d.id)
 )
-_SOURCE = (select(_a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
+_SOURCE = (select(_a.project_id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
            .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
 _FOCUS = select(_s.producer, _s.version, _s.value).where(_s.asset_id == bindparam("p_asset"),
                                                          _s.name == FOCUS_SIGNAL)
@@ -100,15 +102,31 @@ _RENDITIONS = (select(_d.width, _d.height, _d.blob_key)
                .where(_d.asset_id == bindparam("p_asset"), _d.format == "jpeg").order_by(_d.width))
 
 # --- ingest ---------------------------------------------------------------------------
-_ASSET_OF = select(_a.id).where(_a.sha256 == bindparam("p_sha256"))
-_ORIGINAL = select(_o.sha256).where(_o.sha256 == bindparam("p_sha256"))
-_IDEMPOTENCY = select(_k.sha256, _k.asset_id).where(_k.key == bindparam("p_key"))
-_ADD_ORIGINAL, _ADD_ASSET, _ADD_IDEMPOTENCY = insert(ORIGINALS), insert(ASSETS), insert(IDEMPOTENCY_KEYS)
+_ASSET_OF = select(_a.id).where(_a.project_id == bindparam("p_project"), _a.sha256 == bindparam("p_sha256"))
+_IDEMPOTENCY = select(_k.sha256, _k.asset_id).where(_k.project_id == bindparam("p_project"),
+                                                    _k.key == bindparam("p_key"))
+_ADD_ASSET, _ADD_IDEMPOTENCY = insert(ASSETS), insert(IDEMPOTENCY_KEYS)
+_PIN_VALUES = {"sha256": bindparam("p_sha256"), "size_bytes": bindparam("p_size"),
+               "mime": bindparam("p_mime"), "blob_key": bindparam("p_blob_key"),
+               "created_at": bindparam("p_now"), "pinned_until": bindparam("p_until")}
+#: insert the original's row, or pin the existing one (the dialects spell upserts alike)
+_PIN = {name: dialect.insert(ORIGINALS).values(_PIN_VALUES).on_conflict_do_update(
+            index_elements=["sha256"], set_={"pinned_until": bindparam("p_until")})
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_UNPIN = (update(ORIGINALS).where(_o.sha256 == bindparam("p_sha256"),
+                                  _o.pinned_until == bindparam("p_until")).values(pinned_until=None))
 
-# --- delete ---------------------------------------------------------------------------
+# --- delete and collect -----------------------------------------------------------------
 # derivatives, signals, step runs, tags and idempotency keys go with the asset (ON DELETE CASCADE)
-_DELETE_ASSET = delete(ASSETS).where(_a.id == bindparam("p_asset"))
+_DELETE_ASSET = delete(ASSETS).where(_a.id == bindparam("p_asset"), _a.project_id == bindparam("p_project"))
+_UNPINNED = or_(_o.pinned_until.is_(None), _o.pinned_until < bindparam("p_now"))
+_REFERENCED = select(_a.id).where(_a.sha256 == _o.sha256).exists()
+_LOCK_ORIGINAL = (select(_o.blob_key).where(_o.sha256 == bindparam("p_sha256"), _UNPINNED)
+                  .with_for_update())
+_REFERENCES = select(_a.id).where(_a.sha256 == bindparam("p_sha256")).limit(1)
 _DELETE_ORIGINAL = delete(ORIGINALS).where(_o.sha256 == bindparam("p_sha256"))
+_UNREFERENCED = (select(_o.sha256).where(_UNPINNED, ~_REFERENCED).order_by(_o.sha256)
+                 .limit(bindparam("p_limit")))
 
 
 def _encode_cursor(asset_id: str) -> str:
@@ -134,12 +152,13 @@ class AssetRepository:
         self.sessions = sessions
 
     # --- records ----------------------------------------------------------------------
-    def get(self, asset_id: str) -> AssetRecord | None:
+    def get(self, project: str, asset_id: str) -> AssetRecord | None:
         with self.sessions() as s:
-            return self._get(s, asset_id)
+            return self._get(s, project, asset_id)
 
     def page(
         self,
+        project: str,
         *,
         status: AssetStatus | None = None,
         kind: str | None = None,
@@ -152,7 +171,8 @@ class AssetRepository:
         filters = {"p_status": status, "p_kind": kind, "p_mime": mime,
                    "p_after": _decode_cursor(cursor) if cursor else None}
         statement = _PAGES[tuple(v is not None for v in filters.values())]
-        params = {k: v for k, v in filters.items() if v is not None} | {"p_limit": limit + 1}
+        params = {k: v for k, v in filters.items() if v is not None} | {
+            "p_limit": limit + 1, "p_project": project}
         with self.sessions() as s:
             rows = s.execute(statement, params).all()
             more = len(rows) > limit
@@ -185,78 +205,110 @@ class AssetRepository:
             focus = s.execute(_FOCUS, params).first()
             renditions = s.execute(_RENDITIONS, params).all()
         return SourceFacts(
-            kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
+            project_id=row.project_id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
             width=row.width, height=row.height, meta=row.meta or {},
             focus=None if focus is None else SignalRecord(focus.producer, focus.version, focus.value),
             renditions=tuple(Rendition(*r) for r in renditions),
         )
 
     # --- ingest -----------------------------------------------------------------------
-    def find_by_sha256(self, sha256: str) -> str | None:
-        """The id of the asset holding these bytes, if any."""
+    def find_by_sha256(self, project: str, sha256: str) -> str | None:
+        """The id of the project's asset holding these bytes, if any."""
         with self.sessions() as s:
-            return s.scalar(_ASSET_OF, {"p_sha256": sha256})
+            return s.scalar(_ASSET_OF, {"p_project": project, "p_sha256": sha256})
 
-    def idempotency(self, key: str) -> IdempotencyRecord | None:
+    def idempotency(self, project: str, key: str) -> IdempotencyRecord | None:
         with self.sessions() as s:
-            row = s.execute(_IDEMPOTENCY, {"p_key": key}).first()
+            row = s.execute(_IDEMPOTENCY, {"p_project": project, "p_key": key}).first()
         return None if row is None else IdempotencyRecord(row.sha256, row.asset_id)
 
-    def record_idempotency(self, key: str, sha256: str, asset_id: str) -> bool:
+    def record_idempotency(self, project: str, key: str, sha256: str, asset_id: str) -> bool:
         """Remember that ``key`` gave ``asset_id``; False when the key was recorded
         already (by a concurrent retry of the same request)."""
         try:
             with transaction(self.sessions) as s:
-                s.execute(_ADD_IDEMPOTENCY, {"key": key, "sha256": sha256, "asset_id": asset_id})
+                s.execute(_ADD_IDEMPOTENCY, {"project_id": project, "key": key, "sha256": sha256,
+                                             "asset_id": asset_id})
         except IntegrityError:
             return False
         return True
 
-    def insert_original_and_asset(
+    def pin_original(self, sha256: str, *, size_bytes: int, mime: str, blob_key: str,
+                     now: datetime, until: datetime) -> None:
+        """Make sure the original's row exists and no collector removes its bytes before
+        ``until``: an upload calls this before it writes the bytes (a collector holding
+        the row makes it wait, then the row is new and the bytes are written after)."""
+        with transaction(self.sessions) as s:
+            s.execute(_PIN[s.get_bind().dialect.name], {
+                "p_sha256": sha256, "p_size": size_bytes, "p_mime": mime, "p_blob_key": blob_key,
+                "p_now": now, "p_until": until})
+
+    def insert_asset(
         self,
         session: Session,
         *,
+        project: str,
         asset_id: str,
         sha256: str,
         kind: str,
         mime: str,
         filename: str | None,
         size_bytes: int,
-        blob_key: str,
+        pinned_until: datetime,
         width: int | None = None,
         height: int | None = None,
         meta: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> None:
-        """A new pending asset over its original (stored once per sha256), in the
-        caller's transaction. Raises ``IntegrityError`` when the bytes or the key were
-        taken meanwhile (a racing twin): roll back and read the winner."""
-        if session.scalar(_ORIGINAL, {"p_sha256": sha256}) is None:
-            session.execute(_ADD_ORIGINAL, {"sha256": sha256, "size_bytes": size_bytes,
-                                            "mime": mime, "blob_key": blob_key})
+        """A new pending asset of ``project`` over its pinned original, in the caller's
+        transaction, which also lifts the pin this upload set. Raises ``IntegrityError``
+        when the project holds these bytes or the key already (a racing twin): roll back
+        and read the winner."""
         session.execute(_ADD_ASSET, {
-            "id": asset_id, "sha256": sha256, "kind": kind, "mime": mime, "filename": filename,
-            "size_bytes": size_bytes, "status": AssetStatus.PENDING.value, "error": None,
-            "width": width, "height": height, "meta": dict(meta or {}),
+            "id": asset_id, "project_id": project, "sha256": sha256, "kind": kind, "mime": mime,
+            "filename": filename, "size_bytes": size_bytes, "status": AssetStatus.PENDING.value,
+            "error": None, "width": width, "height": height, "meta": dict(meta or {}),
         })
         if idempotency_key is not None:
-            session.execute(_ADD_IDEMPOTENCY, {"key": idempotency_key, "sha256": sha256,
-                                               "asset_id": asset_id})
+            session.execute(_ADD_IDEMPOTENCY, {"project_id": project, "key": idempotency_key,
+                                               "sha256": sha256, "asset_id": asset_id})
+        session.execute(_UNPIN, {"p_sha256": sha256, "p_until": pinned_until})
 
-    # --- delete -----------------------------------------------------------------------
-    def delete(self, asset_id: str) -> AssetRecord | None:
-        """Remove the asset's rows and its original's in one transaction; returns the
-        record as it was (its blob keys are the files to remove), None if there was none."""
+    # --- delete and collect -------------------------------------------------------------
+    def delete(self, project: str, asset_id: str) -> AssetRecord | None:
+        """Remove the asset's rows in one transaction; returns the record as it was (its
+        derivatives' blob keys are the files to remove), None if there was none. The
+        original stays until :meth:`collect` finds nobody referencing it."""
         with transaction(self.sessions) as s:
-            record = self._get(s, asset_id)
-            if record is None or not s.execute(_DELETE_ASSET, {"p_asset": asset_id}).rowcount:
+            record = self._get(s, project, asset_id)
+            params = {"p_asset": asset_id, "p_project": project}
+            if record is None or not s.execute(_DELETE_ASSET, params).rowcount:
                 return None
-            s.execute(_DELETE_ORIGINAL, {"p_sha256": record.sha256})
         return record
 
+    def collect(self, sha256: str, now: datetime, remove: Callable[[str], None]) -> bool:
+        """If no asset of any project references the original and no upload pinned it,
+        ``remove(blob_key)`` its bytes and drop its row, in one transaction that holds the
+        row meanwhile: an upload of the same bytes waits, then stores them again."""
+        with transaction(self.sessions) as s:
+            blob_key = s.scalar(_LOCK_ORIGINAL, {"p_sha256": sha256, "p_now": now})
+            # asked after the row is ours: an upload's asset references the row under a
+            # key-share lock, so every one that could exist has committed by now
+            if blob_key is None or s.scalar(_REFERENCES, {"p_sha256": sha256}) is not None:
+                return False
+            remove(blob_key)
+            s.execute(_DELETE_ORIGINAL, {"p_sha256": sha256})
+        return True
+
+    def unreferenced(self, now: datetime, limit: int = 100) -> list[str]:
+        """Originals no asset references and no upload pins (deleted assets' bytes, or
+        uploads that crashed between storing bytes and creating the asset)."""
+        with self.sessions() as s:
+            return list(s.scalars(_UNREFERENCED, {"p_now": now, "p_limit": limit}))
+
     # --- internals ----------------------------------------------------------------------
-    def _get(self, s: Session, asset_id: str) -> AssetRecord | None:
-        row = s.execute(_GET, {"p_asset": asset_id}).first()
+    def _get(self, s: Session, project: str, asset_id: str) -> AssetRecord | None:
+        row = s.execute(_GET, {"p_asset": asset_id, "p_project": project}).first()
         return None if row is None else self._records(s, [row])[0]
 
     @staticmethod

@@ -1,12 +1,16 @@
 """The asset service: what the API, the CLI and image delivery do with assets.
 
 Ingest lives in :mod:`vitrina.pipeline.ingest` (it stages, checks and stores uploads);
-everything else about an asset that exists goes through here.
+everything else about an asset that exists goes through here. Every call names the
+caller's project and sees only that project's assets: another project's id answers
+exactly as a missing one does. Originals are stored once across projects and removed
+when no asset of any project references them (:meth:`AssetService.collect`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from vitrina.assets.records import MAX_PAGE, AssetPage, AssetRecord, Download
 from vitrina.assets.repository import AssetRepository
@@ -22,15 +26,17 @@ class AssetService:
         self.repository = repository
         self.store = store
 
-    def get(self, asset_id: str) -> AssetRecord:
-        """The asset; NotFound for an unknown id, and alike for one that cannot be an id."""
-        record = self.repository.get(asset_id) if is_id(asset_id) else None
+    def get(self, project: str, asset_id: str) -> AssetRecord:
+        """The project's asset; NotFound for an unknown id, another project's, or one
+        that cannot be an id, all alike."""
+        record = self.repository.get(project, asset_id) if is_id(asset_id) else None
         if record is None:
             raise _no_asset(asset_id)
         return record
 
     def list(
         self,
+        project: str,
         *,
         status: AssetStatus | None = None,
         kind: str | None = None,
@@ -41,30 +47,44 @@ class AssetService:
         """Newest first; pass a page's ``next_cursor`` back as ``cursor`` for the next."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", details={"limit": limit})
-        return self.repository.page(status=status, kind=kind, mime=mime, limit=limit, cursor=cursor)
+        return self.repository.page(project, status=status, kind=kind, mime=mime, limit=limit, cursor=cursor)
 
-    def delete(self, asset_id: str) -> AssetRecord:
-        """Remove the asset: its rows first (one transaction), then its derivatives, its
-        original and its cached image results. A crash in between leaves unreferenced
-        files, never a row whose file is gone."""
-        record = self.repository.delete(asset_id) if is_id(asset_id) else None
+    def delete(self, project: str, asset_id: str) -> AssetRecord:
+        """Remove the asset: its rows first (one transaction), then its derivatives, then
+        its original if no other asset (of any project) uses it. A crash in between
+        leaves unreferenced files, which idle workers collect, never a row whose file is
+        gone."""
+        record = self.repository.delete(project, asset_id) if is_id(asset_id) else None
         if record is None:
             raise _no_asset(asset_id)
         for d in record.derivatives:
             self.store.delete(d.blob_key)
-        self.store.delete(record.blob_key)
-        for key in list(self.store.keys(results_prefix(record.sha256))):  # /img results
-            self.store.delete(key)
+        self.collect(record.sha256)
         return record
 
-    def original(self, asset_id: str) -> Download:
+    def collect(self, sha256: str) -> bool:
+        """Remove an original's bytes and its cached image results if nothing references
+        it and no upload is about to; whether it was removed."""
+        def remove(blob_key: str) -> None:
+            for key in list(self.store.keys(results_prefix(sha256))):  # /img results
+                self.store.delete(key)
+            self.store.delete(blob_key)
+
+        return self.repository.collect(sha256, _now(), remove)
+
+    def collect_unreferenced(self, limit: int = 100) -> int:
+        """Collect originals left without assets (deletes that crashed half-way, uploads
+        abandoned after storing bytes); how many were removed."""
+        return sum(self.collect(sha256) for sha256 in self.repository.unreferenced(_now(), limit))
+
+    def original(self, project: str, asset_id: str) -> Download:
         """The original as uploaded."""
-        a = self.get(asset_id)
+        a = self.get(project, asset_id)
         return Download(a.blob_key, a.size_bytes, a.mime, a.sha256)
 
-    def derivative(self, asset_id: str, name: str) -> Download:
+    def derivative(self, project: str, asset_id: str, name: str) -> Download:
         """One derivative by its name (``320.webp``); NotFound lists the available ones."""
-        a = self.get(asset_id)
+        a = self.get(project, asset_id)
         for d in a.derivatives:
             if d.name == name:
                 return Download(d.blob_key, d.size_bytes, d.mime,
@@ -75,6 +95,10 @@ class AssetService:
     def open(self, download: Download, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Its bytes ``[start, end)``, streamed."""
         return self.store.open_range(download.blob_key, start, end)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _no_asset(asset_id: str) -> NotFound:

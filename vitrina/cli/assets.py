@@ -14,6 +14,10 @@ from vitrina.assets.records import MAX_PAGE
 from vitrina.assets.states import AssetStatus, StepState
 from vitrina.cli.common import runtime_of
 from vitrina.errors import VitrinaError
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+
+PROJECT = click.option("--project", default=DEFAULT_PROJECT, show_default=True,
+                       help="The project the assets belong to.")
 
 
 def _collect(paths: tuple[str, ...], recursive: bool, suffixes: frozenset[str]) -> list[Path]:
@@ -35,8 +39,9 @@ def _collect(paths: tuple[str, ...], recursive: bool, suffixes: frozenset[str]) 
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--recursive", "-r", is_flag=True, help="Walk directories recursively.")
 @click.option("--process", "process_now", is_flag=True, help="Run the pipeline here until the new assets are done.")
+@PROJECT
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_now: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_now: bool, project: str) -> None:
     """Ingest files (and, in directories, the files of every enabled media kind)."""
     from tqdm import tqdm
 
@@ -49,7 +54,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_
     rejected: list[tuple[Path, str]] = []
     for path in tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not files):
         try:
-            result = ingestor.ingest_file(path)
+            result = ingestor.ingest_file(path, project=project)
             outcome["new" if result.created else "duplicate"] += 1
         except VitrinaError as exc:
             outcome["rejected"] += 1
@@ -85,10 +90,12 @@ def assets() -> None:
 @assets.command("ls")
 @click.option("--status", type=click.Choice([s.value for s in AssetStatus]))
 @click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=20, show_default=True)
+@PROJECT
 @click.pass_context
-def assets_ls(ctx: click.Context, status: str | None, limit: int) -> None:
+def assets_ls(ctx: click.Context, status: str | None, limit: int, project: str) -> None:
     """List the newest assets."""
-    page = runtime_of(ctx).assets.list(status=None if status is None else AssetStatus(status), limit=limit)
+    page = runtime_of(ctx).assets.list(project, status=None if status is None else AssetStatus(status),
+                                       limit=limit)
     click.echo(f"{'id':32}  {'status':10}  {'mime':11}  {'size':>9}  {'w x h':>11}  filename")
     for a in page.items:
         dims = f"{a.width}x{a.height}" if a.width else "-"
@@ -97,14 +104,15 @@ def assets_ls(ctx: click.Context, status: str | None, limit: int) -> None:
 
 @assets.command("show")
 @click.argument("asset_id")
+@PROJECT
 @click.pass_context
-def assets_show(ctx: click.Context, asset_id: str) -> None:
+def assets_show(ctx: click.Context, asset_id: str, project: str) -> None:
     """Print one asset as the API gives it (JSON)."""
     from vitrina.assets.views import asset_json
 
     rt = runtime_of(ctx)
     try:
-        asset = rt.assets.get(asset_id)
+        asset = rt.assets.get(project, asset_id)
     except VitrinaError as exc:
         raise click.ClickException(exc.message)
     base = rt.settings.public_base_url.rstrip("/") or f"http://{rt.settings.server.host}:{rt.settings.server.port}"

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -25,6 +26,7 @@ from vitrina.media.sniff import SNIFF_BYTES
 from vitrina.pipeline.queue import enqueue
 from vitrina.storage.blobs import content_key
 from vitrina.storage.catalog.db import transaction
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 if TYPE_CHECKING:
     from vitrina.runtime import Runtime
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,255}$")
 CHUNK = 1 << 20
+#: how long an upload's pin keeps collectors off its original (bytes written, asset not yet)
+PIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -97,13 +101,16 @@ class Ingestor:
         with self.rt.store.new_temp() as (path, fh):
             yield StagedFile(path, fh, limit)
 
-    def ingest_file(self, path: Path, *, filename: str | None = None, idempotency_key: str | None = None) -> IngestResult:
+    def ingest_file(self, path: Path, *, project: str = DEFAULT_PROJECT, filename: str | None = None,
+                    idempotency_key: str | None = None) -> IngestResult:
         with open(path, "rb") as src, self.stage(path.stat().st_size) as staged:
             while chunk := src.read(CHUNK):
                 staged.write(chunk)
-            return self.commit(staged, filename=filename or path.name, idempotency_key=idempotency_key)
+            return self.commit(staged, project=project, filename=filename or path.name,
+                               idempotency_key=idempotency_key)
 
-    def commit(self, staged: StagedFile, *, filename: str | None, idempotency_key: str | None) -> IngestResult:
+    def commit(self, staged: StagedFile, *, project: str, filename: str | None,
+               idempotency_key: str | None) -> IngestResult:
         filename = safe_filename(filename)
         if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
             raise InvalidKey("Idempotency-Key must be 1-255 characters of A-Z a-z 0-9 _ . : -",
@@ -115,10 +122,17 @@ class Ingestor:
         facts = kind.validate(staged.path, media, self.rt.settings)
         probe_ms = (time.perf_counter() - started) * 1000
 
-        known = self._existing(staged.sha256, idempotency_key)
+        known = self._existing(project, staged.sha256, idempotency_key)
         if known is not None:
             return known
         blob_key = content_key("originals", staged.sha256)
+        # pin the original before writing its bytes, so that no collector removes them
+        # between now and the asset that references them (decision 010)
+        now = datetime.now(UTC)
+        pinned_until = now + PIN
+        assets = self.rt.asset_repository
+        assets.pin_original(staged.sha256, size_bytes=staged.size, mime=media.mime, blob_key=blob_key,
+                            now=now, until=pinned_until)
         self.rt.store.put_file(blob_key, staged.path)  # content-addressed: a racing twin writes the same bytes
         asset_id = new_id()
         # validation probed the file already: record it as the probe step's result
@@ -126,14 +140,14 @@ class Ingestor:
         probed = {"width": facts.width, "height": facts.height, "meta": facts.meta} if facts else {}
         try:
             with transaction(self.rt.sessions) as s:
-                self.rt.asset_repository.insert_original_and_asset(
-                    s, asset_id=asset_id, sha256=staged.sha256, kind=kind.name, mime=media.mime,
-                    filename=filename, size_bytes=staged.size, blob_key=blob_key,
-                    idempotency_key=idempotency_key or None, **probed)
+                assets.insert_asset(
+                    s, project=project, asset_id=asset_id, sha256=staged.sha256, kind=kind.name,
+                    mime=media.mime, filename=filename, size_bytes=staged.size,
+                    pinned_until=pinned_until, idempotency_key=idempotency_key or None, **probed)
                 enqueue(s, asset_id, steps, done=done)
         except IntegrityError:
             # Lost a race with the same bytes (or the same key): the winner's asset stands.
-            known = self._existing(staged.sha256, idempotency_key)
+            known = self._existing(project, staged.sha256, idempotency_key)
             if known is None:
                 raise
             return known
@@ -141,18 +155,18 @@ class Ingestor:
             self.on_new_work()
         return IngestResult(asset_id, True)
 
-    def _existing(self, sha256: str, idempotency_key: str | None) -> IngestResult | None:
+    def _existing(self, project: str, sha256: str, idempotency_key: str | None) -> IngestResult | None:
         assets = self.rt.asset_repository
         if idempotency_key:
-            prior = assets.idempotency(idempotency_key)
+            prior = assets.idempotency(project, idempotency_key)
             if prior is not None:
                 if prior.sha256 != sha256:
                     raise Conflict("this Idempotency-Key was used for different content",
                                    code="idempotency_key_reused")
                 return IngestResult(prior.asset_id, False)
-        asset_id = assets.find_by_sha256(sha256)
+        asset_id = assets.find_by_sha256(project, sha256)
         if asset_id is None:
             return None
         if idempotency_key:
-            assets.record_idempotency(idempotency_key, sha256, asset_id)  # False: a retry did it
+            assets.record_idempotency(project, idempotency_key, sha256, asset_id)  # False: a retry did it
         return IngestResult(asset_id, False)

@@ -71,12 +71,15 @@ class Worker:
 
     def _look_after(self) -> None:
         """Chores of an idle worker: fail runs abandoned on every attempt and, every few
-        minutes, remove staged uploads that crashed processes left behind."""
+        minutes, remove staged uploads that crashed processes left behind and originals
+        that no asset references any more."""
         self.rt.queue.fail_abandoned()
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
             if swept := self.rt.store.sweep_temp():
                 log.info("removed %d staged files left by crashed writers", swept)
+            if collected := self.rt.assets.collect_unreferenced():
+                log.info("removed %d originals no asset references", collected)
 
     def _process(self, claim: Claim) -> Claim | None:
         try:

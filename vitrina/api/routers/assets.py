@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from vitrina.api.deps import get_runtime, require
+from vitrina.api.deps import get_runtime, project_of, require
 from vitrina.api.multipart import boundary_of, read_file_field
 from vitrina.api.ranges import parse_range
 from vitrina.api.schemas import AssetList, AssetOut, asset_out
@@ -34,11 +34,11 @@ async def upload(request: Request, response: Response) -> AssetOut:
     declared_size = int(declared) if declared and declared.isdigit() else None
     with ingestor.stage(declared_size) as staged:
         filename = await read_file_field(request.stream(), boundary, staged)
-        result = await run_in_threadpool(ingestor.commit, staged, filename=filename,
+        result = await run_in_threadpool(ingestor.commit, staged, project=project_of(request), filename=filename,
                                          idempotency_key=request.headers.get("idempotency-key"))
     response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/assets/{result.asset_id}"
-    asset = await run_in_threadpool(rt.assets.get, result.asset_id)
+    asset = await run_in_threadpool(rt.assets.get, project_of(request), result.asset_id)
     return asset_out(asset, _base_url(request, rt))
 
 
@@ -53,7 +53,7 @@ def list_assets(
 ) -> AssetList:
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     rt = get_runtime(request)
-    page = rt.assets.list(status=None if status is None else AssetStatus(status), kind=kind,
+    page = rt.assets.list(project_of(request), status=None if status is None else AssetStatus(status), kind=kind,
                           mime=mime, limit=limit, cursor=cursor)
     base = _base_url(request, rt)
     return AssetList(items=[asset_out(a, base) for a in page.items], next_cursor=page.next_cursor)
@@ -62,13 +62,13 @@ def list_assets(
 @router.get("/{asset_id}", response_model=AssetOut, dependencies=[Depends(require("read"))])
 def get_asset(asset_id: str, request: Request) -> AssetOut:
     rt = get_runtime(request)
-    return asset_out(rt.assets.get(asset_id), _base_url(request, rt))
+    return asset_out(rt.assets.get(project_of(request), asset_id), _base_url(request, rt))
 
 
 @router.delete("/{asset_id}", status_code=204, dependencies=[Depends(require("write"))])
 def delete_asset(asset_id: str, request: Request) -> Response:
     """Delete the asset, its rows and its files (catalog first: a crash leaves only unreferenced blobs)."""
-    get_runtime(request).assets.delete(asset_id)
+    get_runtime(request).assets.delete(project_of(request), asset_id)
     return Response(status_code=204)
 
 
@@ -93,11 +93,12 @@ def _stream(assets: AssetService, request: Request, download: Download, cache_co
 def download_original(asset_id: str, request: Request) -> Response:
     """The original bytes as uploaded; honours ``Range`` and ``If-None-Match``."""
     assets = get_runtime(request).assets
-    return _stream(assets, request, assets.original(asset_id), "private, max-age=3600")
+    return _stream(assets, request, assets.original(project_of(request), asset_id), "private, max-age=3600")
 
 
 @router.get("/{asset_id}/derivatives/{name}", dependencies=[Depends(require("read"))],
             responses={200: {"content": {"image/webp": {}, "image/jpeg": {}, "image/avif": {}}}})
 def download_derivative(asset_id: str, name: str, request: Request) -> Response:
     assets = get_runtime(request).assets
-    return _stream(assets, request, assets.derivative(asset_id, name), "private, max-age=86400")
+    return _stream(assets, request, assets.derivative(project_of(request), asset_id, name),
+                   "private, max-age=86400")

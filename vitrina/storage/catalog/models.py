@@ -172,5 +172,5 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
-from vitrina.storage.catalog import experiments as _experiments  # noqa: F401,E402  (Alembic sees its tables)
-from vitrina.storage.catalog import projects as _projects  # noqa: F401,E402
+from vitrina.storage.catalog import experiments as _experiments  # noqa: F401  (Alembic sees its tables)
+from vitrina.storage.catalog import projects as _projects  # noqa: F401

@@ -137,14 +137,15 @@ def downgrade() -> None:
         b.drop_constraint("fk_exposures_experiment", type_="foreignkey")
         b.drop_constraint("pk_exposures", type_="primary")
         b.drop_column("project_id")
-        b.create_primary_key("exposures_pkey", ["experiment", "unit_id", "variant"])
+        b.create_primary_key(_names("exposures_pkey", "pk_exposures"), ["experiment", "unit_id", "variant"])
     with op.batch_alter_table("experiments", naming_convention=NAMING) as b:
         b.drop_constraint("fk_experiments_project", type_="foreignkey")
         b.drop_constraint("pk_experiments", type_="primary")
         b.drop_column("project_id")
-        b.create_primary_key("experiments_pkey", ["key"])
+        b.create_primary_key(_names("experiments_pkey", "pk_experiments"), ["key"])
     with op.batch_alter_table("exposures", naming_convention=NAMING) as b:
-        b.create_foreign_key("exposures_experiment_fkey", "experiments", ["experiment"], ["key"],
+        b.create_foreign_key(_names("exposures_experiment_fkey", "fk_exposures_experiment_experiments"),
+                             "experiments", ["experiment"], ["key"],
                              ondelete="CASCADE")
     with op.batch_alter_table("api_keys") as b:
         b.drop_constraint("fk_api_keys_project", type_="foreignkey")
@@ -152,13 +153,13 @@ def downgrade() -> None:
     with op.batch_alter_table("idempotency_keys", naming_convention=NAMING) as b:
         b.drop_constraint("pk_idempotency_keys", type_="primary")
         b.drop_column("project_id")
-        b.create_primary_key("idempotency_keys_pkey", ["key"])
+        b.create_primary_key(_names("idempotency_keys_pkey", "pk_idempotency_keys"), ["key"])
     with op.batch_alter_table("assets", naming_convention=NAMING) as b:
         b.drop_index("ix_assets_project_newest")
         b.drop_constraint("fk_assets_project", type_="foreignkey")
         b.drop_constraint("uq_assets_project_sha256", type_="unique")
         b.drop_column("project_id")
-        b.create_unique_constraint("assets_sha256_key", ["sha256"])
+        b.create_unique_constraint(_names("assets_sha256_key", "uq_assets_sha256"), ["sha256"])
     with op.batch_alter_table("originals") as b:
         b.drop_column("pinned_until")
     op.drop_table("projects")
