@@ -1,0 +1,113 @@
+"""Isolation between projects, route by route.
+
+Every route of the OpenAPI document that names a resource in its path is called with
+project A's key (scope admin in A) against project B's resources, and again against
+resources that do not exist: the two answers must be the same (no existence oracle),
+never a success, and B's data must be unchanged afterwards. The routes come from the
+app itself, so a new route is covered the day it is added; a new kind of path
+parameter fails here until this file knows how to make one of B's.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.test_experiments import body as experiment_body
+from tests.conftest import PHOTOS, make_settings
+from vitrina.access.keys import create_key
+from vitrina.api.app import create_app
+from vitrina.delivery.signing import Signer
+from vitrina.ids import new_id
+from vitrina.storage.catalog.db import transaction
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
+from vitrina.testing import make_runtime, process_all
+
+SIGNING = {"k1": "a-long-random-signing-secret-of-project-a"}
+B = "team-b"
+#: bodies that make a request valid, so the answer can only be about the resource
+BODIES = {
+    ("post", "/v1/experiments/{key}/assign"): lambda values: {"unit_id": "u1"},
+    ("put", "/v1/experiments/{key}"): lambda values: experiment_body(values["key"]),
+}
+#: answers that prove nothing exists, by route: with a valid body every one is a 404
+EXPECTED = {404}
+
+
+@pytest.fixture
+def world(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url, dev=False, signing={"keys": SIGNING})
+    rt = make_runtime(settings)
+    with transaction(rt.sessions) as s:
+        s.add(ProjectRow(id=B, name="Team B", quotas={}))
+    key_a = create_key(rt.sessions, "a", ["admin"], DEFAULT_PROJECT)
+    key_b = create_key(rt.sessions, "b", ["admin"], B)
+    asset_b = rt.ingestor.ingest_file(PHOTOS / "coffee.png", project=B).asset_id
+    rt.ingestor.ingest_file(PHOTOS / "rocket.jpg", project=DEFAULT_PROJECT)  # A has its own
+    process_all(rt)
+    app = create_app(settings, start_workers=False, runtime=rt)
+    with TestClient(app) as client:
+        as_b = {"Authorization": f"Bearer {key_b}"}
+        assert client.post("/v1/experiments", json=experiment_body("hero"), headers=as_b).status_code == 201
+        b_asset = client.get(f"/v1/assets/{asset_b}", headers=as_b).json()
+        b_experiment = client.get("/v1/experiments/hero", headers=as_b).json()
+        own = {
+            "asset_id": asset_b,
+            "name": b_asset["derivatives"][0]["url"].rsplit("/", 1)[1],
+            "key": "hero",
+            "project_id": B,
+            "key_id": key_b.split("_")[1],
+            "ops": "w_64",
+        }
+        missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
+                         "project_id": "no-such-project", "key_id": "0" * 16}
+        yield client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing, (b_asset, b_experiment)
+    rt.close()
+
+
+def routes(app) -> list[tuple[str, str]]:
+    schema = app.openapi()
+    return sorted((method, path) for path, item in schema["paths"].items() for method in item
+                  if "{" in path)
+
+
+def call(client, method: str, path: str, values: dict, headers: dict):
+    filled = path
+    for name, value in values.items():
+        filled = filled.replace("{" + name + "}", value)
+    if path.startswith("/img/"):
+        signed_part = filled.split("/", 3)[3]  # {ops}/{asset_id}
+        # signed with project A's key (the default project's, from the settings)
+        filled = filled.replace("{signature}", Signer(SIGNING, "k1").signature(signed_part))
+    assert "{" not in filled, f"{method.upper()} {path}: no value for a path parameter in this test"
+    make_body = BODIES.get((method, path))
+    body = make_body(values) if make_body else {} if method in ("post", "put", "patch") else None
+    return client.request(method.upper(), filled, json=body, headers=headers)
+
+
+def test_another_projects_resources_answer_as_missing_ones_on_every_route(world):
+    client, as_a, as_b, own, missing, before = world
+    covered = routes(client.app)
+    assert len(covered) >= 12  # the assets, experiments and image routes at least
+    for method, path in covered:
+        theirs = call(client, method, path, own, as_a)
+        nothing = call(client, method, path, missing, as_a)
+        shown = f"{method.upper()} {path}"
+        assert theirs.status_code >= 400, f"{shown} answered {theirs.status_code} for B's resource"
+        assert theirs.status_code == nothing.status_code, shown
+        assert theirs.json()["error"]["code"] == nothing.json()["error"]["code"], shown
+        assert theirs.status_code in EXPECTED, f"{shown}: {theirs.status_code} {theirs.text[:200]}"
+    # B's data did not change, and B still sees it
+    after = client.get(f"/v1/assets/{own['asset_id']}", headers=as_b).json()
+    experiment = client.get("/v1/experiments/hero", headers=as_b).json()
+    assert (after, experiment) == before
+
+
+def test_lists_show_only_the_callers_project(world):
+    client, as_a, as_b, own, _, _ = world
+    mine = client.get("/v1/assets", headers=as_a).json()["items"]
+    theirs = client.get("/v1/assets", headers=as_b).json()["items"]
+    assert [a["filename"] for a in mine] == ["rocket.jpg"]
+    assert [a["id"] for a in theirs] == [own["asset_id"]]
+    assert client.get("/v1/experiments", headers=as_a).json()["items"] == []
+    assert [e["key"] for e in client.get("/v1/experiments", headers=as_b).json()["items"]] == ["hero"]
