@@ -3,6 +3,7 @@ as JSON and as a PNG, on the embedded catalog."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 from pathlib import Path
@@ -65,6 +66,8 @@ COMMANDS = [("exp",), *[("exp", c) for c in ("create", "update", "ls", "show", "
 def test_every_exp_command_has_help(words):
     result = CliRunner().invoke(main, [*words, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+    if len(words) > 1:  # every command acts in one project
+        assert "--project ID" in result.output and "[default: default]" in result.output
 
 
 def test_exp_end_to_end(run, tmp_path):
@@ -162,3 +165,61 @@ def test_the_readme_session_prints_what_the_readme_shows(run, tmp_path, monkeypa
         assert run("exp", *args).exit_code == 0
     printed = run("exp", "results", "hero-image").output.splitlines()
     assert printed == shown
+
+
+def add_project(tmp_path, project_id):
+    from tests.conftest import make_settings
+    from vitrina.runtime import Runtime
+    from vitrina.storage.catalog.db import transaction
+    from vitrina.storage.catalog.projects import ProjectRow
+
+    url = f"sqlite:///{tmp_path / 'data' / 'catalog.db'}"
+    rt = Runtime(make_settings(tmp_path, url))
+    try:
+        with transaction(rt.sessions) as s:
+            s.add(ProjectRow(id=project_id, name=project_id))
+    finally:
+        rt.close()
+
+
+def test_each_command_acts_in_its_project(run, tmp_path):
+    add_project(tmp_path, "beta")
+    default_spec, beta_spec = tmp_path / "default.json", tmp_path / "beta.json"
+    mine = copy.deepcopy(SPEC)
+    mine["definition"].pop("traffic", None)  # another test changes SPEC's
+    default_spec.write_text(json.dumps(mine))
+    other = copy.deepcopy(mine)
+    other["definition"].update(variants=[{"key": "x"}, {"key": "y"}], targeting=[])
+    beta_spec.write_text(json.dumps(other))
+    assert run("exp", "create", default_spec).exit_code == 0
+    assert run("exp", "create", beta_spec, "--project", "beta").output.strip() == \
+        "created checkout (revision 1, running)"  # the same key, another project
+    assert "control:50% express:50%" in run("exp", "ls").output
+    assert "x:50% y:50%" in run("exp", "ls", "--project", "beta").output
+    beta = json.loads(run("exp", "assign", "checkout", "u1", "--project", "beta").output)
+    assert beta["variant"] in ("x", "y") and beta["reason"] == "assigned"
+
+    exposures, events = tmp_path / "exposures.csv", tmp_path / "events.csv"
+    exposures.write_text("unit_id,variant,timestamp\n" + "".join(
+        f"u{i},{'xy'[i % 2]},{T0 + i}\n" for i in range(40)))
+    events.write_text("unit_id,event,value,timestamp,id\n" + "".join(
+        f"u{i},buy,10,{T0 + 3600 + i},order-{i}\n" for i in range(40)))
+    refused = run("exp", "log-exposures", exposures, "--experiment", "checkout")
+    assert refused.exit_code == 1 and "line 2: variant" in refused.output  # x is beta's only
+    assert run("exp", "log-exposures", exposures, "--experiment", "checkout",
+               "--project", "beta").exit_code == 0
+    for project in ("beta", "default"):  # the same event ids in both projects
+        logged = run("exp", "log-events", events, "--project", project)
+        assert logged.exit_code == 0 and "logged 40 events" in logged.output
+
+    assert json.loads(run("exp", "results", "checkout", "--json").output)["units"] == \
+        {"control": 0, "express": 0}
+    full = json.loads(run("exp", "results", "checkout", "--json", "--project", "beta").output)
+    assert full["units"] == {"x": 20, "y": 20}
+    assert "stop: checkout is stopped" in run("exp", "stop", "checkout", "--project", "beta").output
+    assert json.loads(run("exp", "show", "checkout").output)["status"] == "running"
+
+    missing = run("exp", "show", "checkout", "--project", "gamma")
+    assert missing.exit_code == 1 and "not_found: no experiment 'checkout'" in missing.output
+    unknown = run("exp", "create", default_spec, "--project", "gamma")
+    assert unknown.exit_code == 1 and "not_found: no project 'gamma'" in unknown.output
