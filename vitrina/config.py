@@ -84,6 +84,7 @@ class DeliverySettings(Section):
     memory_bytes: int = Field(64 * 1024 * 1024, ge=0, description="In-memory cache of ready answers per HTTP process, in bytes (0 = off).")
     memory_item_bytes: int = Field(512 * 1024, ge=1, description="Largest answer the in-memory cache keeps.")
     asset_ttl_seconds: float = Field(30.0, ge=0, description="How long a process trusts what it read about an asset (a deleted asset's images may be served this long).")
+    signing_keys_ttl_seconds: float = Field(10.0, ge=0, description="How long a process trusts the projects' URL signing keys it read from the catalog (not the settings' keys, which are the default project's): a project key created or revoked takes effect on every process within this time (an unknown key id is looked up again at most once a second).")
     presets: dict[str, str] = Field(default_factory=dict, description='Named ops for t_{name}, JSON: {"card": "w_400,h_300,c_fill,g_auto"}.')
     max_concurrency: int = Field(0, ge=0, le=256, description="Transformations running at once per HTTP process; 0 = twice the number of CPUs (libvips releases the GIL; a process that got more than its share of connections still keeps every core busy).")
     max_queue: int = Field(64, ge=0, description="Transformations waiting for a slot per HTTP process; past it the answer is 503 with Retry-After.")

@@ -26,6 +26,7 @@ from vitrina.storage.catalog.db import make_engine, make_sessionmaker
 if TYPE_CHECKING:
     from vitrina.delivery.service import ImageService
     from vitrina.pipeline.ingest import Ingestor
+    from vitrina.projects.service import ProjectService
 
 
 def registries_for(settings: Settings) -> Registries:
@@ -76,6 +77,13 @@ class Runtime:
 
         kinds = frozenset(k.name for k in self.registries.kinds if k.transformable)
         return ImageService(self.settings, self.asset_repository, self.store, kinds)
+
+    @cached_property
+    def projects(self) -> ProjectService:
+        """Projects and their URL signing keys (the settings' key ids stay theirs)."""
+        from vitrina.projects.service import ProjectService
+
+        return ProjectService(self.sessions, frozenset(self.settings.signing.keys))
 
     @cached_property
     def ingestor(self) -> Ingestor:

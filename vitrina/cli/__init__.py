@@ -16,9 +16,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from vitrina.cli import admin, assets, experiments, server, url
+    from vitrina.cli import admin, assets, experiments, projects, server, url
 
-    for module in (server, assets, admin, url, experiments):
+    for module in (server, assets, admin, projects, url, experiments):
         for command in module.COMMANDS:
             main.add_command(command)
 

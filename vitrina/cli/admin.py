@@ -9,33 +9,42 @@ import click
 from vitrina.cli.assets import process_until_idle
 from vitrina.cli.common import runtime_of
 from vitrina.errors import VitrinaError
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 
 @click.group()
 def keys() -> None:
-    """API keys (scopes: read, write, admin)."""
+    """API keys: read < write < admin within the key's project; org manages every project."""
 
 
 @keys.command("create")
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, default=("read",), show_default=True,
-              type=click.Choice(["read", "write", "admin"]))
+              type=click.Choice(["read", "write", "admin", "org"]),
+              help="Repeatable. org (organisation admin) only for keys of the default project.")
+@click.option("--project", default=DEFAULT_PROJECT, show_default=True, metavar="ID",
+              help="The project the key acts in.")
 @click.pass_context
-def keys_create(ctx: click.Context, name: str, scopes: tuple[str, ...]) -> None:
+def keys_create(ctx: click.Context, name: str, scopes: tuple[str, ...], project: str) -> None:
     """Create a key; it is shown once."""
     from vitrina.access.keys import create_key
 
-    click.echo(create_key(runtime_of(ctx).sessions, name, list(scopes)))
+    try:
+        click.echo(create_key(runtime_of(ctx).sessions, name, list(scopes), project))
+    except VitrinaError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
 
 
 @keys.command("ls")
+@click.option("--project", default=None, metavar="ID", help="Only this project's keys (default: every project's).")
 @click.pass_context
-def keys_ls(ctx: click.Context) -> None:
+def keys_ls(ctx: click.Context, project: str | None) -> None:
     """List keys (never their secrets)."""
     from vitrina.access.keys import list_keys
 
-    for k in list_keys(runtime_of(ctx).sessions):
-        click.echo(f"{k.id}  {k.name:20}  {k.scopes:18}  {'revoked' if k.revoked_at else 'active'}")
+    for k in list_keys(runtime_of(ctx).sessions, project):
+        click.echo(f"{k.id}  {k.project_id:20}  {k.name:20}  {','.join(k.scopes):22}  "
+                   f"{'revoked' if k.revoked_at else 'active'}")
 
 
 @keys.command("revoke")

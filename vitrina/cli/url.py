@@ -1,4 +1,4 @@
-"""url: sign image transformation URLs with the configured keys."""
+"""url: sign image transformation URLs with the configured keys (or a project's)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import time
 
 import click
 
-from vitrina.cli.common import settings_of
+from vitrina.cli.common import runtime_of, settings_of
 from vitrina.errors import VitrinaError
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 
 def _widths(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
@@ -40,22 +41,34 @@ def _widths(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     metavar="W,W,...",
     help="Print a srcset list: OPS at each width, the aspect ratio kept.",
 )
+@click.option(
+    "--project",
+    default=None,
+    metavar="ID",
+    help="Sign with this project's newest signing key (read from the catalog); "
+    "default: the default project's key from the settings.",
+)
 @click.pass_context
 def url(ctx: click.Context, asset_id: str, ops: str, expires: int | None,
-        widths: list[int] | None) -> None:  # fmt: skip
+        widths: list[int] | None, project: str | None) -> None:  # fmt: skip
     """Sign /img/{signature}/{ops}/{asset_id} for ASSET_ID and OPS (e.g. w_400,h_300,c_fill).
 
     OPS is written in its canonical form; `-` asks for no transformation. Prefixed with
     VITRINA_PUBLIC_BASE_URL when set. Outside development mode VITRINA_SIGNING__KEYS must
-    hold the key (VITRINA_SIGNING__KEY_ID picks which).
+    hold the key (VITRINA_SIGNING__KEY_ID picks which); with --project, the project's
+    newest key (`vitrina projects signing-key create`) signs instead.
     """
-    from vitrina.delivery.configured import signer_from
+    from vitrina.delivery.configured import project_signer, signer_from
 
     settings = settings_of(ctx)
     base = settings.public_base_url.rstrip("/")
     until = None if expires is None else int(time.time()) + expires
     try:
-        signer = signer_from(settings)
+        if project is None or project == DEFAULT_PROJECT:
+            signer = signer_from(settings)
+        else:
+            key = runtime_of(ctx).projects.current_signing_key(project)
+            signer = project_signer(settings, key.id, key.secret)
         if widths is None:
             click.echo(base + signer.url(asset_id, ops, until))
             return

@@ -18,6 +18,11 @@ def signer_from(settings: Settings) -> Signer:
     )
 
 
+def project_signer(settings: Settings, key_id: str, secret: str) -> Signer:
+    """Signs with one project's key (its newest); the settings give the presets."""
+    return Signer({key_id: secret}, key_id, presets=settings.delivery.presets)
+
+
 def limits_from(settings: Settings) -> DeliveryLimits:
     return DeliveryLimits(
         max_width=settings.delivery.max_width,

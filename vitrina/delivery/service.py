@@ -1,14 +1,20 @@
 """The image service: from a request path to a ready answer, when the in-memory cache
 had none (the route's miss path).
 
-    parse_path -> verify the signature (first) -> parse_ops -> check_limits
-      -> asset records (TTL cache; catalog in a thread) -> choose_format -> cache key
+    parse_path -> verify the signature (first; the key names its project) -> parse_ops
+      -> check_limits -> asset records (TTL cache; catalog in a thread), refused as
+      missing unless of the key's project -> choose_format -> cache key
       -> single-flight per key: blob cache, else a place in the render pool -> transform
       -> blob cache -> Prepared (headers, ETag) -> in-memory cache
 
 With ``delivery_cache`` off every request does the work: no blob cache, no memory
 cache and no single-flight (sharing one render between concurrent requests is a
 cache too).
+
+The settings' signing keys are the default project's and verify with no catalog read;
+other projects' keys come from the catalog through :class:`ProjectKeys` (a TTL
+cache), only for URLs that name a key id the settings do not hold. An answer kept in
+memory for such a key is trusted no longer than the key set it was verified with.
 """
 
 from __future__ import annotations
@@ -41,12 +47,14 @@ from vitrina.delivery.limits import check_limits
 from vitrina.delivery.negotiate import MIME, choose_format
 from vitrina.delivery.ops import GRAVITY_MODES, Ops
 from vitrina.delivery.paths import UNSIGNED, parse_path
-from vitrina.delivery.signing import Signer
-from vitrina.delivery.sources import AssetSources, SourceRecord
+from vitrina.delivery.signing import Signer, signing_key_id
+from vitrina.delivery.sources import AssetSources, KeySet, ProjectKeys, SourceRecord
 from vitrina.delivery.stats import DeliveryStats
-from vitrina.errors import NotFound
+from vitrina.errors import NotFound, Unavailable
 from vitrina.media.transform import Rendered, transform
+from vitrina.projects.service import SigningKey
 from vitrina.storage.blobs import BlobStore
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 log = logging.getLogger("vitrina.delivery")
 T = TypeVar("T")
@@ -73,12 +81,20 @@ class ImageService:
         kinds: frozenset[str],
         *,
         clock: Callable[[], float] = time.time,
+        signing_keys: Callable[[], list[SigningKey]] | None = None,
     ) -> None:
         """``kinds``: the media kinds whose originals the engine transforms."""
         self.clock = clock  # wall clock; tests may replace it
         self.presets = dict(settings.delivery.presets)
         self.limits = limits_from(settings)
         self.allow_unsigned = settings.dev
+        if signing_keys is None:  # the projects' keys, from the catalog the assets are in
+            from vitrina.projects.service import ProjectService
+
+            signing_keys = ProjectService(assets.sessions).active_signing_keys
+        self.project_keys = ProjectKeys(signing_keys, settings.delivery.signing_keys_ttl_seconds,
+                                        lambda: self.clock())
+        self._key_reads: SingleFlight[KeySet] = SingleFlight()
         self.use_signer(signer_from(settings), settings.signing.keys)
         self.ttl = settings.delivery.asset_ttl_seconds
         self.sources = AssetSources(assets, store, self.ttl, lambda: self.clock(), kinds)
@@ -102,10 +118,19 @@ class ImageService:
         self._parsed: dict[str, tuple[Ops, str]] = {}  # ops text -> (ops, canonical form)
 
     def use_signer(self, signer: Signer, keys: Mapping[str, Any]) -> None:
-        """Verify with ``signer`` from now on; answers cached under a key id no longer in
-        ``keys`` stop being served from memory at once."""
+        """Verify the default project's URLs with ``signer`` (over ``keys``) from now on;
+        answers cached under a key id no longer in ``keys`` stop being served from
+        memory at once."""
         self.signer = signer
-        self.key_ids = frozenset(keys) | ({UNSIGNED} if self.allow_unsigned else frozenset())
+        self.static_key_ids = frozenset(keys)
+        self.project_keys.reserved = self.static_key_ids
+        self._update_key_ids()
+
+    def _update_key_ids(self) -> None:
+        """The key ids whose answers the memory cache may serve: the settings', the
+        projects' as last read, and ``_`` in development mode."""
+        self.key_ids = (self.static_key_ids | frozenset(self.project_keys.current.projects)
+                        | ({UNSIGNED} if self.allow_unsigned else frozenset()))
 
     # --- the miss path -------------------------------------------------------------------
     async def answer(
@@ -117,19 +142,19 @@ class ImageService:
         When ``if_none_match`` names the result's ETag the answer has no body (a 304):
         the key is known before the image, so revalidations cost no read or render."""
         path = parse_path(raw_path)
-        self.signer.verify(path.signature, path.signed_part, self.clock())
+        project, keys_until = await self._verify(path.signature, path.signed_part)
         ops, canonical_ops = self._parse(path.ops)
-        record = await self._record(path.asset_id)
+        record = await self._record(path.asset_id, project)
         overlays: dict[str, SourceRecord] = {}
         for overlay in ops.l:
             if overlay.asset not in overlays:
-                overlays[overlay.asset] = await self._record(overlay.asset, overlay=True)
+                overlays[overlay.asset] = await self._record(overlay.asset, project, overlay=True)
         fmt, negotiated = choose_format(ops, accept, record.has_alpha, record.format)
         focal = ops.c in GRAVITY_MODES and ops.g in ("auto", "face")
         key = cache_key(record.sha256, canonical_ops, fmt, record.focus_tag if focal else "")
         loaded = min([record.loaded_at, *(r.loaded_at for r in overlays.values())])
         key_id, expires = _signature_facts(path.signature)
-        valid_until = min(loaded + self.ttl, math.inf if expires is None else expires)
+        valid_until = min(loaded + self.ttl, keys_until, math.inf if expires is None else expires)
         if if_none_match is not None and etag_matches(if_none_match, _etag(key)):
             return _prepare(b"", fmt, key, negotiated, key_id, valid_until), negotiated
         job = _Job(record, ops, fmt, overlays, key)
@@ -163,11 +188,39 @@ class ImageService:
             found = self._parsed[text] = (ops, canonical(ops))
         return found
 
-    async def _record(self, asset_id: str, *, overlay: bool = False) -> SourceRecord:
+    async def _verify(self, signature: str, signed_part: str) -> tuple[str, float]:
+        """(the project whose key signed, until when that may be trusted), or 403 as
+        :meth:`Signer.verify` says. The settings' keys (and ``_``) are the default
+        project's; any other key id is looked up among the projects' keys, read again
+        when they are older than their TTL (or than a second, for an id they lack)."""
+        key_id = signing_key_id(signature)
+        if key_id is not None and key_id not in self.static_key_ids:
+            if not self.project_keys.fresh(key_id):
+                await self._key_reads.run("keys", self._read_keys)
+            keys = self.project_keys.current
+            if keys.signer is not None and keys.signer.holds(key_id):
+                keys.signer.verify(signature, signed_part, self.clock())
+                return keys.projects[key_id], keys.loaded_at + self.project_keys.ttl
+        self.signer.verify(signature, signed_part, self.clock())  # unknown_key for the rest
+        return DEFAULT_PROJECT, math.inf
+
+    async def _read_keys(self) -> KeySet:
+        try:
+            keys = await self._io(self.project_keys.read)
+        except Exception:
+            log.warning("could not read the projects' signing keys", exc_info=True)
+            raise Unavailable("The image server cannot check this URL's key now; retry shortly.") from None
+        self.project_keys.remember(keys)
+        self._update_key_ids()
+        return keys
+
+    async def _record(self, asset_id: str, project: str, *, overlay: bool = False) -> SourceRecord:
+        """The asset's record; 404 when there is none or it is another project's than
+        ``project`` (the signing key's), the same answer for both."""
         known, record = self.sources.fresh(asset_id)
         if not known:
             record = await self._lookups.run(asset_id, lambda: self._load(asset_id))
-        if record is None:
+        if record is None or record.project_id != project:
             if overlay:
                 raise NotFound("The overlay asset does not exist or is not an image.",
                                details={"op": "l", "asset_id": asset_id})  # fmt: skip

@@ -4,6 +4,10 @@ The signature segment is ``{key_id}.{mac}`` or ``{key_id}.{expires}.{mac}``
 (``expires`` in Unix seconds), all URL-safe. The MAC covers the key id, the expiry
 and ``{ops}/{asset_id}`` exactly as they stand in the URL, so it is checked before
 anything in the URL is parsed; URLs built here always carry canonical ops.
+
+A key belongs to one project (the settings' keys to the default project, the others
+to the project that made them); :meth:`Signer.verify` answers which key signed, and
+the image route serves only that key's project's assets.
 """
 
 from __future__ import annotations
@@ -97,12 +101,13 @@ class Signer:
         return ".".join(p for p in (self._current, exp, mac) if p)
 
     # --- checking URLs ----------------------------------------------------------------
-    def verify(self, signature: str, signed_part: str, now: float) -> None:
-        """Accept or raise 403 (``bad_signature``, ``expired_url``, ``unknown_key``,
-        ``signature_required``); compares in constant time."""
+    def verify(self, signature: str, signed_part: str, now: float) -> str:
+        """The id of the key that signed (``_`` for an accepted unsigned URL), or 403
+        (``bad_signature``, ``expired_url``, ``unknown_key``, ``signature_required``);
+        compares in constant time."""
         if signature == UNSIGNED:
             if self.allow_unsigned:
-                return
+                return UNSIGNED
             raise SignatureError(
                 "This server only serves signed image URLs.", code="signature_required"
             )
@@ -122,6 +127,18 @@ class Signer:
             raise SignatureError("The URL signature does not match.")
         if exp and now >= int(exp):
             raise SignatureError("This image URL has expired.", code="expired_url")
+        return kid
+
+    def holds(self, key_id: str) -> bool:
+        """Whether ``key_id`` is one of this signer's keys."""
+        return key_id in self._keys
+
+
+def signing_key_id(signature: str) -> str | None:
+    """The key id a signature segment names (not verified), or None for the unsigned
+    ``_`` and for a segment too malformed to name one."""
+    kid, dot, _ = signature.partition(".")
+    return kid if dot and _KEY_ID.fullmatch(kid) else None
 
 
 def _mac(key: bytes, kid: str, exp: str, signed_part: str) -> str:

@@ -1,13 +1,18 @@
-"""What serving needs to know about an asset, read from the catalog and kept for a
-short time (a TTL) so that hot URLs never touch the database.
+"""What serving needs to know about an asset, and the projects' URL signing keys, read
+from the catalog and kept for a short time (a TTL) so that hot URLs never touch the
+database.
 
 A process trusts a record for ``ttl`` seconds: an asset deleted meanwhile may still
-be served from this process for that long (documented with the setting).
+be served from this process for that long (documented with the setting). It trusts
+the set of project signing keys for ``delivery.signing_keys_ttl_seconds``: a revoked
+key stops working within that time, a new one starts within it (or within a second,
+when a URL names a key id the process does not know yet).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,10 +21,12 @@ from functools import partial
 from typing import Any
 
 from vitrina.assets.repository import AssetRepository
+from vitrina.delivery.signing import Signer
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.media.focus import Focus
 from vitrina.media.source import Source, read_header
 from vitrina.media.transform import Proxy
+from vitrina.projects.service import SigningKey
 from vitrina.storage.blobs import BlobStore
 
 log = logging.getLogger("vitrina.delivery")
@@ -40,6 +47,8 @@ class SourceRecord:
     loaded_at: float  # wall clock
     #: (width, height, blob key) of the JPEG derivatives: smaller stand-ins for the original
     renditions: tuple[tuple[int, int, str], ...] = ()
+    #: the asset's project: only URLs signed with one of its keys are served
+    project_id: str = ""
 
     @property
     def size(self) -> tuple[int, int] | None:
@@ -80,7 +89,7 @@ class AssetSources:
         if facts is None or facts.kind not in self.kinds:
             return None
         record = self._record(asset_id, facts, facts.focus, loaded_at)
-        return replace(record, renditions=facts.renditions)
+        return replace(record, renditions=facts.renditions, project_id=facts.project_id)
 
     def remember(self, asset_id: str, record: SourceRecord | None) -> None:
         """Keep what :meth:`read` found (from the event loop: one writer, no lock)."""
@@ -128,3 +137,67 @@ class AssetSources:
         fmt = meta.get("format") or row.mime.rpartition("/")[2]
         return SourceRecord(asset_id, row.sha256, row.blob_key, width, height, has_alpha, fmt,
                             focus, tag, loaded_at)  # fmt: skip
+
+
+#: how soon a key id the process does not know makes it read the keys again (s)
+UNKNOWN_KEY_RETRY = 1.0
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """The projects' active signing keys as read at ``loaded_at`` (wall clock)."""
+
+    signer: Signer | None  # verifies with every key below; None without any
+    projects: dict[str, str]  # key id -> its project
+    loaded_at: float
+
+
+class ProjectKeys:
+    """The projects' URL signing keys (not the settings' keys), kept for ``ttl`` s.
+
+    :meth:`fresh` never blocks; :meth:`read` reads the catalog (call it in a thread);
+    :meth:`remember` keeps what it read (from the event loop: one writer, no lock).
+    Key ids in ``reserved`` (the settings' keys) are never taken from the catalog.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], list[SigningKey]],
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+        reserved: frozenset[str] = frozenset(),
+    ) -> None:
+        self.load, self.ttl, self.clock, self.reserved = load, ttl, clock, reserved
+        self.current = KeySet(None, {}, -math.inf)
+
+    def fresh(self, key_id: str) -> bool:
+        """Whether the keys in hand may answer for ``key_id`` without a read: they are
+        younger than the TTL and, if they lack it, younger than UNKNOWN_KEY_RETRY."""
+        age = self.clock() - self.current.loaded_at
+        if age >= self.ttl:
+            return False
+        return key_id in self.current.projects or age < min(self.ttl, UNKNOWN_KEY_RETRY)
+
+    def read(self) -> KeySet:
+        """The catalog's active keys now (blocking: call it in a thread); a malformed one
+        is left out."""
+        loaded_at = self.clock()
+        secrets: dict[str, str] = {}
+        projects: dict[str, str] = {}
+        for key in self.load():
+            if key.id in self.reserved:
+                log.warning("project %s's signing key %s has the id of a key in the settings, "
+                            "which wins; revoke it and make another", key.project_id, key.id)
+                continue
+            try:
+                Signer({key.id: key.secret})  # its id and length are checked
+            except VitrinaError as exc:
+                log.warning("project %s's signing key %s is unusable: %s", key.project_id, key.id,
+                            exc.message)
+                continue
+            secrets[key.id], projects[key.id] = key.secret, key.project_id
+        return KeySet(Signer(secrets) if secrets else None, projects, loaded_at)
+
+    def remember(self, keys: KeySet) -> None:
+        if keys.loaded_at >= self.current.loaded_at:
+            self.current = keys
