@@ -112,3 +112,87 @@ def test_a_newer_analyser_is_stale_alone_and_backfilled(run):
     assert run("batch", "stale").output.splitlines() == ["analyser phash: 2 stale"]
     unknown = run("batch", "reprocess", "--analyser", "nope")
     assert unknown.exit_code == 1 and "no analyser named 'nope'" in unknown.output
+
+
+PROJECT_COMMANDS = [("projects",), ("projects", "create"), ("projects", "ls"), ("projects", "show"),
+                    ("projects", "rename"), ("projects", "set-quota"), ("projects", "delete"),
+                    ("projects", "signing-key"), ("projects", "signing-key", "create"),
+                    ("projects", "signing-key", "ls"), ("projects", "signing-key", "revoke"),
+                    ("keys", "ls"), ("keys", "revoke"), ("url",)]
+
+
+@pytest.mark.parametrize("words", PROJECT_COMMANDS, ids=[" ".join(c) for c in PROJECT_COMMANDS])
+def test_every_projects_command_has_help(words):
+    result = CliRunner().invoke(main, [*words, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_projects_lifecycle(run):
+    assert run("projects", "create", "shop", "--name", "Shop front").output.strip() == "created shop"
+    assert run("projects", "create", "blog").exit_code == 0
+    bad = run("projects", "create", "Shop_Front")
+    assert bad.exit_code == 1 and "invalid_project_id" in bad.output
+    again = run("projects", "create", "shop")
+    assert again.exit_code == 1 and "project_exists" in again.output
+    listing = run("projects", "ls").output.splitlines()
+    assert [line.split()[0] for line in listing[1:]] == ["blog", "default", "shop"]
+    quotas = run("projects", "set-quota", "shop", "max_assets=100", "max_bytes=5000")
+    assert json.loads(quotas.output) == {"max_assets": 100, "max_bytes": 5000}
+    assert json.loads(run("projects", "set-quota", "shop", "max_bytes=").output) == {"max_assets": 100}
+    assert run("projects", "set-quota", "shop", "max_assets=lots").exit_code == 2
+    assert run("projects", "set-quota", "shop", "max_assets").exit_code == 2
+    unknown = run("projects", "set-quota", "shop", "max_files=1")
+    assert unknown.exit_code == 1 and "invalid_quota" in unknown.output
+    assert run("projects", "rename", "shop", "The shop").exit_code == 0
+    shown = json.loads(run("projects", "show", "shop").output)
+    assert (shown["id"], shown["name"], shown["quotas"]) == ("shop", "The shop", {"max_assets": 100})
+    assert "shop  " in run("projects", "ls").output and "max_assets=100" in run("projects", "ls").output
+    assert run("ingest", str(PHOTOS / "coffee.png")).exit_code == 0  # into the default project
+    kept = run("projects", "delete", "default")
+    assert kept.exit_code == 1 and "default_project" in kept.output
+    assert run("projects", "delete", "blog").output.strip() == "deleted blog"
+    missing = run("projects", "show", "blog")
+    assert missing.exit_code == 1 and "not_found" in missing.output
+
+
+def test_keys_in_a_project(run):
+    assert run("projects", "create", "shop").exit_code == 0
+    key = run("keys", "create", "ci", "--scope", "write", "--project", "shop").output.strip()
+    assert key.startswith("vk_")
+    assert run("keys", "create", "boss", "--scope", "org").output.startswith("vk_")
+    mine = run("keys", "ls", "--project", "shop").output.splitlines()
+    assert len(mine) == 1 and " shop " in mine[0] and " ci " in mine[0] and "write" in mine[0]
+    assert len(run("keys", "ls").output.splitlines()) == 2
+    nowhere = run("keys", "create", "x", "--project", "nope")
+    assert nowhere.exit_code == 1 and "not_found" in nowhere.output
+    org = run("keys", "create", "x", "--scope", "org", "--project", "shop")
+    assert org.exit_code == 1 and "invalid_scope" in org.output
+
+
+def test_url_signed_with_a_projects_key(run):
+    from vitrina.delivery import Signer
+
+    asset = "0123456789abcdef0123456789abcdef"
+    assert run("url", asset, "w_100").output.strip() == f"/img/_/w_100/{asset}"  # as before
+    assert run("url", asset, "w_100", "--project", "default").output.strip() == f"/img/_/w_100/{asset}"
+    assert run("projects", "create", "shop").exit_code == 0
+    none = run("url", asset, "w_100", "--project", "shop")
+    assert none.exit_code == 1 and "no_signing_key" in none.output
+    assert run("url", asset, "w_100", "--project", "nope").exit_code == 1
+    first_id, _ = run("projects", "signing-key", "create", "shop").output.split()
+    key_id, secret = run("projects", "signing-key", "create", "shop").output.split()
+    url = run("url", asset, "h_50,w_100", "--project", "shop").output.strip()
+    assert url.startswith(f"/img/{key_id}.")  # the newest key signs
+    signature, signed = url.split("/", 3)[2], url.split("/", 3)[3]
+    assert Signer({key_id: secret}).verify(signature, signed, 0) == key_id
+    srcset = run("url", asset, "w_100", "--project", "shop", "--srcset", "100,200").output
+    assert srcset.count(f"/img/{key_id}.") == 2
+    listed = run("projects", "signing-key", "ls", "shop").output.splitlines()
+    assert [line.split()[0] for line in listed] == [first_id, key_id]
+    assert run("projects", "signing-key", "revoke", "shop", key_id).exit_code == 0
+    assert "revoked" in run("projects", "signing-key", "ls", "shop").output.splitlines()[1]
+    assert run("url", asset, "w_100", "--project", "shop").output.startswith(f"/img/{first_id}.")
+    other = run("projects", "signing-key", "revoke", "shop", "0000000000000000")
+    assert other.exit_code == 1 and "not_found" in other.output
+    default = run("projects", "signing-key", "create", "default")
+    assert default.exit_code == 1 and "VITRINA_SIGNING__KEYS" in default.output

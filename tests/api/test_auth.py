@@ -50,3 +50,24 @@ def test_keys_and_scopes(prod):
 
 def test_health_needs_no_key(prod):
     assert prod.get("/healthz").status_code == 200
+
+
+def test_the_org_scope_manages_projects_and_reads_no_data(prod):
+    org = {"X-API-Key": create_key(prod.sessions, "org", ["org"])}
+    admin = {"X-API-Key": create_key(prod.sessions, "admin", ["admin"])}
+    assert prod.post("/v1/projects", json={"id": "shop"}, headers=org).status_code == 201
+    assert prod.post("/v1/projects", json={"id": "blog"}, headers=admin).status_code == 403
+    assert prod.get("/v1/assets", headers=org).status_code == 403
+    assert prod.get("/v1/assets", headers=admin).status_code == 200
+    shop = prod.post("/v1/projects/shop/keys", json={"name": "w", "scopes": ["write"]}, headers=org).json()
+    assert _post(prod, {"X-API-Key": shop["key"]}).status_code == 201  # lands in shop
+    assert prod.get("/v1/assets", headers=admin).json()["items"] == []
+    assert len(prod.get("/v1/assets", headers={"X-API-Key": shop["key"]}).json()["items"]) == 1
+
+
+def test_development_mode_is_an_organisation_admin(client):
+    assert client.post("/v1/projects", json={"id": "shop"}).status_code == 201
+    assert [p["id"] for p in client.get("/v1/projects").json()["items"]] == ["default", "shop"]
+    key = client.post("/v1/projects/shop/keys", json={"name": "w", "scopes": ["write"]}).json()["key"]
+    assert _post(client, {"X-API-Key": key}).status_code == 201
+    assert client.get("/v1/assets").json()["items"] == []  # no key: the default project
