@@ -223,7 +223,7 @@ def test_create_key_checks_scopes_and_project(world):
     with pytest.raises(InvalidInput):
         create_key(sessions, "  ", ["read"])
     assert create_key(sessions, "both", [ORG, "admin", ORG]).startswith("vk_")
-    both = [k for k in list_keys(sessions) if k.name == "both"][0]
+    both = next(k for k in list_keys(sessions) if k.name == "both")
     assert both.scopes == ("admin", ORG) and both.project_id == DEFAULT_PROJECT
 
 

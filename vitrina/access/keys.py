@@ -81,7 +81,8 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def check_scopes(scopes: list[str] | tuple[str, ...], project_id: str = DEFAULT_PROJECT) -> list[str]:
+def check_scopes(scopes: list[str] | tuple[str, ...],
+                 project_id: str = DEFAULT_PROJECT) -> list[str]:
     """The scopes sorted and without repeats; 400 ``invalid_scope`` for none, an unknown
     one, or ``org`` outside the default project."""
     bad = [s for s in scopes if s not in ALL_SCOPES]
@@ -107,7 +108,8 @@ def create_key_record(sessions: sessionmaker[Session], name: str, scopes: list[s
     """As :func:`create_key`, with the new key's record."""
     scopes = check_scopes(scopes, project_id)
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-        raise InvalidInput(f"a key name is 1 to {MAX_NAME} characters", details={"name": str(name)[:80]})
+        raise InvalidInput(f"a key name is 1 to {MAX_NAME} characters",
+                           details={"name": str(name)[:80]})
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     row = ApiKey(id=key_id, project_id=project_id, name=name.strip(), secret_sha256=_digest(secret),
                  scopes=",".join(scopes), created_at=datetime.now(UTC))

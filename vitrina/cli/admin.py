@@ -36,7 +36,8 @@ def keys_create(ctx: click.Context, name: str, scopes: tuple[str, ...], project:
 
 
 @keys.command("ls")
-@click.option("--project", default=None, metavar="ID", help="Only this project's keys (default: every project's).")
+@click.option("--project", default=None, metavar="ID",
+              help="Only this project's keys (default: every project's).")
 @click.pass_context
 def keys_ls(ctx: click.Context, project: str | None) -> None:
     """List keys (never their secrets)."""

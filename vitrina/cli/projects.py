@@ -19,7 +19,8 @@ def _fail(exc: VitrinaError) -> click.ClickException:
     return click.ClickException(f"{exc.code}: {exc.message}")
 
 
-def _quota(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, int | None]:
+def _quota(_ctx: click.Context, _param: click.Parameter,
+           values: tuple[str, ...]) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for item in values:
         name, sep, value = item.partition("=")

@@ -209,7 +209,8 @@ class ImageService:
             keys = await self._io(self.project_keys.read)
         except Exception:
             log.warning("could not read the projects' signing keys", exc_info=True)
-            raise Unavailable("The image server cannot check this URL's key now; retry shortly.") from None
+            raise Unavailable("The image server cannot check this URL's key now; "
+                              "retry shortly.") from None
         self.project_keys.remember(keys)
         self._update_key_ids()
         return keys

@@ -164,7 +164,8 @@ def get_project(project_id: str, request: Request, _: OrgOrOwnAdmin) -> ProjectO
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
-def update_project(project_id: str, body: ProjectUpdate, request: Request, _: OrgOnly) -> ProjectOut:
+def update_project(project_id: str, body: ProjectUpdate, request: Request,
+                   _: OrgOnly) -> ProjectOut:
     """Rename and/or change quota overrides."""
     return _out(_projects(request).update(project_id, name=body.name, quotas=body.quotas))
 
@@ -184,9 +185,11 @@ def create_project_key(project_id: str, body: KeyIn, request: Request,
     """An API key of this project; the answer holds its secret, once. Only an
     organisation admin grants ``org``."""
     if not principal.may_grant(body.scopes):
-        raise Forbidden(f"only an API key with the '{ORG}' scope may grant it", details={"needed": ORG})
+        raise Forbidden(f"only an API key with the '{ORG}' scope may grant it",
+                        details={"needed": ORG})
     _projects(request).get(project_id)
-    record, token = create_key_record(get_runtime(request).sessions, body.name, body.scopes, project_id)
+    sessions = get_runtime(request).sessions
+    record, token = create_key_record(sessions, body.name, body.scopes, project_id)
     return NewKeyOut(**_key(record), key=token)
 
 
@@ -226,7 +229,8 @@ def list_signing_keys(project_id: str, request: Request, _: OrgOrOwnAdmin) -> Si
 
 
 @router.delete("/{project_id}/signing-keys/{key_id}", status_code=204)
-def revoke_signing_key(project_id: str, key_id: str, request: Request, _: OrgOrOwnAdmin) -> Response:
+def revoke_signing_key(project_id: str, key_id: str, request: Request,
+                       _: OrgOrOwnAdmin) -> Response:
     """Revoke a signing key: URLs it signed stop working within the signing key TTL."""
     _projects(request).revoke_signing_key(project_id, key_id)
     return Response(status_code=204)
