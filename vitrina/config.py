@@ -117,6 +117,18 @@ class PipelineSettings(Section):
     step_budget_seconds: float = Field(300.0, gt=0, description="A step running longer fails with step_timeout and is retried; a step may set its own budget.")
 
 
+class ProjectSettings(Section):
+    """What every project may use unless its own ``quotas`` override a field (0 =
+    unlimited; all 0 by default, so a single team never meets a quota), and the storage
+    price usage reports apply."""
+
+    max_bytes: int = Field(0, ge=0, description="Bytes a project may hold: the sum of its assets' sizes (bytes shared with another project count for each). Over it an upload answers 413 quota_bytes_exceeded. 0 = unlimited.")
+    max_assets: int = Field(0, ge=0, description="Assets a project may hold; the upload that would pass it answers 413 quota_assets_exceeded. 0 = unlimited.")
+    uploads_per_minute: int = Field(0, ge=0, description="Uploads a project may start per UTC minute, across all processes (duplicates and rejected files count: each costs the work of checking it); over it 429 upload_rate_exceeded. 0 = unlimited.")
+    renders_per_minute: int = Field(0, ge=0, description="Uncached image transformations a project's assets may cause per UTC minute, across all processes (cached answers never count); over it 429 render_rate_exceeded. 0 = unlimited.")
+    storage_price_per_gb_month: float = Field(0.0, ge=0, description="Price of one GB (10^9 bytes) held for a month, in your currency; usage reports show the storage cost when it is set. 0 = no cost shown.")
+
+
 #: old flat names -> (section, field), still read with a warning
 RENAMED: dict[str, tuple[str, str]] = {
     "host": ("server", "host"), "port": ("server", "port"), "http_workers": ("server", "http_workers"),
@@ -163,6 +175,7 @@ class Settings(BaseSettings):
     derivatives: DerivativeSettings = Field(default_factory=DerivativeSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    projects: ProjectSettings = Field(default_factory=ProjectSettings)
 
     @model_validator(mode="before")
     @classmethod

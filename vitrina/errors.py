@@ -95,6 +95,37 @@ class TooManyRequests(VitrinaError):
     status, code = 429, "too_many_requests"
 
 
+class QuotaExceeded(VitrinaError):
+    """Over one of the caller's project quotas. ``details`` name the quota, its
+    ``limit`` and the ``current`` figure; the subclasses carry the stable codes."""
+
+    status, code = 413, "quota_exceeded"
+
+
+class QuotaBytesExceeded(QuotaExceeded):
+    """The upload would bring the project's stored bytes over ``max_bytes``."""
+
+    status, code = 413, "quota_bytes_exceeded"
+
+
+class QuotaAssetsExceeded(QuotaExceeded):
+    """The upload would bring the project's asset count over ``max_assets``."""
+
+    status, code = 413, "quota_assets_exceeded"
+
+
+class UploadRateExceeded(QuotaExceeded):
+    """The project started ``uploads_per_minute`` uploads this minute already."""
+
+    status, code = 429, "upload_rate_exceeded"
+
+
+class RenderRateExceeded(QuotaExceeded):
+    """The project's assets caused ``renders_per_minute`` uncached renders this minute already."""
+
+    status, code = 429, "render_rate_exceeded"
+
+
 class Unavailable(VitrinaError):
     status, code, report = 503, "unavailable", True
 

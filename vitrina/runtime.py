@@ -26,7 +26,9 @@ from vitrina.storage.catalog.db import make_engine, make_sessionmaker
 if TYPE_CHECKING:
     from vitrina.delivery.service import ImageService
     from vitrina.pipeline.ingest import Ingestor
+    from vitrina.projects.quotas import QuotaService
     from vitrina.projects.service import ProjectService
+    from vitrina.projects.usage import UsageMeter, UsageService
 
 
 def registries_for(settings: Settings) -> Registries:
@@ -76,7 +78,8 @@ class Runtime:
         from vitrina.delivery.service import ImageService
 
         kinds = frozenset(k.name for k in self.registries.kinds if k.transformable)
-        return ImageService(self.settings, self.asset_repository, self.store, kinds)
+        return ImageService(self.settings, self.asset_repository, self.store, kinds,
+                            quotas=self.quotas, usage=self.usage_meter)
 
     @cached_property
     def projects(self) -> ProjectService:
@@ -84,6 +87,27 @@ class Runtime:
         from vitrina.projects.service import ProjectService
 
         return ProjectService(self.sessions, frozenset(self.settings.signing.keys))
+
+    @cached_property
+    def quotas(self) -> QuotaService:
+        """Each project's quotas: stored bytes and assets, uploads and renders per minute."""
+        from vitrina.projects.quotas import QuotaService
+
+        return QuotaService(self.sessions, self.settings.projects)
+
+    @cached_property
+    def usage_meter(self) -> UsageMeter:
+        """Traffic counters of this process (renders, bytes served and downloaded), written in batches."""
+        from vitrina.projects.usage import UsageMeter
+
+        return UsageMeter(self.sessions)
+
+    @cached_property
+    def usage(self) -> UsageService:
+        """Usage reports of projects."""
+        from vitrina.projects.usage import UsageService
+
+        return UsageService(self.sessions, self.usage_meter, self.quotas, self.settings.projects)
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -94,5 +118,7 @@ class Runtime:
     def close(self) -> None:
         if "images" in self.__dict__:
             self.images.close()
+        if "usage_meter" in self.__dict__:
+            self.usage_meter.close()  # before the engine goes: it writes what is left
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -16,9 +16,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from vitrina.cli import admin, assets, experiments, projects, server, url
+    from vitrina.cli import admin, assets, experiments, projects, server, url, usage
 
-    for module in (server, assets, admin, projects, url, experiments):
+    for module in (server, assets, admin, projects, url, experiments, usage):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vitrina.assets.repository import AssetRepository
 from vitrina.config import Settings
@@ -53,8 +53,13 @@ from vitrina.delivery.stats import DeliveryStats
 from vitrina.errors import NotFound, Unavailable
 from vitrina.media.transform import Rendered, transform
 from vitrina.projects.service import SigningKey
+from vitrina.projects.usage import IMAGE_BYTES_SERVED, RENDERS
 from vitrina.storage.blobs import BlobStore
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+
+if TYPE_CHECKING:
+    from vitrina.projects.quotas import QuotaService
+    from vitrina.projects.usage import UsageMeter
 
 log = logging.getLogger("vitrina.delivery")
 T = TypeVar("T")
@@ -82,9 +87,13 @@ class ImageService:
         *,
         clock: Callable[[], float] = time.time,
         signing_keys: Callable[[], list[SigningKey]] | None = None,
+        quotas: QuotaService | None = None,
+        usage: UsageMeter | None = None,
     ) -> None:
-        """``kinds``: the media kinds whose originals the engine transforms."""
+        """``kinds``: the media kinds whose originals the engine transforms; ``quotas``
+        limits each project's renders per minute, ``usage`` counts its renders and bytes."""
         self.clock = clock  # wall clock; tests may replace it
+        self.quotas, self.usage = quotas, usage
         self.presets = dict(settings.delivery.presets)
         self.limits = limits_from(settings)
         self.allow_unsigned = settings.dev
@@ -162,6 +171,8 @@ class ImageService:
             body = await self._renders.run(key, lambda: self._cached_or_rendered(job))
         else:
             body = await self._render(job)
+        if self.usage is not None:
+            self.usage.add(project, IMAGE_BYTES_SERVED, len(body))
         return _prepare(body, fmt, key, negotiated, key_id, valid_until), negotiated
 
     def remember(
@@ -256,6 +267,11 @@ class ImageService:
             return None
 
     async def _render(self, job: _Job) -> bytes:
+        project = job.record.project_id
+        if self.quotas is not None:  # the project's render rate, before any work
+            limits = self.quotas.cached(project)
+            if limits is None or limits.renders_per_minute:
+                await self._io(self.quotas.take_render, project)
         try:
             await self.limiter.acquire()  # a place at once, or 503: it never waits
         except TooBusy:
@@ -264,6 +280,8 @@ class ImageService:
             raise TooBusy("The image server is busy; retry shortly.",
                           details={"running": running, "waiting": waiting}) from None  # fmt: skip
         self.stats.renders += 1
+        if self.usage is not None:
+            self.usage.add(project, RENDERS)
         loop = asyncio.get_running_loop()
         try:
             done = self._pool("render", self._workers).submit(self._transform, job)

@@ -94,16 +94,22 @@ class Ingestor:
         self.on_new_work = on_new_work
 
     @contextmanager
-    def stage(self, declared_size: int | None = None) -> Iterator[StagedFile]:
+    def stage(self, declared_size: int | None = None, *,
+              project: str = DEFAULT_PROJECT) -> Iterator[StagedFile]:
+        """A temp file for an upload to ``project``; refuses first (before any byte is
+        read) an upload over the size limit, over the project's upload rate, or whose
+        declared size cannot fit in the project's stored-bytes quota."""
         limit = self.rt.settings.ingest.max_upload_bytes
         if declared_size is not None and declared_size > limit:
             raise PayloadTooLarge(f"upload is over the limit of {limit} bytes", details={"limit_bytes": limit})
+        self.rt.quotas.take_upload(project)
+        self.rt.quotas.check_declared(project, declared_size)
         with self.rt.store.new_temp() as (path, fh):
             yield StagedFile(path, fh, limit)
 
     def ingest_file(self, path: Path, *, project: str = DEFAULT_PROJECT, filename: str | None = None,
                     idempotency_key: str | None = None) -> IngestResult:
-        with open(path, "rb") as src, self.stage(path.stat().st_size) as staged:
+        with open(path, "rb") as src, self.stage(path.stat().st_size, project=project) as staged:
             while chunk := src.read(CHUNK):
                 staged.write(chunk)
             return self.commit(staged, project=project, filename=filename or path.name,
@@ -125,6 +131,10 @@ class Ingestor:
         known = self._existing(project, staged.sha256, idempotency_key)
         if known is not None:
             return known
+        quotas = self.rt.quotas
+        limits_storage = quotas.limits(project).limits_storage  # cached: no query when unlimited
+        if limits_storage:
+            quotas.check_storage(project, staged.size)  # early, so a refusal usually writes nothing
         blob_key = content_key("originals", staged.sha256)
         # pin the original before writing its bytes, so that no collector removes them
         # between now and the asset that references them (decision 010)
@@ -140,6 +150,8 @@ class Ingestor:
         probed = {"width": facts.width, "height": facts.height, "meta": facts.meta} if facts else {}
         try:
             with transaction(self.rt.sessions) as s:
+                if limits_storage:  # exact: holds the project's row until the asset is in
+                    quotas.check_storage(project, staged.size, session=s)
                 assets.insert_asset(
                     s, project=project, asset_id=asset_id, sha256=staged.sha256, kind=kind.name,
                     mime=media.mime, filename=filename, size_bytes=staged.size,

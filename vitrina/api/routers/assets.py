@@ -13,6 +13,7 @@ from vitrina.api.schemas import AssetList, AssetOut, asset_out
 from vitrina.assets.records import MAX_PAGE, Download
 from vitrina.assets.service import AssetService
 from vitrina.assets.states import AssetStatus
+from vitrina.projects.usage import DERIVATIVE_BYTES, ORIGINAL_BYTES
 from vitrina.runtime import Runtime
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -32,7 +33,7 @@ async def upload(request: Request, response: Response) -> AssetOut:
     boundary = boundary_of(request.headers.get("content-type"))
     declared = request.headers.get("content-length")
     declared_size = int(declared) if declared and declared.isdigit() else None
-    with ingestor.stage(declared_size) as staged:
+    with ingestor.stage(declared_size, project=project_of(request)) as staged:
         filename = await read_file_field(request.stream(), boundary, staged)
         result = await run_in_threadpool(ingestor.commit, staged, project=project_of(request), filename=filename,
                                          idempotency_key=request.headers.get("idempotency-key"))
@@ -72,13 +73,16 @@ def delete_asset(asset_id: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _stream(assets: AssetService, request: Request, download: Download, cache_control: str) -> Response:
+def _stream(assets: AssetService, request: Request, download: Download, cache_control: str,
+            metric: str) -> Response:
     etag = f'"{download.etag}"'
     headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": cache_control}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     size = download.size_bytes
     span = parse_range(request.headers.get("range"), size)
+    usage = get_runtime(request).usage_meter  # bytes answered, counted for the project's usage
+    usage.add(project_of(request), metric, size if span is None else span[1] - span[0])
     if span is None:
         headers["Content-Length"] = str(size)
         return StreamingResponse(assets.open(download), media_type=download.mime, headers=headers)
@@ -93,7 +97,8 @@ def _stream(assets: AssetService, request: Request, download: Download, cache_co
 def download_original(asset_id: str, request: Request) -> Response:
     """The original bytes as uploaded; honours ``Range`` and ``If-None-Match``."""
     assets = get_runtime(request).assets
-    return _stream(assets, request, assets.original(project_of(request), asset_id), "private, max-age=3600")
+    return _stream(assets, request, assets.original(project_of(request), asset_id), "private, max-age=3600",
+                   ORIGINAL_BYTES)
 
 
 @router.get("/{asset_id}/derivatives/{name}", dependencies=[Depends(require("read"))],
@@ -101,4 +106,4 @@ def download_original(asset_id: str, request: Request) -> Response:
 def download_derivative(asset_id: str, name: str, request: Request) -> Response:
     assets = get_runtime(request).assets
     return _stream(assets, request, assets.derivative(project_of(request), asset_id, name),
-                   "private, max-age=86400")
+                   "private, max-age=86400", DERIVATIVE_BYTES)

@@ -1,0 +1,59 @@
+"""usage: what a project holds, what it served, and its quotas."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from vitrina.cli.common import runtime_of
+from vitrina.errors import VitrinaError
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+
+TRAFFIC = (("renders", "renders"), ("image_bytes_served", "image bytes served"),
+           ("original_bytes_downloaded", "original bytes downloaded"),
+           ("derivative_bytes_downloaded", "derivative bytes downloaded"))
+
+
+@click.command()
+@click.option("--project", default=DEFAULT_PROJECT, show_default=True, help="The project to report on.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as the API gives it (JSON).")
+@click.pass_context
+def usage(ctx: click.Context, project: str, as_json: bool) -> None:
+    """Assets and bytes by media kind, renders and bytes served or downloaded (today and
+    this month, UTC), quotas with their current figures, and the storage cost when
+    VITRINA_PROJECTS__STORAGE_PRICE_PER_GB_MONTH is set."""
+    rt = runtime_of(ctx)
+    try:
+        report = rt.usage.report(project).to_dict()
+    except VitrinaError as exc:
+        raise click.ClickException(exc.message)
+    finally:
+        rt.close()
+    click.echo(json.dumps(report, indent=2) if as_json else table(report))
+
+
+def table(report: dict[str, Any]) -> str:
+    """The report for people: storage by kind, traffic, quotas."""
+    storage, traffic = report["storage"], report["traffic"]
+    lines = [f"project {report['project']}  (as of {report['as_of']})", "",
+             f"{'kind':12}  {'assets':>10}  {'bytes':>16}"]
+    for k in storage["by_kind"]:
+        lines.append(f"{k['kind']:12}  {k['assets']:>10,}  {k['bytes']:>16,}")
+    lines.append(f"{'total':12}  {storage['assets']:>10,}  {storage['bytes']:>16,}")
+    cost = storage["cost"]
+    if cost is not None:
+        lines.append(f"storage cost: {cost['gb']:.6f} GB x {cost['price_per_gb_month']:g} per GB-month "
+                     f"= {cost['per_month']:.6f} per month")
+    lines += ["", f"{'traffic':28}  {'today':>16}  {'since ' + traffic['month_start']:>16}"]
+    for key, label in TRAFFIC:
+        lines.append(f"{label:28}  {traffic['today'][key]:>16,}  {traffic['month'][key]:>16,}")
+    lines += ["", f"{'quota':28}  {'limit':>16}  {'current':>16}"]
+    for name, q in report["quotas"].items():
+        limit = f"{q['limit']:,}" if q["limit"] else "unlimited"
+        lines.append(f"{name:28}  {limit:>16}  {q['current']:>16,}")
+    return "\n".join(lines)
+
+
+COMMANDS = [usage]
