@@ -2,9 +2,13 @@
 
 The hot path answers from the in-memory cache with one dict lookup, a clock read and
 two sends: no parsing, no database. It still refuses an entry whose URL has expired,
-whose signing key was removed or whose asset record is older than its TTL; those
-go down the miss path (:class:`vitrina.delivery.service.ImageService`), which
-verifies and answers as if nothing was cached.
+whose signing key was removed or whose asset record (or, for a project's signing key,
+the key set it was verified with) is older than its TTL; those go down the miss path
+(:class:`vitrina.delivery.service.ImageService`), which verifies and answers as if
+nothing was cached. Entries are keyed by the raw path, signature included: an answer
+is only ever sent to the URL it was verified for, never to one signed by another key
+(or another project's key, whose URLs the miss path answers 404 for other projects'
+assets).
 
 ``create_app`` mounts this app at ``/img`` (for TestClient and ``/docs``); ``vitrina
 serve`` runs :class:`Dispatcher`, which hands ``/img/`` paths straight to it.
@@ -193,7 +197,9 @@ _OPERATION: dict[str, Any] = {
         "400": {"description": "invalid_op, op_out_of_range, invalid_path", **_ERROR},
         "403": {"description": "bad_signature, expired_url, unknown_key, signature_required",
                 **_ERROR},
-        "404": {"description": "no such image asset", **_ERROR},
-        "503": {"description": "too_busy or render_timeout; see Retry-After", **_ERROR},
+        "404": {"description": "no such image asset in the signing key's project (another "
+                               "project's asset answers the same)", **_ERROR},
+        "503": {"description": "too_busy, render_timeout, or unavailable (a project's signing "
+                               "keys cannot be read); see Retry-After", **_ERROR},
     },
 }  # fmt: skip
