@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.errors import Conflict, InvalidInput, NotFound
+from vitrina.projects.quotas import QUOTA_NAMES
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.experiments import EventRow, ExperimentRow
 from vitrina.storage.catalog.models import ApiKey, Asset, IdempotencyKey
@@ -38,8 +39,8 @@ from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow, Signin
 
 PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 MAX_NAME = 255
-#: the quota overrides a project may set (the quotas module owns their meaning)
-QUOTA_KEYS = ("max_bytes", "max_assets", "uploads_per_minute", "renders_per_minute")
+#: the quota overrides a project may set (the quotas module owns the list and its meaning)
+QUOTA_KEYS = QUOTA_NAMES
 
 
 @dataclass(frozen=True)
