@@ -111,6 +111,21 @@ def test_renders_and_image_bytes_served_are_counted(client):
     assert report["today"][ORIGINAL_BYTES] == 0
 
 
+def test_answers_from_the_memory_cache_are_counted_too(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url)
+    upgrade(Runtime(settings).engine)
+    with TestClient(create_app(settings, start_workers=False)) as c:
+        meter = c.app.state.runtime.usage_meter
+        meter.interval = 3600
+        asset_id = upload(c, "rocket.jpg")
+        sizes = [len(c.get(f"/img/_/w_200/{asset_id}").content) for _ in range(3)]
+        assert c.app.state.images.service.stats.memory_hits == 2
+        etag = c.get(f"/img/_/w_200/{asset_id}").headers["etag"]
+        assert c.get(f"/img/_/w_200/{asset_id}", headers={"If-None-Match": etag}).status_code == 304
+        meter.flush()
+        assert rows(c.app.state.runtime, DEFAULT_PROJECT) == {RENDERS: 1, IMAGE_BYTES_SERVED: 4 * sizes[0]}
+
+
 def test_downloaded_bytes_are_counted_by_kind_of_file(client):
     asset_id = upload(client, "rocket.jpg")
     process_all(client.runtime)

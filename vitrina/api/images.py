@@ -28,6 +28,7 @@ from vitrina.delivery.limiter import TooBusy
 from vitrina.delivery.service import ImageService
 from vitrina.delivery.stats import DeliveryCollector
 from vitrina.errors import MethodNotAllowed, VitrinaError, error_parts
+from vitrina.projects.usage import IMAGE_BYTES_SERVED
 from vitrina.runtime import Runtime
 
 log = logging.getLogger("vitrina.api")
@@ -59,6 +60,8 @@ class ImageApp:
                 if (entry is not None and service.clock() < entry.valid_until
                         and entry.key_id in service.key_ids):  # fmt: skip
                     service.stats.memory_hits += 1
+                    if service.usage is not None and not (inm and etag_matches(inm, entry.etag)):
+                        service.usage.add(entry.project, IMAGE_BYTES_SERVED, len(entry.body))
                     await _send(send, scope, entry, inm, service)
                     return
         await self._miss(scope, raw, send)

@@ -48,6 +48,7 @@ class Prepared:
     etag: bytes  # quoted, as sent
     key_id: str  # the URL's signing key id, "_" when unsigned
     valid_until: float  # wall clock: min(the URL's expiry, the asset record's TTL)
+    project: str = ""  # whose usage a hit counts in
 
 
 def etag_matches(if_none_match: bytes, etag: bytes) -> bool:

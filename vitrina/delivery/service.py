@@ -165,7 +165,7 @@ class ImageService:
         key_id, expires = _signature_facts(path.signature)
         valid_until = min(loaded + self.ttl, keys_until, math.inf if expires is None else expires)
         if if_none_match is not None and etag_matches(if_none_match, _etag(key)):
-            return _prepare(b"", fmt, key, negotiated, key_id, valid_until), negotiated
+            return _prepare(b"", fmt, key, negotiated, key_id, valid_until, project), negotiated
         job = _Job(record, ops, fmt, overlays, key)
         if self.cache_enabled:
             body = await self._renders.run(key, lambda: self._cached_or_rendered(job))
@@ -173,7 +173,7 @@ class ImageService:
             body = await self._render(job)
         if self.usage is not None:
             self.usage.add(project, IMAGE_BYTES_SERVED, len(body))
-        return _prepare(body, fmt, key, negotiated, key_id, valid_until), negotiated
+        return _prepare(body, fmt, key, negotiated, key_id, valid_until, project), negotiated
 
     def remember(
         self, raw: bytes, accept: bytes | None, answer: Prepared, negotiated: bool
@@ -332,7 +332,7 @@ class ImageService:
 
 
 def _prepare(body: bytes, fmt: str, key: str, negotiated: bool, key_id: str,
-             valid_until: float) -> Prepared:  # fmt: skip
+             valid_until: float, project: str) -> Prepared:  # fmt: skip
     etag = _etag(key)
     common = [(b"etag", etag), (b"cache-control", CACHE_CONTROL)]
     if negotiated:
@@ -343,7 +343,7 @@ def _prepare(body: bytes, fmt: str, key: str, negotiated: bool, key_id: str,
         (b"x-content-type-options", b"nosniff"),
         *common,
     ]
-    return Prepared(body, headers, common, etag, key_id, valid_until)
+    return Prepared(body, headers, common, etag, key_id, valid_until, project)
 
 
 def _etag(key: str) -> bytes:
