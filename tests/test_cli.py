@@ -115,7 +115,7 @@ def test_a_newer_analyser_is_stale_alone_and_backfilled(run):
 
 
 PROJECT_COMMANDS = [("projects",), ("projects", "create"), ("projects", "ls"), ("projects", "show"),
-                    ("projects", "rename"), ("projects", "set-quota"), ("projects", "delete"),
+                    ("projects", "rename"), ("projects", "set-quota"), ("projects", "delete"), ("projects", "usage"),
                     ("projects", "signing-key"), ("projects", "signing-key", "create"),
                     ("projects", "signing-key", "ls"), ("projects", "signing-key", "revoke"),
                     ("keys", "ls"), ("keys", "revoke"), ("url",)]

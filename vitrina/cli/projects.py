@@ -8,6 +8,7 @@ import json
 import click
 
 from vitrina.cli.common import runtime_of
+from vitrina.cli.usage import usage as usage_command
 from vitrina.errors import VitrinaError
 
 
@@ -160,3 +161,7 @@ def signing_key_revoke(ctx: click.Context, project_id: str, key_id: str) -> None
 
 
 COMMANDS = [projects]
+
+
+# the same report under the projects group, where operators look for per-team figures
+projects.add_command(usage_command, "usage")
