@@ -196,3 +196,40 @@ def test_url_signed_with_a_projects_key(run):
     assert other.exit_code == 1 and "not_found" in other.output
     default = run("projects", "signing-key", "create", "default")
     assert default.exit_code == 1 and "VITRINA_SIGNING__KEYS" in default.output
+
+
+def test_ingest_without_r_names_what_it_skipped_in_subdirectories(run, tmp_path):
+    import shutil
+
+    top = tmp_path / "shoot"
+    (top / "day1").mkdir(parents=True)
+    shutil.copy(PHOTOS / "rocket.jpg", top / "day1" / "rocket.jpg")
+    shutil.copy(PHOTOS / "coffee.png", top / "day1" / "coffee.png")
+    (top / "notes.txt").write_text("not media")
+    flat = run("ingest", str(top))
+    assert flat.exit_code == 0
+    assert "0 files: 0 new" in flat.output
+    assert "skipped 2 files in subdirectories: add -r to ingest them too" in flat.output
+    deep = run("ingest", str(top), "-r")
+    assert "2 files: 2 new" in deep.output and "skipped" not in deep.output
+
+
+def test_assets_rm(run):
+    assert run("ingest", str(PHOTOS / "rocket.jpg"), str(PHOTOS / "coffee.png")).exit_code == 0
+    ids = [line.split()[0] for line in run("assets", "ls").output.splitlines()[1:]]
+    unknown = "0123456789abcdef0123456789abcdef"
+    result = run("assets", "rm", ids[0], unknown, "not-an-id")
+    assert result.exit_code == 1
+    assert f"deleted {ids[0]}" in result.output
+    assert f"not found in project default: {unknown} not-an-id" in result.output
+    assert [line.split()[0] for line in run("assets", "ls").output.splitlines()[1:]] == ids[1:]
+    assert run("assets", "rm", ids[1], "--project", "nope").exit_code == 1  # another project's: not found
+    assert run("assets", "rm", ids[1]).output.strip() == f"deleted {ids[1]}"
+    assert run("assets", "ls").output.count("\n") == 1
+
+
+def test_url_expires_without_a_signing_key_says_what_to_do(run):
+    asset = "0123456789abcdef0123456789abcdef"
+    result = run("url", asset, "w_100", "--expires", "60")
+    assert result.exit_code == 2
+    assert "--expires needs a signing key" in result.output and "VITRINA_SIGNING__KEYS" in result.output

@@ -112,6 +112,8 @@ def test_exp_end_to_end(run, tmp_path):
     assert run("exp", "stop", "checkout").output.strip() == "stop: checkout is stopped (revision 3)"
     assert run("exp", "kill", "checkout").output.strip() == "kill: checkout is killed (revision 4)"
     assert " killed " in run("exp", "ls").output
+    assert run("exp", "ls", "--status", "killed").output.splitlines()[1].split()[:2] == ["checkout", "killed"]
+    assert len(run("exp", "ls", "--status", "stopped").output.splitlines()) == 1  # shown as killed
 
 
 def test_bad_files_change_nothing(run, tmp_path):

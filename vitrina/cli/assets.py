@@ -13,26 +13,32 @@ import click
 from vitrina.assets.records import MAX_PAGE
 from vitrina.assets.states import AssetStatus, StepState
 from vitrina.cli.common import runtime_of
-from vitrina.errors import VitrinaError
+from vitrina.errors import NotFound, VitrinaError
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 PROJECT = click.option("--project", default=DEFAULT_PROJECT, show_default=True,
                        help="The project the assets belong to.")
 
 
-def _collect(paths: tuple[str, ...], recursive: bool, suffixes: frozenset[str]) -> list[Path]:
-    """The files named, and in directories the files of a registered media kind."""
+def _collect(paths: tuple[str, ...], recursive: bool, suffixes: frozenset[str]) -> tuple[list[Path], int]:
+    """The files named, and in directories the files of a registered media kind; and,
+    without ``recursive``, how many such files the directories' subdirectories hold."""
     found: list[Path] = []
+    below = 0
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            pattern = "**/*" if recursive else "*"
-            found += sorted(f for f in p.glob(pattern) if f.is_file() and f.suffix.lower() in suffixes)
+            media = sorted(f for f in p.glob("**/*") if f.is_file() and f.suffix.lower() in suffixes)
+            if recursive:
+                found += media
+            else:
+                found += [f for f in media if f.parent == p]
+                below += sum(f.parent != p for f in media)
         elif p.is_file():
             found.append(p)
         else:
             raise click.BadParameter(f"{raw} does not exist", param_hint="PATH")
-    return found
+    return found, below
 
 
 @click.command()
@@ -48,7 +54,9 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_
     from vitrina.kinds import suffixes
 
     rt = runtime_of(ctx)
-    files = _collect(paths, recursive, suffixes(rt.registries.kinds))
+    files, below = _collect(paths, recursive, suffixes(rt.registries.kinds))
+    if below:
+        click.echo(f"skipped {below} files in subdirectories: add -r to ingest them too", err=True)
     ingestor = rt.ingestor
     outcome: Counter[str] = Counter()
     rejected: list[tuple[Path, str]] = []
@@ -117,6 +125,27 @@ def assets_show(ctx: click.Context, asset_id: str, project: str) -> None:
         raise click.ClickException(exc.message)
     base = rt.settings.public_base_url.rstrip("/") or f"http://{rt.settings.server.host}:{rt.settings.server.port}"
     click.echo(json.dumps(asset_json(asset, base), indent=2))
+
+
+@assets.command("rm")
+@click.argument("asset_ids", nargs=-1, required=True, metavar="ID...")
+@PROJECT
+@click.pass_context
+def assets_rm(ctx: click.Context, asset_ids: tuple[str, ...], project: str) -> None:
+    """Delete assets: their rows, derivatives and (when no other asset shares it) original."""
+    rt = runtime_of(ctx)
+    missing = []
+    for asset_id in asset_ids:
+        try:
+            rt.assets.delete(project, asset_id)
+        except NotFound:
+            missing.append(asset_id)
+            continue
+        except VitrinaError as exc:
+            raise click.ClickException(f"{asset_id}: {exc.code}: {exc.message}") from None
+        click.echo(f"deleted {asset_id}")
+    if missing:
+        raise click.ClickException(f"not found in project {project}: {' '.join(missing)}")
 
 
 COMMANDS = [ingest, assets]

@@ -94,15 +94,19 @@ def update(ctx: click.Context, key: str, file: str, revision: int | None, projec
 
 
 @exp.command("ls")
-@click.option("--status", type=click.Choice(["draft", "running", "stopped"]))
+@click.option("--status", type=click.Choice(["draft", "running", "stopped", "killed"]),
+              help="Only experiments in this state, as the listing shows it (killed: the kill switch is on).")
 @PROJECT
 @click.pass_context
 def ls(ctx: click.Context, status: str | None, project: str) -> None:
     """List the project's experiments by key."""
     click.echo(f"{'key':24}  {'status':8}  {'rev':>3}  {'traffic':>7}  variants")
-    for r in _service(ctx).list(project, status, limit=10_000):
+    # killed is a switch over any stored status: filter on the state shown
+    for r in _service(ctx).list(project, None if status == "killed" else status, limit=10_000):
         e = r.experiment
         state = "killed" if e.killed else e.status.value
+        if status is not None and state != status:
+            continue
         traffic = "rollout" if e.rollout else f"{e.traffic:.0%}"
         variants = " ".join(f"{v}:{w:.0%}" for v, w in zip(e.variant_keys, e.weights))
         click.echo(f"{e.key:24}  {state:8}  {r.revision:>3}  {traffic:>7}  {variants}")

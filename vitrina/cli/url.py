@@ -61,6 +61,11 @@ def url(ctx: click.Context, asset_id: str, ops: str, expires: int | None,
     from vitrina.delivery.configured import project_signer, signer_from
 
     settings = settings_of(ctx)
+    if expires is not None and (project is None or project == DEFAULT_PROJECT) and not settings.signing.keys:
+        raise click.UsageError(
+            "--expires needs a signing key: without VITRINA_SIGNING__KEYS the URL is unsigned "
+            "(development mode) and would never expire. Set VITRINA_SIGNING__KEYS='{\"k1\": \"...\"}' "
+            "(`make run` keeps one in var/vitrina.toml), or sign with --project's key.")
     base = settings.public_base_url.rstrip("/")
     until = None if expires is None else int(time.time()) + expires
     try:
