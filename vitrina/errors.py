@@ -45,6 +45,12 @@ class InvalidInput(VitrinaError):
     status, code = 400, "invalid_input"
 
 
+class InvalidText(InvalidInput):
+    """Text no catalog can store: a NUL character, a lone surrogate or bytes that are not UTF-8."""
+
+    status, code = 400, "invalid_text"
+
+
 class InvalidKey(VitrinaError):
     """A storage key or file name that could escape its directory or is malformed."""
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vitrina import __version__
-from vitrina.api import errors, images
+from vitrina.api import errors, images, limits
 from vitrina.api.metrics import Metrics, MetricsMiddleware
 from vitrina.api.routers import assets, experiments, health, projects, usage
 from vitrina.config import Settings, load_settings
@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(usage.router)
     app.include_router(projects.router)
     images.install(app, runtime)
+    app.add_middleware(limits.BodyLimits, runtime=runtime)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -11,16 +12,22 @@ from vitrina.access.keys import DEV_PRINCIPAL, Principal, verify_key
 from vitrina.errors import Forbidden, Unauthorized
 from vitrina.runtime import Runtime
 
+#: where :mod:`vitrina.api.limits` leaves the principal it authenticated before reading a body
+PRINCIPAL_SCOPE_KEY = "vitrina.principal"
+#: what a key can look like on the wire (printable ASCII); anything else is refused unread
+_TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")
+
 
 def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def _token(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
+def token_of(headers: Mapping[str, str]) -> str | None:
+    """The API key the request carries (``Authorization: Bearer`` or ``X-API-Key``), if any."""
+    auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.headers.get("x-api-key")
+    return headers.get("x-api-key")
 
 
 def require(scope: str) -> Callable[[Request], Principal]:
@@ -28,7 +35,9 @@ def require(scope: str) -> Callable[[Request], Principal]:
     principal on the request (:func:`project_of` reads its project)."""
 
     async def dependency(request: Request) -> Principal:
-        principal = await _authenticate(request)
+        principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
+        if principal is None:
+            principal = await authenticate(get_runtime(request), token_of(request.headers))
         if not principal.allows(scope):
             raise Forbidden(f"this API key lacks the '{scope}' scope", details={"needed": scope})
         request.state.principal = principal
@@ -37,13 +46,14 @@ def require(scope: str) -> Callable[[Request], Principal]:
     return dependency
 
 
-async def _authenticate(request: Request) -> Principal:
-    rt = get_runtime(request)
-    token = _token(request)
+async def authenticate(rt: Runtime, token: str | None) -> Principal:
+    """The caller ``token`` names; none is needed in development mode only."""
     if token is None:
         if rt.settings.dev:
             return DEV_PRINCIPAL
         raise Unauthorized("an API key is required: send 'Authorization: Bearer vk_...'")
+    if not _TOKEN.match(token):
+        raise Unauthorized("malformed API key: expected vk_<id>_<secret>")
     return await run_in_threadpool(verify_key, rt.sessions, token)
 
 

@@ -49,7 +49,8 @@ async def read_file_field(body: AsyncIterator[bytes], boundary: bytes, sink: Sta
         if params.get(b"name", b"").decode("utf-8", "replace") == field and not state["found"]:
             state["in_file"] = state["found"] = True
             raw = params.get(b"filename")
-            state["filename"] = raw.decode("utf-8", "replace") if raw is not None else None
+            # bytes that are not UTF-8 stay visible (as lone surrogates) for safe_filename to refuse
+            state["filename"] = raw.decode("utf-8", "surrogateescape") if raw is not None else None
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state["in_file"]:

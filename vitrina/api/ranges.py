@@ -6,7 +6,15 @@ import re
 
 from vitrina.errors import RangeNotSatisfiable
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII)
+#: any position with more digits than this is past the end of every resource
+_MAX_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    """A byte position of any length (no int conversion limit): huge ones saturate."""
+    digits = digits.lstrip("0") or "0"
+    return 10**_MAX_DIGITS if len(digits) > _MAX_DIGITS else int(digits)
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -20,12 +28,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         return None
     if first == "":  # suffix: the last N bytes
-        n = int(last)
+        n = _position(last)
         if n == 0:
             raise _unsatisfiable(size)
         return max(size - n, 0), size
-    start = int(first)
-    end = size if last == "" else min(int(last) + 1, size)
+    start = _position(first)
+    end = size if last == "" else min(_position(last) + 1, size)
     if start >= size or end <= start:
         raise _unsatisfiable(size)
     return start, end

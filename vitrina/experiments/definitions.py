@@ -12,6 +12,7 @@ see :func:`feature_flag`.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,8 +67,14 @@ class Variant:
 
     def __post_init__(self) -> None:
         _check_key("variant", self.key)
-        if not self.weight >= 0:
-            raise InvalidExperiment(f"variant {self.key!r} has a negative weight")
+        weight = self.weight
+        try:
+            finite = not isinstance(weight, bool) and math.isfinite(weight)
+        except (TypeError, OverflowError):  # text, or an integer past any float
+            finite = False
+        if not finite or not weight >= 0:
+            raise InvalidExperiment(f"variant {self.key!r} needs a finite weight of 0 or more, "
+                                    f"got {weight!r}"[:200])
 
 
 @dataclass(frozen=True)
@@ -165,8 +172,9 @@ class Experiment:
         keys = [v.key for v in self.variants]
         if len(set(keys)) != len(keys):
             raise InvalidExperiment(f"experiment {self.key!r} has duplicate variant keys")
-        if sum(v.weight for v in self.variants) <= 0:
-            raise InvalidExperiment(f"experiment {self.key!r} needs a positive total weight")
+        total = sum(v.weight for v in self.variants)
+        if not 0 < total < math.inf:
+            raise InvalidExperiment(f"experiment {self.key!r} needs a positive, finite total weight")
         _check_share("traffic", self.traffic)
         if not self.salt:
             object.__setattr__(self, "salt", self.key)

@@ -107,7 +107,10 @@ def _read(tp: Any, data: Any, where: str) -> Any:
             return math.nan
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             raise InvalidInput(f"{where}: expected a number")
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:  # an integer past any float
+            raise InvalidInput(f"{where}: the number is too large") from None
     if tp is int:
         if isinstance(data, bool) or not isinstance(data, int):
             raise InvalidInput(f"{where}: expected an integer")

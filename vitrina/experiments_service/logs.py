@@ -38,6 +38,9 @@ MAX_BATCH = 10_000
 #: clock skew tolerated in client timestamps; later ones are refused (milliseconds
 #: sent as seconds land ~50,000 years ahead)
 MAX_FUTURE_SECONDS = 86_400.0
+#: largest magnitude of an event value or a timestamp: sums of squares of a whole
+#: experiment's values stay finite
+MAX_MAGNITUDE = 1e15
 #: problems listed in an error's details (the count is always complete)
 MAX_PROBLEMS = 20
 
@@ -92,10 +95,15 @@ def _text(p: _Problems, i: int, item: dict, field: str, limit: int,
 
 def _number(p: _Problems, i: int, item: dict, field: str, default: float) -> float:
     value = item.get(field, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        p.add(i, field, "must be a finite number")
+    try:  # an integer past any float overflows here
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            else math.nan
+    except OverflowError:
+        number = math.nan
+    if not abs(number) <= MAX_MAGNITUDE:
+        p.add(i, field, f"must be a finite number of at most {MAX_MAGNITUDE:g} in magnitude")
         return default
-    return float(value)
+    return number
 
 
 def _time(p: _Problems, i: int, item: dict, now: float) -> float:
@@ -182,13 +190,32 @@ def write_exposures(session: Session, project: str, exposures: list[Exposure],
     return len(exposures)
 
 
-def write_events(session: Session, project: str, events: list[Event]) -> int:
-    """Insert the project's events; an id already stored in the project is skipped."""
-    if events:
-        check_project(session, project)
-        stmt = _insert(session)(EventRow).on_conflict_do_nothing(
-            index_elements=["project_id", "event_id"])
-        session.execute(stmt, [{"project_id": project, "event_id": e.id, "unit_id": e.unit_id,
-                                "event": e.event, "value": e.value, "timestamp": e.timestamp}
-                               for e in events])
-    return len(events)
+class Logged(int):
+    """How many items a batch stored (it is that number), and in ``duplicates`` how
+    many it skipped because their event id was already stored in the project (a
+    retry, or the same id sent for another unit: the first one stored stays)."""
+
+    duplicates: int
+
+    def __new__(cls, accepted: int, duplicates: int = 0) -> Logged:
+        logged = super().__new__(cls, accepted)
+        logged.duplicates = duplicates
+        return logged
+
+    @property
+    def accepted(self) -> int:
+        return int(self)
+
+
+def write_events(session: Session, project: str, events: list[Event]) -> Logged:
+    """Insert the project's events; an id already stored in the project (or earlier in
+    the batch) is skipped and counted as a duplicate."""
+    if not events:
+        return Logged(0)
+    check_project(session, project)
+    stmt = _insert(session)(EventRow).on_conflict_do_nothing(
+        index_elements=["project_id", "event_id"]).returning(EventRow.seq)
+    stored = session.execute(stmt, [{"project_id": project, "event_id": e.id,
+                                     "unit_id": e.unit_id, "event": e.event, "value": e.value,
+                                     "timestamp": e.timestamp} for e in events]).all()
+    return Logged(len(stored), len(events) - len(stored))

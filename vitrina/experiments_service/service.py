@@ -10,6 +10,7 @@ another project's experiment answers ``404 not_found`` exactly like a missing on
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -134,13 +135,17 @@ class ExperimentService:
         with transaction(self.sessions) as s:
             return logs.write_exposures(s, project, exposures)
 
-    def log_events(self, project: str, items: Any) -> int:
+    def log_events(self, project: str, items: Any) -> logs.Logged:
+        """Store a batch of events, all or nothing: the number stored, with
+        ``.duplicates`` the number skipped because their id was already stored."""
         events = logs.parse_events(items, time.time())
         with transaction(self.sessions) as s:
             return logs.write_events(s, project, events)
 
     # --- results --------------------------------------------------------------------
     def result(self, project: str, key: str, end: float | None = None) -> ExperimentResult:
+        if end is not None and not math.isfinite(end):
+            raise InvalidInput("end must be a finite epoch time", details={"end": str(end)})
         record = self.get(project, key)
         with self.sessions() as s:
             return experiment_result(s, record, end)

@@ -74,10 +74,15 @@ def safe_filename(name: str | None) -> str | None:
     """A display name only (storage never uses it), but refuse anything path-like."""
     if name is None or name == "":
         return None
+    if "\x00" in name or any("\ud800" <= c <= "\udfff" for c in name):
+        # no catalog stores these: NUL, and lone surrogates (bytes that were not UTF-8)
+        raise InvalidKey("file name must be UTF-8 text without NUL characters",
+                         code="invalid_text", details={"filename": name[:255].encode(
+                             "utf-8", "backslashreplace").decode("ascii", "replace")})
     if (
         len(name) > 255
         or name in {".", ".."}
-        or any(c in name for c in "/\\\x00")
+        or any(c in name for c in "/\\")
         or any(ord(c) < 32 for c in name)
     ):
         raise InvalidKey(

@@ -76,7 +76,8 @@ def delete_asset(asset_id: str, request: Request) -> Response:
 def _stream(assets: AssetService, request: Request, download: Download, cache_control: str,
             metric: str) -> Response:
     etag = f'"{download.etag}"'
-    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": cache_control}
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": cache_control,
+               "X-Content-Type-Options": "nosniff"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     size = download.size_bytes
