@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from vitrina import __version__
-from vitrina.api import errors, images, limits
+from vitrina.api import errors, images, limits, openapi
 from vitrina.api.metrics import Metrics, MetricsMiddleware
 from vitrina.api.routers import assets, experiments, health, projects, usage
 from vitrina.config import Settings, load_settings
@@ -48,7 +48,8 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
             runtime.close()
 
     app = FastAPI(title="Vitrina", version=__version__, lifespan=lifespan,
-                  description="Media platform: ingest, derivatives, signals, delivery.")
+                  description="Media platform: ingest, derivatives, signals, delivery.",
+                  docs_url=None, redoc_url=None)  # served offline by vitrina.api.openapi
     app.state.runtime = runtime
     app.state.metrics = Metrics(runtime.queue.depth)
     errors.install(app)
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(usage.router)
     app.include_router(projects.router)
     images.install(app, runtime)
+    openapi.install(app, models=experiments.DOCUMENTED_MODELS)
     app.add_middleware(limits.BodyLimits, runtime=runtime)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from vitrina.api.metrics import Metrics
 from vitrina.delivery.cache import NEGOTIATED, Prepared, etag_matches
 from vitrina.delivery.errors import InvalidPath
 from vitrina.delivery.limiter import TooBusy
@@ -40,8 +41,10 @@ _READ = ("GET", "HEAD")
 
 
 class ImageApp:
-    def __init__(self, service: ImageService) -> None:
+    def __init__(self, service: ImageService, metrics: Metrics | None = None) -> None:
         self.service = service
+        #: counts every answer in vitrina_http_requests_total (FastAPI's middleware never sees them)
+        self.count = metrics.image_request if metrics is not None else _uncounted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +65,7 @@ class ImageApp:
                     service.stats.memory_hits += 1
                     if service.usage is not None and not (inm and etag_matches(inm, entry.etag)):
                         service.usage.add(entry.project, IMAGE_BYTES_SERVED, len(entry.body))
-                    await _send(send, scope, entry, inm, service)
+                    self.count(scope["method"], await _send(send, scope, entry, inm, service))
                     return
         await self._miss(scope, raw, send)
 
@@ -79,16 +82,16 @@ class ImageApp:
                 raw.decode("latin-1"), accept.decode("latin-1") if accept else None, inm
             )
         except VitrinaError as exc:
-            await _error(send, exc, service)
+            self.count(scope["method"], await _error(send, exc, service))
             return
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], raw[:200])
             crash = VitrinaError("internal error; it has been logged", code="internal", status=500)
-            await _error(send, crash, service)
+            self.count(scope["method"], await _error(send, crash, service))
             return
         if answer.body:  # an empty body is a 304 made without the image
             service.remember(raw, accept, answer, negotiated)
-        await _send(send, scope, answer, inm, service)
+        self.count(scope["method"], await _send(send, scope, answer, inm, service))
 
 
 def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None]:
@@ -103,18 +106,20 @@ def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None]:
 
 
 async def _send(send: Send, scope: Scope, answer: Prepared, inm: bytes | None,
-                service: ImageService) -> None:  # fmt: skip
+                service: ImageService) -> int:  # fmt: skip
+    """Send ``answer`` (or a 304); the status sent."""
     if inm is not None and etag_matches(inm, answer.etag):
         service.stats.not_modified += 1
         await send({"type": "http.response.start", "status": 304, "headers": answer.not_modified})
         await send({"type": "http.response.body", "body": b""})
-        return
+        return 304
     await send({"type": "http.response.start", "status": 200, "headers": answer.headers})
     body = b"" if scope["method"] == "HEAD" else answer.body
     await send({"type": "http.response.body", "body": body})
+    return 200
 
 
-async def _error(send: Send, exc: VitrinaError, service: ImageService) -> None:
+async def _error(send: Send, exc: VitrinaError, service: ImageService) -> int:
     if not isinstance(exc, TooBusy):  # load shedding is counted where it happens
         service.stats.errors += 1
         if exc.report:
@@ -123,6 +128,11 @@ async def _error(send: Send, exc: VitrinaError, service: ImageService) -> None:
     raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+    return status
+
+
+def _uncounted(method: str, status: int) -> None:
+    """No metrics registry: an image app built on its own (tests, embedding)."""
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -151,7 +161,7 @@ class Dispatcher:
 def install(app: FastAPI, runtime: Runtime) -> ImageApp:
     """Make the image app for ``app``: mounted at /img, in /docs, counted in /metrics."""
     service = runtime.images
-    images = ImageApp(service)
+    images = ImageApp(service, app.state.metrics)
     app.state.images = images
     app.mount("/img", images, name="images")
     app.state.metrics.registry.register(DeliveryCollector(service.stats, service.gauges))

@@ -58,7 +58,8 @@ async def read_file_field(body: AsyncIterator[bytes], boundary: bytes, sink: Sta
         else:
             state["other"] += end - start
             if state["other"] > OTHER_FIELDS_LIMIT:
-                raise InvalidInput("form fields other than 'file' are too large", code="invalid_form")
+                raise InvalidInput(f"send the file in a field named {field!r}: other form fields "
+                                   f"hold at most {OTHER_FIELDS_LIMIT} bytes", code="invalid_form")
 
     parser = MultipartParser(boundary, {
         "on_part_begin": on_part_begin, "on_header_field": on_header_field,

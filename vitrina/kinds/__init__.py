@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vitrina.errors import UnsupportedMediaType
-from vitrina.media.sniff import MediaType, sniff
+from vitrina.media.sniff import ACCEPTED, MediaType, refusal, sniff
 
 if TYPE_CHECKING:
     from vitrina.analysis.base import AnalysisInput
@@ -51,14 +51,21 @@ class MediaKind(Protocol):
 
 def kind_of(kinds: Iterable[MediaKind], head: bytes) -> tuple[MediaKind, MediaType]:
     """The registered kind that owns a file starting with ``head``; a 415 otherwise
-    that says whether the type is known but not enabled."""
+    that says whether the type is known but not enabled (the accepted types it lists
+    are those of the registered kinds only)."""
+    kinds = tuple(kinds)
     for kind in kinds:
         media = kind.sniff(head)
         if media is not None:
             return kind, media
-    media = sniff(head)  # raises the 415 that lists accepted types for unknown bytes
+    names = {kind.name for kind in kinds}
+    enabled = [t for t in ACCEPTED if t.kind in names]
+    try:
+        media = sniff(head)
+    except UnsupportedMediaType:  # unknown bytes: list what the registered kinds accept
+        raise refusal(head, enabled) from None
     raise UnsupportedMediaType(f"{media.mime} is recognised but {media.kind} ingest is not enabled yet",
-                               details={"mime": media.mime})
+                               details={"mime": media.mime, "accepted": sorted({t.mime for t in enabled})})
 
 
 def suffixes(kinds: Iterable[MediaKind]) -> frozenset[str]:

@@ -7,6 +7,7 @@ lists what is accepted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vitrina.errors import InvalidInput, UnsupportedMediaType
@@ -157,7 +158,13 @@ def _matroska(head: bytes) -> MediaType | None:
 
 
 def _refuse(head: bytes) -> UnsupportedMediaType:
-    accepted = sorted({t.mime for t in ACCEPTED})
+    return refusal(head, ACCEPTED)
+
+
+def refusal(head: bytes, accepted_types: Iterable[MediaType]) -> UnsupportedMediaType:
+    """The 415 for a file starting with ``head``, listing ``accepted_types`` (the
+    types of the media kinds a server has enabled) as those it accepts."""
+    accepted = sorted({t.mime for t in accepted_types})
     detected = _describe(head)
     what = f"This looks like {detected}, which is" if detected else "This file type is"
     return UnsupportedMediaType(

@@ -7,12 +7,15 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.api.deps import get_runtime, project_of, require
+from vitrina.api.metrics import CREATED, DUPLICATE, REJECTED
 from vitrina.api.multipart import boundary_of, read_file_field
+from vitrina.api.openapi import UPLOAD_REQUEST
 from vitrina.api.ranges import parse_range
 from vitrina.api.schemas import AssetList, AssetOut, asset_out
 from vitrina.assets.records import MAX_PAGE, Download
 from vitrina.assets.service import AssetService
 from vitrina.assets.states import AssetStatus
+from vitrina.errors import VitrinaError
 from vitrina.projects.usage import DERIVATIVE_BYTES, ORIGINAL_BYTES
 from vitrina.runtime import Runtime
 
@@ -25,18 +28,26 @@ def _base_url(request: Request, rt: Runtime) -> str:
 
 @router.post("", response_model=AssetOut, status_code=201,
              responses={200: {"description": "the same bytes were already stored: the existing asset"}},
-             dependencies=[Depends(require("write"))])
+             openapi_extra=UPLOAD_REQUEST, dependencies=[Depends(require("write"))])
 async def upload(request: Request, response: Response) -> AssetOut:
     """Upload one file as multipart/form-data (field ``file``); streamed, never held in memory."""
     rt = get_runtime(request)
     ingestor = rt.ingestor
-    boundary = boundary_of(request.headers.get("content-type"))
     declared = request.headers.get("content-length")
     declared_size = int(declared) if declared and declared.isdigit() else None
-    with ingestor.stage(declared_size, project=project_of(request)) as staged:
-        filename = await read_file_field(request.stream(), boundary, staged)
-        result = await run_in_threadpool(ingestor.commit, staged, project=project_of(request), filename=filename,
-                                         idempotency_key=request.headers.get("idempotency-key"))
+    metrics = request.app.state.metrics
+    try:
+        boundary = boundary_of(request.headers.get("content-type"))
+        with ingestor.stage(declared_size, project=project_of(request)) as staged:
+            filename = await read_file_field(request.stream(), boundary, staged)
+            result = await run_in_threadpool(ingestor.commit, staged, project=project_of(request),
+                                             filename=filename,
+                                             idempotency_key=request.headers.get("idempotency-key"))
+    except VitrinaError as exc:
+        if exc.status < 500:  # the client's upload was refused (limits, type, decoding, quota)
+            metrics.ingest(REJECTED)
+        raise
+    metrics.ingest(CREATED if result.created else DUPLICATE)
     response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/assets/{result.asset_id}"
     asset = await run_in_threadpool(rt.assets.get, project_of(request), result.asset_id)

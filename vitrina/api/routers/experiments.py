@@ -9,15 +9,22 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.access.keys import Principal
 from vitrina.api.deps import get_runtime, project_of, require
+from vitrina.api.openapi import MODEL_REF
 from vitrina.errors import Forbidden, InvalidInput, PayloadTooLarge
+from vitrina.experiments.definitions import BUCKETS, Status, UnitType
+from vitrina.experiments.errors import InvalidExperiment, InvalidMetric
+from vitrina.experiments.metrics import MetricKind
+from vitrina.experiments.stats.sequential import DEFAULT_TUNING
+from vitrina.experiments.stats.srm import DEFAULT_THRESHOLD
+from vitrina.experiments.targeting import OPERATORS
 from vitrina.experiments_service import MAX_BATCH, ExperimentRecord, ExperimentService
 from vitrina.experiments_service.service import assignment_dict
 
@@ -42,11 +49,127 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --- definitions and plans, typed for the documentation ------------------------------------
+# They mirror what vitrina.experiments accepts (Experiment.from_dict, AnalysisPlan.from_dict),
+# which stays the validator of record: a body is pre-checked against these models, then
+# read by the library. Neither refuses what the other accepts, and both answer the same
+# codes (invalid_experiment, invalid_metric).
+_KEY = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+_NAME = r"^[A-Za-z0-9_.:-]{1,128}$"
+_TIME = {"format": "date-time"}
+
+
+class _Def(_Strict):
+    # Python's re, as the library's checks use it (the same matches, to the trailing newline)
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+class VariantDef(_Def):
+    key: str = Field(pattern=_KEY, description="the first variant is the control")
+    weight: float = Field(1.0, ge=0, description="relative share of the experiment's units")
+    value: Any = Field(None, description="JSON payload served with the variant")
+
+
+class ConditionDef(_Def):
+    attribute: str = Field(min_length=1)
+    op: Literal[OPERATORS]  # type: ignore[valid-type]
+    value: Any = Field(None, description="a list for `in` and `not_in`")
+
+
+class LayerSlotDef(_Def):
+    layer: str = Field(pattern=_KEY)
+    start: int = Field(ge=0, lt=BUCKETS)
+    end: int = Field(gt=0, le=BUCKETS, description=f"layer buckets [start, end) of {BUCKETS}")
+
+
+class RolloutStageDef(_Def):
+    start: str = Field(description="ISO 8601 time with a zone", json_schema_extra=_TIME)
+    traffic: float = Field(ge=0, le=1)
+
+
+class RolloutDef(_Def):
+    stages: list[RolloutStageDef] = Field(min_length=1, description="starting at increasing times")
+
+
+class ExperimentDefinition(_Def):
+    """An experiment (or a flag) as ``Experiment.to_dict()`` gives it."""
+
+    key: str = Field(pattern=_KEY)
+    variants: list[VariantDef] = Field(min_length=1)
+    unit_type: UnitType = UnitType.USER
+    traffic: float = Field(1.0, ge=0, le=1, description="ignored while a rollout is set")
+    targeting: list[ConditionDef] = Field(default_factory=list, description="all must hold")
+    layer: LayerSlotDef | None = None
+    rollout: RolloutDef | None = None
+    status: Status = Status.RUNNING
+    killed: bool = False
+    in_holdout_scope: bool = True
+    salt: str = Field("", description="default: the key; changing it reshuffles every unit")
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+
+
+class MetricDef(_Def):
+    name: str = Field(pattern=_NAME)
+    kind: MetricKind
+    event: str = Field(pattern=_NAME)
+    denominator: str | None = Field(None, description="ratio metrics only: the denominator event")
+    aggregate: Literal["sum", "count"] = "sum"
+    window: float | None = Field(None, description="seconds after the first exposure (null: no limit)")
+    pre_window: float | None = Field(None, description="CUPED pre-exposure period in seconds")
+    higher_is_better: bool = True
+
+
+class GuardrailDef(_Def):
+    metric: str = Field(description="a metric of the plan")
+    tolerance: float = Field(0.0, ge=0, description="harm tolerated, on the scale of the effects")
+
+
+class PriorDef(_Def):
+    mean: float = 0.0
+    variance: float = 1.0
+
+
+class AnalysisPlanDef(_Def):
+    """What to compute: the first metric is the primary one."""
+
+    metrics: list[MetricDef] = Field(min_length=1)
+    guardrails: list[GuardrailDef] = Field(default_factory=list)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    relative: bool = True
+    sequential_tuning: float = DEFAULT_TUNING
+    srm_threshold: float = DEFAULT_THRESHOLD
+    prior: PriorDef | None = None
+    correction: bool = True
+
+
+#: added to the OpenAPI components (the bodies refer to them)
+DOCUMENTED_MODELS = (ExperimentDefinition, AnalysisPlanDef)
+_DEFINITION = WithJsonSchema({MODEL_REF: "ExperimentDefinition"})
+_PLAN = WithJsonSchema({"anyOf": [{MODEL_REF: "AnalysisPlanDef"}, {"type": "null"}]})
+Definition = Annotated[dict[str, Any], _DEFINITION]
+Plan = Annotated[dict[str, Any] | None, _PLAN]
+
+
+def precheck(definition: dict[str, Any], plan: dict[str, Any] | None) -> None:
+    """Refuse a body the models refuse, with the library's codes (it reads the rest)."""
+    for model, data, error in ((ExperimentDefinition, definition, InvalidExperiment),
+                               (AnalysisPlanDef, plan, InvalidMetric)):
+        if data is None:
+            continue
+        try:
+            model.model_validate(data)
+        except ValidationError as exc:
+            problems = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+            first = problems[0]
+            where = ".".join(str(p) for p in first["loc"]) or model.__name__
+            raise error(f"{model.__name__}.{where}: {first['msg']}" if first["loc"] else first["msg"],
+                        details={"problems": problems}) from None
+
+
 class ExperimentIn(_Strict):
-    definition: dict[str, Any] = Field(
-        description="An experiment as `Experiment.to_dict()` gives it.")
-    plan: dict[str, Any] | None = Field(
-        None, description="Metrics (the first is primary), guardrails, alpha...")
+    definition: Definition = Field(description="An experiment as `Experiment.to_dict()` gives it.")
+    plan: Plan = Field(None, description="Metrics (the first is primary), guardrails, alpha...")
 
 
 class ExperimentUpdate(ExperimentIn):
@@ -59,8 +182,8 @@ class ExperimentOut(BaseModel):
     status: str = Field(description="draft | running | stopped")
     killed: bool
     revision: int
-    definition: dict[str, Any]
-    plan: dict[str, Any] | None
+    definition: Definition
+    plan: Plan
     created_at: datetime
     updated_at: datetime
 
@@ -123,6 +246,7 @@ async def _json_list(request: Request, name: str) -> Any:
              dependencies=[Depends(require("write"))])
 def create_experiment(body: ExperimentIn, request: Request, response: Response) -> ExperimentOut:
     """Create an experiment (or a flag) from its definition and analysis plan."""
+    precheck(body.definition, body.plan)
     record = service(request).create(project_of(request), body.definition, body.plan)
     response.headers["Location"] = f"{PREFIX}/{record.key}"
     return _out(record)
@@ -153,6 +277,7 @@ def get_experiment(key: str, request: Request) -> ExperimentOut:
             dependencies=[Depends(require("write"))])
 def update_experiment(key: str, body: ExperimentUpdate, request: Request) -> ExperimentOut:
     """Replace the definition and plan; the revision goes up when anything changed."""
+    precheck(body.definition, body.plan)
     return _out(service(request).update(project_of(request), key, body.definition, body.plan,
                                        body.revision))
 
