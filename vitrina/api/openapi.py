@@ -95,6 +95,13 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("delete", "/v1/projects/{project_id}"): (409,),
     ("get", "/img/{signature}/{ops}/{asset_id}"): (405, 429),
 }
+#: answers the routes cannot declare themselves (plain-text metrics, readiness's own body)
+ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/metrics"): {"200": {"description": "Prometheus text exposition",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    ("get", "/readyz"): {"503": {"description": "a check failed: the same body, status unavailable",
+                                 "content": {"application/json": {"schema": {"type": "object"}}}}},
+}
 _PATH_PARAM = re.compile(r"{[^}]+}")
 
 
@@ -141,6 +148,7 @@ def finish(schema: dict[str, Any], models: Iterable[type[BaseModel]] = ()) -> di
                 continue
             responses = operation["responses"]
             responses.pop("422", None)
+            responses.update(ANSWERS.get((method, path), {}))
             for status in sorted(statuses(method, path, operation)):
                 entry = responses.setdefault(str(status), {})
                 entry.setdefault("description", MEANINGS[status])
