@@ -15,13 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: development server on 127.0.0.1:8000 with the demo photos ingested on first run
+## run: development server on 127.0.0.1:8000 with the demo photos ingested on first run;
+## its settings (development mode, a URL signing key) go to var/vitrina.toml, which
+## every `.venv/bin/vitrina ...` run from this directory reads too
 run: $(STAMP)
-	VITRINA_DEV=1 $(BIN)/vitrina db upgrade
-	@test -f $(VITRINA_DATA_DIR)/.demo-ingested || { \
-	  VITRINA_DEV=1 $(BIN)/vitrina ingest data/photos && touch $(VITRINA_DATA_DIR)/.demo-ingested; }
 	@echo "Open http://127.0.0.1:8000/docs (API) and http://127.0.0.1:8000/v1/assets (the demo photos)"
-	VITRINA_DEV=1 $(BIN)/vitrina serve
+	$(BIN)/vitrina dev --demo data/photos
 
 ## test: the whole suite (PostgreSQL tests run when VITRINA_TEST_PG_URL is set)
 test: $(STAMP)

@@ -233,3 +233,42 @@ def test_url_expires_without_a_signing_key_says_what_to_do(run):
     result = run("url", asset, "w_100", "--expires", "60")
     assert result.exit_code == 2
     assert "--expires needs a signing key" in result.output and "VITRINA_SIGNING__KEYS" in result.output
+
+
+def test_settings_file_in_the_data_dir_is_read_and_the_environment_wins(monkeypatch, tmp_path):
+    import os
+
+    from vitrina.config import default_config_file, load_settings
+
+    for name in [n for n in os.environ if n.startswith("VITRINA_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VITRINA_DATA_DIR", str(tmp_path))
+    assert default_config_file() == tmp_path / "vitrina.toml"
+    (tmp_path / "vitrina.toml").write_text('dev = true\n[signing]\nkeys = {k1 = "a-long-random-signing-secret"}\n')
+    s = load_settings()
+    assert s.dev and s.signing.keys == {"k1": "a-long-random-signing-secret"}
+    assert s.config_file == tmp_path / "vitrina.toml"
+    monkeypatch.setenv("VITRINA_DEV", "0")
+    assert not load_settings().dev  # the environment wins
+    other = tmp_path / "other.toml"
+    other.write_text("dev = true\n")
+    monkeypatch.setenv("VITRINA_CONFIG_FILE", str(other))
+    monkeypatch.delenv("VITRINA_DEV")
+    assert load_settings().signing.keys == {}  # a named file replaces it
+
+
+def test_a_catalog_never_created_is_one_line_and_makes_nothing(monkeypatch, tmp_path):
+    import os
+
+    for name in [n for n in os.environ if n.startswith("VITRINA_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    env = {"VITRINA_DEV": "1"}
+    for args in (("assets", "ls"), ("keys", "ls"), ("exp", "ls"), ("worker",)):
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exit_code == 1, result.output
+        assert result.output.count("\n") == 1 and "run `vitrina db upgrade`" in result.output
+        assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []  # no empty var/
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    assert CliRunner().invoke(main, ["assets", "ls"], env=env).exit_code == 0

@@ -150,9 +150,9 @@ def _readme_section() -> str:
 
 def test_the_readme_session_prints_what_the_readme_shows(run, tmp_path, monkeypatch):
     readme = _readme_section()
-    spec = readme.split("$ cat hero.json\n", 1)[1].split("\n$ vitrina exp create", 1)[0]
+    spec = readme.split("$ cat hero.json\n", 1)[1].split("\n$ .venv/bin/vitrina exp create", 1)[0]
     script = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    shown = readme.split("$ vitrina exp results hero-image --png effect.png\n", 1)[1]
+    shown = readme.split("$ .venv/bin/vitrina exp results hero-image --png effect.png\n", 1)[1]
     shown = shown.split("\nwrote effect.png", 1)[0].splitlines()
     monkeypatch.chdir(tmp_path)
     (tmp_path / "hero.json").write_text(spec)

@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Embedded catalog (SQLite) and blobs live here.")
     database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite in data_dir.")
     blob_url: str = Field("", description="Blob store: a path, file:///path or s3://bucket/prefix?endpoint_url=...; empty = data_dir/blobs.")
-    config_file: Path | None = Field(None, description="Optional TOML file with these same settings.")
+    config_file: Path | None = Field(None, description="Optional TOML file with these same settings; default: vitrina.toml in the data dir when it exists (`make run` writes one).")
     dev: bool = Field(False, description="Development mode: no API keys needed, unsigned image URLs allowed.")
     public_base_url: str = Field("", description="Prefix for URLs in API answers, e.g. https://media.example.com")
     plugins: list[str] = Field(default_factory=list, description="Modules whose register(registries) adds plug-ins at start.")
@@ -271,8 +271,26 @@ def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
     return None
 
 
+#: a settings file in the data dir, read when no other file is named: `make run` writes
+#: its development settings there, so that every command run from the same directory
+#: (with the same VITRINA_DATA_DIR) shares the server's mode and signing keys
+DATA_DIR_CONFIG_FILE = "vitrina.toml"
+
+
+def default_config_file(data_dir: str | Path | None = None) -> Path:
+    """``<data dir>/vitrina.toml``: the data dir given, else VITRINA_DATA_DIR, else ``var``."""
+    return Path(data_dir or os.environ.get("VITRINA_DATA_DIR") or "var") / DATA_DIR_CONFIG_FILE
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment (+ file), or a ConfigError that names the bad setting."""
+    """Settings from the environment (+ file), or a ConfigError that names the bad setting.
+
+    The file is VITRINA_CONFIG_FILE, or else :func:`default_config_file` when it exists.
+    """
+    if overrides.get("config_file") is None and not os.environ.get("VITRINA_CONFIG_FILE"):
+        found = default_config_file(overrides.get("data_dir"))
+        if found.is_file():
+            overrides = {**overrides, "config_file": found}
     try:
         return Settings(**overrides)
     except ValidationError as exc:

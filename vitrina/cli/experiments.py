@@ -100,9 +100,10 @@ def update(ctx: click.Context, key: str, file: str, revision: int | None, projec
 @click.pass_context
 def ls(ctx: click.Context, status: str | None, project: str) -> None:
     """List the project's experiments by key."""
-    click.echo(f"{'key':24}  {'status':8}  {'rev':>3}  {'traffic':>7}  variants")
     # killed is a switch over any stored status: filter on the state shown
-    for r in _service(ctx).list(project, None if status == "killed" else status, limit=10_000):
+    records = _service(ctx).list(project, None if status == "killed" else status, limit=10_000)
+    click.echo(f"{'key':24}  {'status':8}  {'rev':>3}  {'traffic':>7}  variants")
+    for r in records:
         e = r.experiment
         state = "killed" if e.killed else e.status.value
         if status is not None and state != status:

@@ -9,7 +9,7 @@ import threading
 import click
 
 from vitrina import logs
-from vitrina.cli.common import runtime_of, settings_of
+from vitrina.cli.common import require_catalog, runtime_of, settings_of
 from vitrina.config import load_settings
 
 
@@ -23,11 +23,58 @@ def serve(ctx: click.Context, host: str | None, port: int | None, http_workers: 
     import uvicorn
 
     s = settings_of(ctx)
+    require_catalog(s)
     logs.setup()
     host, port, n = host or s.server.host, port or s.server.port, http_workers or s.server.http_workers
     click.echo(f"Vitrina on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
     uvicorn.run("vitrina.api.app:app_from_env", factory=True, host=host, port=port, workers=n,
                 log_config=None, access_log=False)
+
+
+DEV_SETTINGS = """\
+# Development settings written by `vitrina dev` (`make run`) on its first run. Every
+# `vitrina` command run with this data dir (VITRINA_DATA_DIR, default var) reads this
+# file, so the server and the command line share the mode and the URL signing key.
+dev = true
+
+[signing]
+keys = {{ k1 = "{secret}" }}
+"""
+
+
+@click.command()
+@click.option("--demo", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Ingest this directory's files on the first run (`make run`: data/photos).")
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.pass_context
+def dev(ctx: click.Context, demo: str | None, host: str | None, port: int | None) -> None:
+    """Development server, what `make run` starts: development mode settings and a fresh
+    URL signing key written to <data dir>/vitrina.toml once (unless VITRINA_CONFIG_FILE
+    names a file), the catalog upgraded, DEMO ingested on the first run, then `serve`.
+    """
+    import os
+    import secrets
+
+    from vitrina.cli.assets import ingest
+    from vitrina.config import default_config_file
+    from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+
+    config = default_config_file()
+    if not os.environ.get("VITRINA_CONFIG_FILE") and not config.is_file():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(DEV_SETTINGS.format(secret=secrets.token_urlsafe(32)))
+        click.echo(f"wrote development settings to {config}", err=True)
+    ctx.obj = None  # read them again, the new file included
+    ctx.invoke(db_upgrade)
+    settings = settings_of(ctx)
+    marker = settings.data_dir / ".demo-ingested"
+    if demo is not None and not marker.exists():
+        ctx.invoke(ingest, paths=(demo,), recursive=False, process_now=False, project=DEFAULT_PROJECT)
+        marker.touch()
+    click.echo(f"Development mode (settings: {settings.config_file}); `vitrina` commands run from "
+               "this directory use the same catalog and signing key.", err=True)
+    ctx.invoke(serve, host=host, port=port, http_workers=None)
 
 
 def _worker_process(index: int) -> None:
@@ -46,7 +93,7 @@ def _worker_process(index: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context, processes: int) -> None:
     """Claim and run pipeline steps until stopped (SIGTERM finishes the current step)."""
-    settings_of(ctx)
+    require_catalog(settings_of(ctx))
     if processes <= 1:
         _worker_process(0)
         return
@@ -70,9 +117,9 @@ def db_upgrade(ctx: click.Context) -> None:
     """Bring the catalog schema to the version this code needs."""
     from vitrina.storage.catalog.db import current_revision, upgrade
 
-    rt = runtime_of(ctx)
+    rt = runtime_of(ctx, create_catalog=True)
     upgrade(rt.engine)
     click.echo(f"catalog at revision {current_revision(rt.engine)}")
 
 
-COMMANDS = [serve, worker, db]
+COMMANDS = [serve, dev, worker, db]

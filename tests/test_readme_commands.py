@@ -1,0 +1,219 @@
+"""Every command of the README runs as written, in the order a newcomer types them in
+one terminal, against a development server started the way `make run` starts it; where
+the README shows output, the actual output has its shape (ids, sizes and timings vary:
+hex ids and numbers are compared as such, `...` stands for anything)."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+HOST = "127.0.0.1:8000"
+#: blocks shown but not run here, by a line they hold: the quick start is what starts the
+#: server below (and `make test` is this suite); production needs a PostgreSQL and an S3
+#: service of its own; benchmarks run on demand and need their peers
+NOT_RUN = {"make run": "starts the server", "export VITRINA_DATABASE_URL": "production",
+           "bench/ingest.py": "benchmarks"}
+#: commands whose README output says they fail: the exit status they must give
+EXPECTED_STATUS = {".venv/bin/vitrina ingest tests/data/hostile/truncated.jpg": 1}
+#: progress bars (stderr): their counts and rates vary
+TQDM = re.compile(r"\d+%\||^\s*\w+: \d+\w+ \[")
+
+
+def blocks(text: str) -> list[tuple[str, str]]:
+    return re.findall(r"^```(sh|console)\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def commands(block: str) -> list[tuple[str, list[str]]]:
+    """(command, expected output lines) for each ``$ `` line of a console block."""
+    out: list[tuple[str, list[str]]] = []
+    lines = block.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.startswith("$ "):
+            out[-1][1].append(line)
+            i += 1
+            continue
+        command = line[2:]
+        while command.endswith("\\"):
+            i += 1
+            command += "\n" + lines[i]
+        out.append((command, []))
+        i += 1
+    return out
+
+
+def norm(line: str) -> str:
+    line = re.sub(r"[0-9a-f]{16,}", "H", line)
+    line = re.sub(r"(?<![\w-])[\w-]{43}(?![\w-])", "S", line)  # URL signatures
+    # sizes, timings and statistics vary; small integers (status codes, counts) do not
+    line = re.sub(r"\d+(?:[.,]\d+)+|\d{4,}", "N", line)
+    indent = line[: len(line) - len(line.lstrip())]  # kept: nesting shows in JSON
+    return indent + " ".join(line.split())
+
+
+def same_shape(expected: list[str], actual: list[str]) -> bool:
+    want = [norm(e) for e in expected if not TQDM.search(e) and e.strip()]
+    got = [norm(a) for a in actual if not TQDM.search(a) and a.strip()]
+    i, skip = 0, False
+    for e in want:
+        if e.strip() == "...":
+            skip = True
+            continue
+        pattern = re.compile(".*".join(re.escape(part) for part in e.split("...")))
+        while i < len(got) and not pattern.fullmatch(got[i]):
+            if not skip:
+                return False
+            i += 1
+        if i == len(got):
+            return False
+        i, skip = i + 1, False
+    return skip or i == len(got)
+
+
+class Shell:
+    """One bash, as in a terminal: variables set by a command stay for the next."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(["bash", "--noprofile", "--norc"], cwd=cwd, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+
+    def run(self, command: str, timeout: float = 30) -> tuple[int, str]:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(f"{{ {command}\n}} 2>&1 </dev/null; printf '\\n@@END:%s\\n' $?\n".encode())
+        self.proc.stdin.flush()
+        buf, deadline = b"", time.monotonic() + timeout
+        while (m := re.search(rb"\n@@END:(\d+)\n", buf)) is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                raise AssertionError(f"{command!r} did not finish in {timeout} s:\n{buf.decode()}")
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError(f"the shell ended during {command!r}")
+            buf += chunk
+        return int(m.group(1)), buf[: m.start()].decode(errors="replace").replace("\r", "\n")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", 8000))
+            return 8000
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the README's commands read from a fresh clone, and nothing it wrote."""
+    home = tmp_path_factory.mktemp("clone")
+    shutil.copytree(ROOT / "data" / "photos", home / "data" / "photos")
+    shutil.copytree(ROOT / "tests" / "data" / "hostile", home / "tests" / "data" / "hostile")
+    (home / ".venv").symlink_to(ROOT / ".venv")
+    text = README.read_text()
+    (home / "hero.json").write_text(text.split("$ cat hero.json\n", 1)[1].split("\n$ ", 1)[0] + "\n")
+    (home / "simulate.py").write_text(
+        text.split("<summary><code>simulate.py</code></summary>", 1)[1].split("```python\n", 1)[1].split("```", 1)[0])
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(checkout: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITRINA_")}
+    # what `make run` runs, on a free port
+    recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "$(BIN)/vitrina dev --demo data/photos" in recipe
+    proc = subprocess.Popen([".venv/bin/vitrina", "dev", "--demo", "data/photos", "--port", str(port)],
+                            cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the development server did not start"
+            time.sleep(0.2)
+        yield base, env
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def settle(base: str) -> None:
+    """What "a moment later" means: no asset is still being processed."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        busy = [httpx.get(f"{base}/v1/assets", params={"status": s}).json()["items"] for s in ("pending", "processing")]
+        if not any(busy):
+            return
+        time.sleep(0.1)
+    raise AssertionError("assets still processing after 30 s")
+
+
+def test_every_readme_command_runs_as_written(checkout: Path, server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    here = base.removeprefix("http://")
+    shell = Shell(checkout, env | {"PYTHONUNBUFFERED": "1", "COLUMNS": "120"})
+    ran, mismatches = 0, []
+    try:
+        for kind, block in blocks(README.read_text()):
+            if any(marker in block for marker in NOT_RUN):
+                continue
+            assert kind == "console", f"a runnable sh block: {block[:80]!r}"
+            for command, expected in commands(block):
+                settle(base)
+                status, output = shell.run(command.replace(HOST, here))
+                output = output.replace(here, HOST)
+                ran += 1
+                assert status == EXPECTED_STATUS.get(command, 0), f"$ {command}\nexit {status}\n{output}"
+                if expected and not same_shape(expected, output.splitlines()):
+                    mismatches.append(f"$ {command}\n--- README\n" + "\n".join(expected)
+                                      + "\n--- actual\n" + output)
+    finally:
+        shell.close()
+    assert ran >= 30
+    assert not mismatches, "\n\n".join(mismatches)
+
+
+def test_the_sdk_snippet_runs_as_written_in_development_mode(checkout: Path,
+                                                            server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    text = README.read_text().split("\n## Python SDK\n", 1)[1]
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0].replace(f"http://{HOST}", base)
+    done = subprocess.run([".venv/bin/python", "-c", snippet], check=False, cwd=checkout, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) >= 8 and (checkout / "copy.jpg").is_file()
+
+
+def test_shape_comparison() -> None:
+    assert same_shape(["200 image/webp 16174"], ["200 image/webp 15020"])
+    assert not same_shape(["200"], ["201"])
+    assert same_shape(["01a201802e7fe29f0c9f64ced7a8c7da ready"], ["01a2320076a6aab23d9bdffeb7e235df ready"])
+    assert same_shape(["a", "...", "z"], ["a", "b", "c", "z"])
+    assert not same_shape(["a", "z"], ["a", "b", "z"])
+    assert same_shape(['{"error":{"code":"x","details":{...}}}'], ['{"error":{"code":"x","details":{"n":1}}}'])
+    assert not same_shape(['{"code":"x"}'], ['{"code":"y"}'])
