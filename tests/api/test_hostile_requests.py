@@ -309,7 +309,7 @@ def test_duplicate_event_ids_are_counted(seeded):
     again = [{**first, "unit_id": "u2"}, {**first, "id": "e2"}, {**first, "id": "e2"},
              {**first, "id": None}]
     r = seeded.post("/v1/events", json={"events": again})
-    assert r.status_code == 201 and r.json()["accepted"] == 2  # e2 once, and the id-less one
+    assert r.status_code == 201 and r.json() == {"accepted": 2, "duplicates": 2}  # e2 once, the id-less one
     logged = ExperimentService(seeded.runtime.sessions).log_events("default", again)
     assert (logged.accepted, logged.duplicates) == (1, 3)  # only the id-less one is new
     assert logged == 1

@@ -210,7 +210,9 @@ class AssignmentOut(BaseModel):
 
 
 class Accepted(BaseModel):
-    accepted: int
+    accepted: int = Field(description="items stored by this batch")
+    duplicates: int = Field(0, description="events skipped because their id was already stored in "
+                            "the project (a retry, or the same id sent for another unit)")
 
 
 def _out(record: ExperimentRecord) -> ExperimentOut:
@@ -333,8 +335,8 @@ async def log_exposures(request: Request) -> Accepted:
 async def log_events(request: Request) -> Accepted:
     """A batch of outcome events (clicks, purchases...), all or nothing."""
     items = await _json_list(request, "events")
-    return Accepted(accepted=await run_in_threadpool(service(request).log_events,
-                                                      project_of(request), items))
+    logged = await run_in_threadpool(service(request).log_events, project_of(request), items)
+    return Accepted(accepted=logged, duplicates=logged.duplicates)
 
 
 @router.get(PREFIX + "/{key}/results", dependencies=[Depends(require("read"))])
