@@ -18,7 +18,7 @@ def env(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("secret", [" " * 16, "\t" * 16, " " * 40, "\n \t" * 8])
 def test_production_refuses_a_blank_signing_key(env, secret):
-    env.setenv("VITRINA_SIGNING__KEYS", '{"k1": "%s"}' % secret.encode("unicode_escape").decode())
+    env.setenv("VITRINA_SIGNING__KEYS", '{{"k1": "{}"}}'.format(secret.encode("unicode_escape").decode()))
     with pytest.raises(ConfigError, match="signing.keys"):
         load_settings()
 

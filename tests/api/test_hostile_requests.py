@@ -197,9 +197,9 @@ def seeded(client):
 def test_weights_must_be_finite(seeded):
     before = footprint(seeded)
     for weights in ("1e999", "-1e999", "NaN", "Infinity", "1" + "0" * 400, "1e308"):
-        variants = '[{"key": "control", "weight": %s}, {"key": "b", "weight": 1e308}]' % weights
+        variants = f'[{{"key": "control", "weight": {weights}}}, {{"key": "b", "weight": 1e308}}]'
         for method, path in (("POST", "/v1/experiments"), ("PUT", "/v1/experiments/hero")):
-            text = '{"definition": {"key": "hero", "variants": %s}}' % variants
+            text = f'{{"definition": {{"key": "hero", "variants": {variants}}}}}'
             r = _raw(seeded, method, path, text)
             assert r.status_code == 400, (weights, r.text)
             assert r.json()["error"]["code"] in ("invalid_experiment", "invalid_input"), weights
@@ -214,11 +214,11 @@ def test_event_and_exposure_numbers_must_be_finite(seeded):
     for number in ("1e999", "-1e999", "NaN", "Infinity", "1" + "0" * 400, "1e308", "-1e16"):
         for name, item in (("events", '{"unit_id": "u", "event": "buy", "value": %s}'),
                            ("events", '{"unit_id": "u", "event": "buy", "timestamp": %s}'),
-                           ("exposures", '{"experiment": "hero", "unit_id": "u", '
-                                         '"variant": "b", "timestamp": %s}')):
+                           ("exposures", ('{"experiment": "hero", "unit_id": "u", '
+                                         '"variant": "b", "timestamp": %s}'))):
             good = item.replace("%s", str(now))
             r = _raw(seeded, "POST", f"/v1/{name}",
-                     '{"%s": [%s, %s]}' % (name, good, item.replace("%s", number)))
+                     '{{"{}": [{}, {}]}}'.format(name, good, item.replace("%s", number)))
             assert r.status_code == 400, (name, number, r.text)
             error = r.json()["error"]
             assert error["code"] == "invalid_logs" and error["details"]["problems"][0]["index"] == 1
@@ -238,11 +238,11 @@ BODY_ROUTES = [("POST", "/v1/events", '{"events": [{"unit_id": %s, "event": "buy
                ("POST", "/v1/exposures",
                 '{"exposures": [{"experiment": "hero", "unit_id": %s, "variant": "b"}]}'),
                ("POST", "/v1/experiments",
-                '{"definition": {"key": "other", "description": %s, '
-                '"variants": [{"key": "control"}]}}'),
+                ('{"definition": {"key": "other", "description": %s, '
+                '"variants": [{"key": "control"}]}}')),
                ("PUT", "/v1/experiments/hero",
-                '{"definition": {"key": "hero", "description": %s, '
-                '"variants": [{"key": "control"}, {"key": "b"}]}}'),
+                ('{"definition": {"key": "hero", "description": %s, '
+                '"variants": [{"key": "control"}, {"key": "b"}]}}')),
                ("POST", "/v1/experiments/hero/assign", '{"unit_id": %s}')]
 
 
@@ -257,8 +257,7 @@ def test_deep_json_is_refused(seeded, handlers):
             assert r.json()["error"]["details"] == {"max_depth": MAX_JSON_DEPTH}
     assert handlers == [] and footprint(seeded) == before
     nested = '{"a": ' * 10 + "1" + "}" * 10
-    r = _raw(seeded, "POST", "/v1/experiments/hero/assign", '{"unit_id": "u", "attributes": %s}'
-             % nested)
+    r = _raw(seeded, "POST", "/v1/experiments/hero/assign", f'{{"unit_id": "u", "attributes": {nested}}}')
     assert r.status_code == 200
 
 
@@ -278,7 +277,7 @@ def test_text_no_catalog_stores_is_refused(seeded, handlers):
     assert handlers == [] and footprint(seeded) == before
     # a surrogate pair is one character, and text that only looks like an escape is text
     for unit in (r'"\ud83d\ude00"', r'"\\u0000"', r'"\\ud800"'):
-        r = _raw(seeded, "POST", "/v1/experiments/hero/assign", '{"unit_id": %s}' % unit)
+        r = _raw(seeded, "POST", "/v1/experiments/hero/assign", f'{{"unit_id": {unit}}}')
         assert r.status_code == 200, unit
         assert r.json()["unit_id"] == json.loads(unit)
 

@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -197,7 +197,7 @@ class Logged(int):
 
     duplicates: int
 
-    def __new__(cls, accepted: int, duplicates: int = 0) -> Logged:
+    def __new__(cls, accepted: int, duplicates: int = 0) -> Self:
         logged = super().__new__(cls, accepted)
         logged.duplicates = duplicates
         return logged
