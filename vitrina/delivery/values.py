@@ -30,8 +30,11 @@ _DEC = re.compile(r"\d{1,5}(?:\.\d{1,4})?")
 _RATIO = re.compile(r"(\d{1,5}):(\d{1,5})")
 _HEX = re.compile(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8}")
 
-MAX_SIDE = 100_000  # syntax bound only; server limits are far lower (limits.py)
-MAX_SIGMA = {"blur": 100.0, "sharpen": 10.0}
+# syntax bounds only: what the server allows is its limits' to say (limits.py), so that
+# a value over a limit answers op_out_of_range, not invalid_op
+MAX_SIDE = 100_000
+MAX_DPR = 100.0
+MAX_SIGMA = {"blur": 10_000.0, "sharpen": 10.0}
 
 
 def size(op: str, v: str) -> int:
@@ -73,8 +76,7 @@ def decimal(op: str, v: str, lo: float = 0.0, hi: float = float("inf")) -> float
 
 
 def dpr(op: str, v: str) -> float:
-    x = decimal(op, v, 0.1, 10.0)
-    return x
+    return decimal(op, v, 0.1, MAX_DPR)
 
 
 def unit(op: str, v: str) -> float:
