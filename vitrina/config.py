@@ -109,6 +109,14 @@ class DeliverySettings(Section):
         return v
 
 
+class VideoSettings(Section):
+    max_duration_seconds: float = Field(3600.0, gt=0, description="Longest video accepted at ingest, in seconds; over it 422 media_too_large.")
+    max_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1, description="Largest video file accepted at ingest, in bytes (the upload cap, ingest.max_upload_bytes, applies first); over it 422 media_too_large.")
+    max_pixels: int = Field(3840 * 2160, ge=1, description="Largest frame of a video (width x height, before rotation) accepted at ingest; over it 422 media_too_large.")
+    max_fps: float = Field(120.0, gt=0, description="Highest frame rate of a video accepted at ingest; over it 422 media_too_large.")
+    max_streams: int = Field(8, ge=1, description="Most streams (video, audio, subtitles, data) in one video file accepted at ingest; over it 422 media_too_large.")
+
+
 class PipelineSettings(Section):
     lease_seconds: float = Field(30.0, gt=0, description="A claimed step run is another worker's after this.")
     max_attempts: int = Field(5, ge=1, le=100, description="Attempts of a step run before it fails for good.")
@@ -174,6 +182,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     derivatives: DerivativeSettings = Field(default_factory=DerivativeSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    video: VideoSettings = Field(default_factory=VideoSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     projects: ProjectSettings = Field(default_factory=ProjectSettings)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HOSTILE, PHOTOS
+from tests.conftest import HOSTILE, PHOTOS, VIDEO
 from tests.pipeline.toy import MAGIC, ToyKind, WordCount
 from vitrina.testing import make_registries, make_runtime, process_all
 
@@ -34,11 +34,19 @@ def _toy_bad(directory: Path) -> Path:
     return path
 
 
+def _small_clip(directory: Path) -> Path:
+    from tests.data.hostile.make_hostile_video import clip
+
+    path = directory / "clip.mp4"
+    return path if path.exists() else clip(path, "-movflags", "+faststart")
+
+
 #: real files of each media kind: (good samples, one file the kind must refuse)
 SAMPLES = {
     "image": (lambda d: [PHOTOS / "coffee.png", PHOTOS / "rocket.jpg", PHOTOS / "text.png"],
               lambda d: HOSTILE / "truncated.jpg"),
     "toy": (_toy_samples, _toy_bad),
+    "video": (lambda d: [VIDEO / "bikes.mp4", _small_clip(d)], lambda d: HOSTILE / "truncated.mp4"),
 }
 
 

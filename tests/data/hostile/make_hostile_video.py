@@ -1,0 +1,119 @@
+"""Make the hostile video fixtures in this folder (re-run to rebuild).
+
+    .venv/bin/python tests/data/hostile/make_hostile_video.py
+
+Each file is a kind of bad video upload that must be refused with a stable error code
+before it is stored; tests/media/test_video_probe.py holds one test per file. The
+clips come from ffmpeg's test sources (the imageio-ffmpeg static binary).
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def ffmpeg(*args: str) -> None:
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-y", *args],
+                   check=True, timeout=60)
+
+
+def clip(path: Path, *extra: str, size: str = "64x48", seconds: float = 1.0) -> Path:
+    """A small H.264/AAC clip (one thread: the same bytes each run)."""
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=24:duration={seconds}",
+           "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+           "-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-fflags", "+bitexact", "-map_metadata", "-1", *extra, str(path))
+    return path
+
+
+def truncated_mp4(tmp: Path) -> bytes:
+    """The index (moov) first, the media data cut at 60%: opens, but frames are missing."""
+    data = clip(tmp / "fs.mp4", "-movflags", "+faststart").read_bytes()
+    return data[: len(data) * 6 // 10]
+
+
+def noise_after_ftyp_mp4(tmp: Path) -> bytes:
+    """A real MP4 signature followed by random bytes: claims MP4, is not one."""
+    head = clip(tmp / "n.mp4").read_bytes()[:32]
+    return head + random.Random(16).randbytes(4096)
+
+
+def random_mp4(tmp: Path) -> bytes:
+    """Random bytes named .mp4: no known signature."""
+    return random.Random(7).randbytes(4096)
+
+
+def playlist_mp4(tmp: Path) -> bytes:
+    """An HLS playlist named .mp4 whose one segment is a local file: must never be opened."""
+    return (b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n"
+            b"file:///etc/passwd\n#EXT-X-ENDLIST\n")
+
+
+# --- an MP4 whose data reference points at another file -------------------------------
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"dinf"}
+
+
+def _boxes(data: bytes) -> list[tuple[bytes, bytes | list]]:
+    out: list[tuple[bytes, bytes | list]] = []
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + size]
+        out.append((kind, _boxes(body) if kind in _CONTAINERS else body))
+        pos += size
+    return out
+
+
+def _pack(boxes: list[tuple[bytes, bytes | list]]) -> bytes:
+    out = b""
+    for kind, body in boxes:
+        raw = _pack(body) if isinstance(body, list) else body
+        out += (8 + len(raw)).to_bytes(4, "big") + kind + raw
+    return out
+
+
+def _point_drefs_at(boxes: list, location: bytes) -> None:
+    for i, (kind, body) in enumerate(boxes):
+        if isinstance(body, list):
+            _point_drefs_at(body, location)
+        elif kind == b"dref":
+            entry_body = b"\x00\x00\x00\x00" + location + b"\x00"  # version 0, flags 0: not self
+            entry = (8 + len(entry_body)).to_bytes(4, "big") + b"url " + entry_body
+            boxes[i] = (kind, b"\x00\x00\x00\x00" + (1).to_bytes(4, "big") + entry)
+
+
+def external_dref_mp4(tmp: Path) -> bytes:
+    """Each track's media data said to live at file:///etc/passwd (the index is the last
+    box, so rewriting it moves no sample offsets)."""
+    boxes = _boxes(clip(tmp / "d.mp4").read_bytes())
+    assert boxes[-1][0] == b"moov", [k for k, _ in boxes]
+    _point_drefs_at(boxes, b"file:///etc/passwd")
+    return _pack(boxes)
+
+
+FILES = {
+    "truncated.mp4": truncated_mp4,
+    "noise_after_ftyp.mp4": noise_after_ftyp_mp4,
+    "random.mp4": random_mp4,
+    "playlist_passwd.mp4": playlist_mp4,
+    "external_dref.mp4": external_dref_mp4,
+}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, make in FILES.items():
+            (HERE / name).write_bytes(make(Path(tmp)))
+            print(name, (HERE / name).stat().st_size, "bytes")
+
+
+if __name__ == "__main__":
+    main()

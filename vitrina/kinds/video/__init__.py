@@ -1,0 +1,46 @@
+"""The video kind: MP4, QuickTime, WebM and Matroska files.
+
+Ingest probes the file with PyAV under the ``video`` limits (decision 016) and records
+what it read; the pipeline is that probe for now (run again by a worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from vitrina.analysis.base import AnalysisInput
+from vitrina.config import Settings
+from vitrina.errors import UnsupportedMediaType
+from vitrina.kinds.video.steps import VIDEO, ProbeStep, facts_of, limits_of
+from vitrina.media.sniff import MediaType, sniff
+from vitrina.media.video import probe_video
+from vitrina.pipeline.steps import Facts, Step
+
+__all__ = ["VIDEO", "VideoKind"]
+
+
+class VideoKind:
+    name = VIDEO
+    suffixes = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv"})
+    # The facts read at ingest are recorded on the asset; the probe step runs again on
+    # a worker (one demux, no decode) so that the asset reaches "ready" through the queue
+    # while the probe is the kind's only step.
+    probe_step = None
+    transformable = False
+
+    def sniff(self, head: bytes) -> MediaType | None:
+        try:
+            media = sniff(head)
+        except UnsupportedMediaType:
+            return None
+        return media if media.kind == VIDEO else None
+
+    def validate(self, path: Path, media: MediaType, settings: Settings) -> Facts:
+        return facts_of(probe_video(path, media.ext, limits_of(settings)))
+
+    def steps(self) -> Sequence[Step]:
+        return (ProbeStep(),)
+
+    def inputs(self) -> Sequence[AnalysisInput]:
+        return ()
