@@ -20,7 +20,7 @@ def upload(client, path, name=None):
 
 def test_the_video_kind_declares_itself():
     kind = VideoKind()
-    assert kind.name == "video" and kind.transformable is False
+    assert kind.name == "video" and kind.transformable is False and kind.probe_step == "probe"
     with open(VIDEO / "bikes.mp4", "rb") as f:
         media = kind.sniff(f.read(SNIFF_BYTES))
     assert media is not None and media.mime == "video/mp4"
@@ -49,7 +49,7 @@ def test_ingest_answers_201_with_the_facts_and_lists_by_kind(client):
 
     process_all(client.runtime)
     asset = client.get(f"/v1/assets/{body['id']}").json()
-    assert asset["status"] == "ready" and [s["state"] for s in asset["steps"]] == ["done"]
+    assert asset["status"] == "ready" and [s["state"] for s in asset["steps"]] == ["done", "done"]
     listed = client.get("/v1/assets", params={"kind": "video"}).json()
     items = listed["items"] if isinstance(listed, dict) else listed
     assert [a["id"] for a in items] == [body["id"]]

@@ -1,7 +1,7 @@
 """The video kind: MP4, QuickTime, WebM and Matroska files.
 
 Ingest probes the file with PyAV under the ``video`` limits (decision 016) and records
-what it read; the pipeline is that probe for now (run again by a worker).
+what it read. Pipeline: probe (done at ingest) -> renditions (the H.264/AAC ladder).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from vitrina.analysis.base import AnalysisInput
 from vitrina.config import Settings
 from vitrina.errors import UnsupportedMediaType
-from vitrina.kinds.video.steps import VIDEO, ProbeStep, facts_of, limits_of
+from vitrina.kinds.video.steps import VIDEO, ProbeStep, RenditionsStep, facts_of, limits_of
 from vitrina.media.sniff import MediaType, sniff
 from vitrina.media.video import probe_video
 from vitrina.pipeline.steps import Facts, Step
@@ -23,10 +23,7 @@ __all__ = ["VIDEO", "VideoKind"]
 class VideoKind:
     name = VIDEO
     suffixes = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv"})
-    # The facts read at ingest are recorded on the asset; the probe step runs again on
-    # a worker (one demux, no decode) so that the asset reaches "ready" through the queue
-    # while the probe is the kind's only step.
-    probe_step = None
+    probe_step = ProbeStep.name
     transformable = False
 
     def sniff(self, head: bytes) -> MediaType | None:
@@ -40,7 +37,7 @@ class VideoKind:
         return facts_of(probe_video(path, media.ext, limits_of(settings)))
 
     def steps(self) -> Sequence[Step]:
-        return (ProbeStep(),)
+        return (ProbeStep(), RenditionsStep())
 
     def inputs(self) -> Sequence[AnalysisInput]:
         return ()

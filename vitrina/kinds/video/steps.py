@@ -1,13 +1,15 @@
-"""The video kind's steps: probe."""
+"""The video kind's steps: probe and renditions."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from vitrina.config import Settings
 from vitrina.media.sniff import sniff
-from vitrina.media.video import VideoInfo, VideoLimits, probe_video
-from vitrina.pipeline.steps import Facts, StepContext, StepResult
+from vitrina.media.video import Rendition, VideoInfo, VideoLimits, make_renditions, probe_video
+from vitrina.pipeline.steps import DerivativeOut, Facts, StepContext, StepResult
 
 VIDEO = "video"
 
@@ -36,3 +38,35 @@ class ProbeStep:
                 media = sniff(f.read(64))
             return StepResult(facts=facts_of(probe_video(path, media.ext, limits_of(ctx.settings))))
 
+
+def rendition_key(asset_id: str, r: Rendition) -> str:
+    # One key per (asset, size, format): a retried step overwrites its own blobs.
+    return f"derivatives/{asset_id}/{r.path.name}"
+
+
+@dataclass(frozen=True)
+class RenditionsStep:
+    """The H.264/AAC ladder (1080p to 360p, never above the source), one ffmpeg run."""
+
+    name: str = "renditions"
+    version: str = "1"
+    kind: str = VIDEO
+    requires: tuple[str, ...] = ("probe",)
+    budget_seconds: float | None = None
+
+    def run(self, ctx: StepContext) -> StepResult:
+        import imageio_ffmpeg
+
+        timeout = self.budget_seconds or ctx.settings.pipeline.step_budget_seconds
+        out = []
+        with ctx.original_path() as path, tempfile.TemporaryDirectory(prefix="vitrina-video-") as tmp:
+            with open(path, "rb") as f:
+                media = sniff(f.read(64))
+            info = probe_video(path, media.ext, limits_of(ctx.settings))
+            made = make_renditions(imageio_ffmpeg.get_ffmpeg_exe(), path, media.ext, info, Path(tmp), timeout)
+            for r in made:
+                key = rendition_key(ctx.asset.id, r)
+                size = r.path.stat().st_size
+                ctx.store.put_file(key, r.path)
+                out.append(DerivativeOut(r.width, r.height, r.format, r.mime, size, key))
+        return StepResult(derivatives=out)
