@@ -73,6 +73,7 @@ def test_a_rotated_clip_is_recorded_upright(client, tmp_path):
     ("random.mp4", 415, "unsupported_media_type"),
     ("playlist_passwd.mp4", 415, "unsupported_media_type"),
     ("external_dref.mp4", 415, "unsupported_media_type"),
+    ("external_dref.mov", 415, "unsupported_media_type"),
 ])
 def test_hostile_videos_are_refused_and_nothing_is_stored(client, name, status, code):
     r = upload(client, HOSTILE / name)

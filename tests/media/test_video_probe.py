@@ -91,6 +91,7 @@ HOSTILE_VIDEOS = [
     ("random.mp4", CorruptMedia, "corrupt_media"),
     ("playlist_passwd.mp4", UnsupportedMediaType, "unsupported_media_type"),
     ("external_dref.mp4", UnsupportedMediaType, "unsupported_media_type"),
+    ("external_dref.mov", UnsupportedMediaType, "unsupported_media_type"),
 ]
 
 
@@ -102,7 +103,7 @@ def test_every_video_fixture_has_a_test():
 @pytest.mark.parametrize(("name", "error", "code"), HOSTILE_VIDEOS)
 def test_hostile_files_are_refused(name, error, code):
     with pytest.raises(error) as err:
-        probe_video(HOSTILE / name, "mp4", LIMITS)
+        probe_video(HOSTILE / name, Path(name).suffix[1:], LIMITS)
     assert err.value.code == code and 400 <= err.value.status < 500
     assert "/etc/passwd" not in str(err.value.to_dict()) and str(HOSTILE) not in str(err.value.to_dict())
 
@@ -121,6 +122,23 @@ def test_self_contained_references_pass_and_external_ones_are_listed(clips):
     path = HOSTILE / "external_dref.mp4"
     with open(path, "rb") as f:
         assert external_references(f, path.stat().st_size) == ["url ", "url "]
+
+
+def test_alias_and_resource_references_are_external(tmp_path):
+    # a dref with one Mac alias entry (flags 0): the data lives elsewhere
+    alis = (12).to_bytes(4, "big") + b"alis" + b"\x00\x00\x00\x00"
+    dref = b"\x00\x00\x00\x00" + (1).to_bytes(4, "big") + alis
+    def box(kind: bytes, body: bytes) -> bytes:
+        return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+    data = box(b"ftyp", b"qt  \x00\x00\x00\x00qt  ") + box(b"moov", box(b"trak", box(b"mdia", box(
+        b"minf", box(b"dinf", box(b"dref", dref))))))
+    path = tmp_path / "alias.mov"
+    path.write_bytes(data)
+    with open(path, "rb") as f:
+        assert external_references(f, len(data)) == ["alis"]
+    with pytest.raises(UnsupportedMediaType):
+        probe_video(path, "mov", LIMITS)
 
 
 def test_an_unknown_container_is_refused(clips):

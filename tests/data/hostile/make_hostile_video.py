@@ -90,13 +90,18 @@ def _point_drefs_at(boxes: list, location: bytes) -> None:
             boxes[i] = (kind, b"\x00\x00\x00\x00" + (1).to_bytes(4, "big") + entry)
 
 
-def external_dref_mp4(tmp: Path) -> bytes:
+def external_dref_mp4(tmp: Path, name: str = "d.mp4") -> bytes:
     """Each track's media data said to live at file:///etc/passwd (the index is the last
     box, so rewriting it moves no sample offsets)."""
-    boxes = _boxes(clip(tmp / "d.mp4").read_bytes())
+    boxes = _boxes(clip(tmp / name).read_bytes())
     assert boxes[-1][0] == b"moov", [k for k, _ in boxes]
     _point_drefs_at(boxes, b"file:///etc/passwd")
     return _pack(boxes)
+
+
+def external_dref_mov(tmp: Path) -> bytes:
+    """The same in a QuickTime file."""
+    return external_dref_mp4(tmp, "d.mov")
 
 
 FILES = {
@@ -105,6 +110,7 @@ FILES = {
     "random.mp4": random_mp4,
     "playlist_passwd.mp4": playlist_mp4,
     "external_dref.mp4": external_dref_mp4,
+    "external_dref.mov": external_dref_mov,
 }
 
 
