@@ -230,3 +230,13 @@ def test_boot_refuses_broken_plugins_by_name(tmp_path, database_url):
 
     with pytest.raises(ConfigError, match="'orphan' of image requires 'missing'"):
         Runtime(make_settings(tmp_path, database_url), make_registries(steps=[Orphan()]))
+
+
+def test_a_kind_with_nothing_left_after_ingest_is_ready_at_once(settings, tmp_path):
+    rt = make_runtime(settings, kinds=[ToyKind()])  # no analyser: the probe at ingest is all
+    (note,) = write_notes(tmp_path)[:1]
+    asset_id = rt.ingestor.ingest_file(note).asset_id
+    with rt.sessions() as s:
+        assert s.get(Asset, asset_id).status == "ready"
+    assert process_all(rt) == 0
+    rt.close()

@@ -97,7 +97,8 @@ class QueuePolicy:
 def enqueue(session: Session, asset_id: str, steps: list[Step], done: dict[str, float] | None = None) -> None:
     """Create the asset's DAG from its kind's ``steps``. ``done`` maps steps whose
     results the caller recorded already to how long they took (ms); runs whose
-    prerequisites are all done are claimable at once."""
+    prerequisites are all done are claimable at once. An asset with nothing left to do
+    is ready at once."""
     done = done or {}
     t = now()
     runs = []
@@ -109,7 +110,10 @@ def enqueue(session: Session, asset_id: str, steps: list[Step], done: dict[str, 
             state = StepState.PENDING if set(step.requires) <= done.keys() else StepState.WAITING
             run |= {"state": state, "attempts": 0, "finished_at": None, "duration_ms": None}
         runs.append(run)
-    session.execute(_ADD_RUNS, runs)
+    if runs:
+        session.execute(_ADD_RUNS, runs)
+    if all(step.name in done for step in steps):
+        session.execute(_SET_STATUS, {"p_asset": asset_id, "p_status": AssetStatus.READY, "p_error": None})
 
 
 class Queue:
