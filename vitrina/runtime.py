@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from vitrina.projects.quotas import QuotaService
     from vitrina.projects.service import ProjectService
     from vitrina.projects.usage import UsageMeter, UsageService
+    from vitrina.uploads.service import UploadService
 
 
 def registries_for(settings: Settings) -> Registries:
@@ -114,6 +115,13 @@ class Runtime:
         from vitrina.pipeline.ingest import Ingestor
 
         return Ingestor(self)
+
+    @cached_property
+    def uploads(self) -> UploadService:
+        """Resumable (tus) uploads: their state in the catalog, their bytes in the store."""
+        from vitrina.uploads.service import UploadService
+
+        return UploadService(self)
 
     def close(self) -> None:
         if "images" in self.__dict__:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from vitrina import __version__
 from vitrina.api import errors, images, limits, openapi
 from vitrina.api.metrics import Metrics, MetricsMiddleware
-from vitrina.api.routers import assets, experiments, health, projects, usage
+from vitrina.api.routers import assets, experiments, health, projects, uploads, usage
 from vitrina.config import Settings, load_settings
 from vitrina.pipeline.worker import WorkerPool
 from vitrina.runtime import Runtime
@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(experiments.router)
     app.include_router(usage.router)
     app.include_router(projects.router)
+    app.include_router(uploads.router)
     images.install(app, runtime)
     openapi.install(app, models=experiments.DOCUMENTED_MODELS)
     app.add_middleware(limits.BodyLimits, runtime=runtime)

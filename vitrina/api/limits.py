@@ -54,6 +54,11 @@ ROUTES: dict[tuple[str, str], BodyRule] = {
     ("POST", "/v1/assets"): BodyRule(limit=None, json=False),
     ("POST", "/v1/events"): BodyRule(limit=LOG_BODY_LIMIT),
     ("POST", "/v1/exposures"): BodyRule(limit=LOG_BODY_LIMIT),
+    ("POST", "/v1/uploads"): BodyRule(limit=None, json=False),  # creation-with-upload (decision 017)
+}
+#: (method, path prefix) -> rule, for routes with an id in their path
+PREFIXES: dict[tuple[str, str], BodyRule] = {
+    ("PATCH", "/v1/uploads/"): BodyRule(limit=None, json=False),  # a tus chunk
 }
 
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
@@ -71,7 +76,7 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        rule = ROUTES.get((scope["method"], scope["path"].rstrip("/")), DEFAULT_RULE)
+        rule = rule_for(scope["method"], scope["path"])
         limit = rule.limit if rule.limit is not None else \
             self.runtime.settings.ingest.max_upload_bytes + UPLOAD_OVERHEAD
         try:
@@ -94,6 +99,16 @@ class BodyLimits:
             await _answer(send, exc)
             return
         await self.app(scope, _replay(body, receive), send)
+
+
+def rule_for(method: str, path: str) -> BodyRule:
+    rule = ROUTES.get((method, path.rstrip("/")))
+    if rule is not None:
+        return rule
+    for (prefix_method, prefix), rule in PREFIXES.items():
+        if method == prefix_method and path.startswith(prefix):
+            return rule
+    return DEFAULT_RULE
 
 
 def check_json(body: bytes) -> None:

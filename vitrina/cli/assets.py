@@ -16,6 +16,8 @@ from vitrina.cli.common import runtime_of
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
+#: files at least this large get a bar of their own, in bytes, while they are read
+LARGE_FILE = 32 * 1024 * 1024
 PROJECT = click.option("--project", default=DEFAULT_PROJECT, show_default=True,
                        help="The project the assets belong to.")
 
@@ -62,7 +64,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_
     rejected: list[tuple[Path, str]] = []
     for path in tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not files):
         try:
-            result = ingestor.ingest_file(path, project=project)
+            result = _ingest_one(ingestor, path, project)
             outcome["new" if result.created else "duplicate"] += 1
         except VitrinaError as exc:
             outcome["rejected"] += 1
@@ -75,6 +77,25 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], recursive: bool, process_
                f"{outcome['rejected']} rejected")
     if rejected:
         ctx.exit(1)
+
+
+def _ingest_one(ingestor: Any, path: Path, project: str) -> Any:
+    """Ingest one file; a large one shows its bytes as they are read (under the files' bar)."""
+    from tqdm import tqdm
+
+    from vitrina.pipeline.ingest import CHUNK
+
+    size = path.stat().st_size
+    if size < LARGE_FILE:
+        return ingestor.ingest_file(path, project=project)
+    with (open(path, "rb") as src, ingestor.stage(size, project=project) as staged,
+          tqdm(total=size, desc=path.name[:30], unit="B", unit_scale=True, unit_divisor=1024,
+               file=sys.stderr, leave=False, position=1) as bar):
+        while chunk := src.read(CHUNK):
+            staged.write(chunk)
+            bar.update(len(chunk))
+        bar.set_postfix_str("checking")
+        return ingestor.commit(staged, project=project, filename=path.name, idempotency_key=None)
 
 
 def process_until_idle(rt: Any) -> None:

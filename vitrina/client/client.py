@@ -20,6 +20,13 @@ from vitrina.client.errors import (
 )
 from vitrina.client.images import ImageURLs
 from vitrina.client.models import Asset, AssetPage, Derivative, Health, UploadResult
+from vitrina.client.resumable import (
+    CHUNK_SIZE,
+    RESUMABLE_THRESHOLD,
+    Progress,
+    ResumableUpload,
+    size_of,
+)
 from vitrina.client.transfer import (
     Destination,
     Source,
@@ -67,19 +74,34 @@ class Client:
         return self.images.srcset(asset_id, ops, widths, expires_in=expires_in)
 
     # --- assets ---------------------------------------------------------------------------
-    def upload(self, file: Source, *, filename: str | None = None,
-               idempotency_key: str | None = None) -> UploadResult:
+    def upload(self, file: Source, *, filename: str | None = None, idempotency_key: str | None = None,
+               progress: Progress | None = None, resumable_threshold: int | None = RESUMABLE_THRESHOLD,
+               chunk_size: int = CHUNK_SIZE) -> UploadResult:
         """Upload a path or a binary file object, streamed in chunks (never read whole).
 
-        A file object is sent from its start. ``created`` is False when the server already
-        had the same bytes (or this ``idempotency_key``) and returned the existing asset.
+        A file object is sent from its start. ``created`` is False when the server
+        already had the same bytes (or this ``idempotency_key``) and returned the existing
+        asset. A file of at least ``resumable_threshold`` bytes whose size is known (a path,
+        a file on disk) goes through ``/v1/uploads`` (tus) in ``chunk_size`` pieces, each
+        checked by sha1 and resumed from the server's offset if the connection drops;
+        ``None`` never does. ``progress(sent, total)`` is called as bytes are acknowledged.
         """
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         with open_source(file) as (fh, default_name):
+            name = filename or default_name
+            total = size_of(fh)
+            if total is not None and resumable_threshold is not None and total >= resumable_threshold:
+                upload = ResumableUpload(self._request, fh, total, filename=name, idempotency_key=idempotency_key,
+                                         chunk_size=chunk_size, progress=progress)
+                asset_id, created = upload.run()
+                return UploadResult(asset=self.get(asset_id), created=created)
+            headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
             # the server decides the type from the bytes, so no guessing from the name here
-            part = (filename or default_name, fh, "application/octet-stream")
+            part = (name, fh, "application/octet-stream")
             response = self._request("POST", "/v1/assets", files={"file": part}, headers=headers)
-        return UploadResult(asset=self._parse(Asset.from_json, response), created=response.status_code == 201)
+        result = UploadResult(asset=self._parse(Asset.from_json, response), created=response.status_code == 201)
+        if progress is not None:
+            progress(result.asset.size_bytes, result.asset.size_bytes)
+        return result
 
     def get(self, asset_id: str) -> Asset:
         return self._parse(Asset.from_json, self._request("GET", _asset_path(asset_id)))

@@ -78,6 +78,8 @@ class Worker:
             self._next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
             if swept := self.rt.store.sweep_temp():
                 log.info("removed %d staged files left by crashed writers", swept)
+            if expired := self.rt.uploads.sweep_expired():
+                log.info("removed %d expired or abandoned resumable uploads", expired)
             if collected := self.rt.assets.collect_unreferenced():
                 log.info("removed %d originals no asset references", collected)
 
