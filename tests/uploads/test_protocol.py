@@ -8,6 +8,7 @@ import hashlib
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from tests.conftest import PHOTOS, make_settings
 from vitrina.access.keys import create_key
@@ -15,6 +16,7 @@ from vitrina.api.app import create_app
 from vitrina.errors import InvalidInput
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import upgrade
+from vitrina.storage.catalog.uploads import UploadRow
 from vitrina.uploads import protocol
 from vitrina.uploads.protocol import OffsetMismatch
 
@@ -107,6 +109,16 @@ def test_creation_with_upload_ingests_a_whole_file(client):
         **TUS, **CHUNK_TYPE, "Upload-Length": str(len(PHOTO))})
     assert again.headers["Vitrina-Asset-Id"] == r.headers["Vitrina-Asset-Id"]  # dedupe, as for multipart
     assert again.headers["Vitrina-Asset-Created"] == "false"
+
+
+def test_a_refused_first_chunk_keeps_no_upload(client):
+    r = client.post("/v1/uploads", content=PHOTO[:1000], headers={
+        **TUS, **CHUNK_TYPE, "Upload-Length": str(len(PHOTO)), "Upload-Checksum": _sha1(b"other bytes")})
+    assert r.status_code == 460 and r.json()["error"]["code"] == "checksum_mismatch"
+    assert "Location" not in r.headers
+    assert list(client.runtime.store.keys("uploads/")) == []
+    with client.runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(UploadRow)) == 0  # nor a row
 
 
 def test_creation_with_part_of_the_file_then_patch(client):

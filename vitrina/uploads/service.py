@@ -130,6 +130,10 @@ class UploadService:
             pass
         self._remove(upload_id)
 
+    def discard(self, upload_id: str) -> None:
+        """Remove the upload and its bytes, if it is still there."""
+        self._remove(upload_id)
+
     # -- chunks ------------------------------------------------------------------------
 
     @contextmanager

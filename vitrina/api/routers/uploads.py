@@ -165,7 +165,12 @@ async def create(request: Request) -> Response:
         if not has_body and length > 0:
             response.headers.update(_state(upload))
             return response
-        return _finished(request, await _receive(request, upload), response)
+        try:
+            appended = await _receive(request, upload)
+        except VitrinaError:  # the client has no Location to resume with: nothing is kept
+            await run_in_threadpool(rt.uploads.discard, upload.id)
+            raise
+        return _finished(request, appended, response)
 
     return await _answer(request, handle)
 
