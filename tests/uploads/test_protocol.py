@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.conftest import PHOTOS, make_settings
 from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
-from vitrina.errors import InvalidInput
+from vitrina.errors import InvalidInput, Unavailable
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import upgrade
 from vitrina.storage.catalog.uploads import UploadRow
@@ -212,3 +212,23 @@ def test_metadata_and_checksum_parsers():
     checksum = protocol.parse_checksum(_sha1(b"abc"))
     assert checksum.algorithm == "sha1" and checksum.digest == hashlib.sha1(b"abc").digest()
     assert protocol.parse_checksum(None) is None
+
+
+def test_a_server_fault_at_the_end_keeps_the_upload_and_an_empty_patch_retries(client, monkeypatch):
+    ingestor = client.runtime.ingestor
+    commit = ingestor.commit
+    faults = iter([Unavailable("the store is away")])
+
+    def flaky(*args, **kwargs):
+        fault = next(faults, None)
+        if fault is not None:
+            raise fault
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(ingestor, "commit", flaky)
+    url = _create(client, len(PHOTO)).headers["Location"]
+    assert _patch(client, url, 0, PHOTO).status_code == 503
+    assert client.head(url, headers=TUS).headers["Upload-Offset"] == str(len(PHOTO))  # nothing lost
+    done = _patch(client, url, len(PHOTO), b"")
+    assert done.status_code == 204 and done.headers["Vitrina-Asset-Created"] == "true"
+    assert client.head(url, headers=TUS).status_code == 404
