@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from tests.conftest import make_settings
 from vitrina.api.app import create_app
 from vitrina.client import Client
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import upgrade
+from vitrina.testing import running_server
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos"
 SIGNING_KEYS = {"k1": "a-long-random-signing-secret"}
@@ -38,23 +35,8 @@ def serve(tmp_path: Path, **overrides: Any) -> Iterator[Running]:
     upgrade(schema.engine)
     schema.close()
     app = create_app(settings, start_workers=True)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))  # the OS picks a free port; no race with parallel tests
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield Running(f"http://127.0.0.1:{port}", app.state.runtime)
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        sock.close()
+    with running_server(app) as url:
+        yield Running(url, app.state.runtime)
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@ outlive it, so that a test can stop it and start a new one over the same state."
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -13,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from tests.conftest import make_settings
 from vitrina.api.app import create_app
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import upgrade
+from vitrina.testing import running_server
 
 SIGNING_KEYS = {"k1": "a-long-random-signing-secret"}
 
@@ -40,23 +37,8 @@ def serve(tmp_path: Path, database_url: str, **overrides: Any) -> Iterator[Runni
     upgrade(schema.engine)
     schema.close()
     app = create_app(settings, start_workers=False)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield Running(f"http://127.0.0.1:{port}", app.state.runtime)
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        sock.close()
+    with running_server(app) as url:
+        yield Running(url, app.state.runtime)
 
 
 @pytest.fixture
