@@ -77,6 +77,12 @@ class VideoInfo:
         d["has_audio"] = self.has_audio
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VideoInfo:
+        """The probe as :meth:`to_dict` stored it (the asset's metadata)."""
+        fields = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**fields | {"audio": tuple(AudioInfo(**a) for a in d.get("audio", ()))})
+
 
 def probe_video(path: Path, container: str, limits: VideoLimits) -> VideoInfo:
     """What ``path`` holds, or a 4xx: 415 for what may not be opened (playlists,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vitrina.config import Settings
-from vitrina.media.sniff import sniff
+from vitrina.media.sniff import ACCEPTED
 from vitrina.media.video import Rendition, VideoInfo, VideoLimits, make_renditions, probe_video
 from vitrina.pipeline.steps import DerivativeOut, Facts, StepContext, StepResult
 
@@ -34,9 +34,13 @@ class ProbeStep:
 
     def run(self, ctx: StepContext) -> StepResult:
         with ctx.original_path() as path:
-            with open(path, "rb") as f:
-                media = sniff(f.read(64))
-            return StepResult(facts=facts_of(probe_video(path, media.ext, limits_of(ctx.settings))))
+            return StepResult(facts=facts_of(probe_video(path, container_of(ctx.asset.mime),
+                                                         limits_of(ctx.settings))))
+
+
+def container_of(mime: str) -> str:
+    """The container (sniffed extension) of a video mime type."""
+    return next(m.ext for m in ACCEPTED if m.mime == mime and m.kind == VIDEO)
 
 
 def rendition_key(asset_id: str, r: Rendition) -> str:
@@ -59,11 +63,12 @@ class RenditionsStep:
 
         timeout = self.budget_seconds or ctx.settings.pipeline.step_budget_seconds
         out = []
+        # the probe recorded at ingest (or by the probe step this one requires) says what
+        # the ladder needs: no second demux of the whole file
+        info = VideoInfo.from_dict(ctx.asset.meta)
         with ctx.original_path() as path, tempfile.TemporaryDirectory(prefix="vitrina-video-") as tmp:
-            with open(path, "rb") as f:
-                media = sniff(f.read(64))
-            info = probe_video(path, media.ext, limits_of(ctx.settings))
-            made = make_renditions(imageio_ffmpeg.get_ffmpeg_exe(), path, media.ext, info, Path(tmp), timeout)
+            made = make_renditions(imageio_ffmpeg.get_ffmpeg_exe(), path, info.container, info, Path(tmp),
+                                   timeout)
             for r in made:
                 key = rendition_key(ctx.asset.id, r)
                 size = r.path.stat().st_size
