@@ -120,12 +120,8 @@ def test_bumping_one_analyser_recomputes_only_its_results(settings):
 
     from vitrina.analysis import builtin_analysers
 
-    registries = make_registries(with_builtins=False)
-    from vitrina import builtins
-
-    builtins.register(registries)
-    phash = registries.analysers.get("phash")
-    counting = Counting(phash, version="2")
+    registries = make_registries()
+    counting = Counting(registries.analysers.get("phash"), version="2")
     registries.analysers.add(counting, replace=True)
     bumped = Runtime(settings, registries)
     assert stale_analysers(bumped) == {"phash": 3}
