@@ -36,8 +36,9 @@ def require(scope: str) -> Callable[[Request], Principal]:
 
     async def dependency(request: Request) -> Principal:
         principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
-        if principal is None:
+        if principal is None:  # once per request, whichever dependency asks first
             principal = await authenticate(get_runtime(request), token_of(request.headers))
+            request.scope[PRINCIPAL_SCOPE_KEY] = principal
         if not principal.allows(scope):
             raise Forbidden(f"this API key lacks the '{scope}' scope", details={"needed": scope})
         request.state.principal = principal
