@@ -63,9 +63,10 @@ class ImageApp:
                 if (entry is not None and service.clock() < entry.valid_until
                         and entry.key_id in service.key_ids):  # fmt: skip
                     service.stats.memory_hits += 1
-                    if service.usage is not None and not (inm and etag_matches(inm, entry.etag)):
+                    status = await _send(send, scope, entry, inm, service)
+                    if status == 200 and service.usage is not None:  # a 304 serves nothing
                         service.usage.add(entry.project, IMAGE_BYTES_SERVED, len(entry.body))
-                    self.count(scope["method"], await _send(send, scope, entry, inm, service))
+                    self.count(scope["method"], status)
                     return
         await self._miss(scope, raw, send)
 
