@@ -122,6 +122,7 @@ def test_answers_from_the_memory_cache_are_counted_too(tmp_path, database_url):
         assert c.app.state.images.service.stats.memory_hits == 2
         etag = c.get(f"/img/_/w_200/{asset_id}").headers["etag"]
         assert c.get(f"/img/_/w_200/{asset_id}", headers={"If-None-Match": etag}).status_code == 304
+        assert c.head(f"/img/_/w_200/{asset_id}").status_code == 200  # no body: nothing served
         meter.flush()
         assert rows(c.app.state.runtime, DEFAULT_PROJECT) == {RENDERS: 1, IMAGE_BYTES_SERVED: 4 * sizes[0]}
 

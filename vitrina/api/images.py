@@ -63,10 +63,7 @@ class ImageApp:
                 if (entry is not None and service.clock() < entry.valid_until
                         and entry.key_id in service.key_ids):  # fmt: skip
                     service.stats.memory_hits += 1
-                    status = await _send(send, scope, entry, inm, service)
-                    if status == 200 and service.usage is not None:  # a 304 serves nothing
-                        service.usage.add(entry.project, IMAGE_BYTES_SERVED, len(entry.body))
-                    self.count(scope["method"], status)
+                    self._sent(scope, entry, await _send(send, scope, entry, inm, service))
                     return
         await self._miss(scope, raw, send)
 
@@ -92,7 +89,15 @@ class ImageApp:
             return
         if answer.body:  # an empty body is a 304 made without the image
             service.remember(raw, accept, answer, negotiated)
-        self.count(scope["method"], await _send(send, scope, answer, inm, service))
+        self._sent(scope, answer, await _send(send, scope, answer, inm, service))
+
+    def _sent(self, scope: Scope, answer: Prepared, status: int) -> None:
+        """Count an answer sent: the request, and the bytes its project served (a 304 or
+        a HEAD serves none)."""
+        self.count(scope["method"], status)
+        usage = self.service.usage
+        if usage is not None and status == 200 and scope["method"] == "GET":
+            usage.add(answer.project, IMAGE_BYTES_SERVED, len(answer.body))
 
 
 def _conditions(scope: Scope) -> tuple[bytes | None, bytes | None]:

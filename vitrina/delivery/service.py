@@ -53,7 +53,7 @@ from vitrina.delivery.stats import DeliveryStats
 from vitrina.errors import NotFound, Unavailable
 from vitrina.media.transform import Rendered, transform
 from vitrina.projects.service import SigningKey
-from vitrina.projects.usage import IMAGE_BYTES_SERVED, RENDERS
+from vitrina.projects.usage import RENDERS
 from vitrina.storage.blobs import BlobStore
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
@@ -171,8 +171,6 @@ class ImageService:
             body = await self._renders.run(key, lambda: self._cached_or_rendered(job))
         else:
             body = await self._render(job)
-        if self.usage is not None:
-            self.usage.add(project, IMAGE_BYTES_SERVED, len(body))
         return _prepare(body, fmt, key, negotiated, key_id, valid_until, project), negotiated
 
     def remember(
