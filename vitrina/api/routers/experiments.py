@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from vitrina.access.keys import Principal
 from vitrina.api.deps import get_runtime, project_of, require
 from vitrina.api.openapi import MODEL_REF
-from vitrina.errors import Forbidden, InvalidInput, PayloadTooLarge
+from vitrina.errors import Forbidden, InvalidInput
 from vitrina.experiments.definitions import BUCKETS, Status, UnitType
 from vitrina.experiments.errors import InvalidExperiment, InvalidMetric
 from vitrina.experiments.metrics import MetricKind
@@ -31,7 +31,6 @@ from vitrina.experiments_service.service import assignment_dict
 router = APIRouter(tags=["experiments"])
 PREFIX = "/v1/experiments"
 #: largest body of a log batch (MAX_BATCH items of a few hundred bytes)
-MAX_LOG_BODY = 16 * 1024 * 1024
 _service_lock = threading.Lock()
 TIMESTAMP = {"type": "number", "description": "epoch seconds (UTC); default: now"}
 
@@ -226,17 +225,11 @@ def _batch_schema(name: str, item: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _json_list(request: Request, name: str) -> Any:
-    """``{name: [...]}`` from a body capped at MAX_LOG_BODY, declared or streamed."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_LOG_BODY:
-        raise PayloadTooLarge(f"a log batch is at most {MAX_LOG_BODY} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_LOG_BODY:
-            raise PayloadTooLarge(f"a log batch is at most {MAX_LOG_BODY} bytes")
+    """``{name: [...]}`` from the body (capped, declared and streamed, before it is read:
+    :mod:`vitrina.api.limits`)."""
+    body = await request.body()
     try:
-        data = json.loads(body)
+        data = await run_in_threadpool(json.loads, body)  # a batch can be megabytes
     except ValueError:
         raise InvalidInput("the body is not JSON") from None
     if not isinstance(data, dict) or set(data) != {name}:
