@@ -148,7 +148,10 @@ class Ingestor:
         assets = self.rt.asset_repository
         assets.pin_original(staged.sha256, size_bytes=staged.size, mime=media.mime, blob_key=blob_key,
                             now=now, until=pinned_until)
-        self.rt.store.put_file(blob_key, staged.path)  # content-addressed: a racing twin writes the same bytes
+        # content-addressed: bytes another project (or a racing twin) stored are these bytes,
+        # and the pin keeps them; only a first upload writes them
+        if not self.rt.store.exists(blob_key):
+            self.rt.store.put_file(blob_key, staged.path)
         asset_id = new_id()
         # validation probed the file already: record it as the probe step's result
         done = {kind.probe_step: probe_ms} if facts is not None and kind.probe_step else None
