@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import click
 
+from vitrina.errors import VitrinaError
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class Commands(click.Group):
+    """The command group; a VitrinaError a command does not handle itself ends it with
+    ``code: message`` and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except VitrinaError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="vitrina")
 def main() -> None:
     """Vitrina: ingest images, make derivatives and signals, serve them over HTTP.

@@ -9,15 +9,10 @@ import click
 
 from vitrina.cli.common import runtime_of
 from vitrina.cli.usage import usage as usage_command
-from vitrina.errors import VitrinaError
 
 
 def _projects(ctx: click.Context):
     return runtime_of(ctx).projects
-
-
-def _fail(exc: VitrinaError) -> click.ClickException:
-    return click.ClickException(f"{exc.code}: {exc.message}")
 
 
 def _quota(_ctx: click.Context, _param: click.Parameter,
@@ -45,10 +40,7 @@ def projects() -> None:
 @click.pass_context
 def create(ctx: click.Context, project_id: str, name: str | None) -> None:
     """Create project ID (lowercase letters, digits and dashes)."""
-    try:
-        record = _projects(ctx).create(project_id, name)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    record = _projects(ctx).create(project_id, name)
     click.echo(f"created {record.id}")
 
 
@@ -67,10 +59,7 @@ def ls(ctx: click.Context) -> None:
 @click.pass_context
 def show(ctx: click.Context, project_id: str) -> None:
     """Show one project as JSON."""
-    try:
-        record = _projects(ctx).get(project_id)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    record = _projects(ctx).get(project_id)
     click.echo(json.dumps(record.to_dict(), indent=2, default=str))
 
 
@@ -80,10 +69,7 @@ def show(ctx: click.Context, project_id: str) -> None:
 @click.pass_context
 def rename(ctx: click.Context, project_id: str, name: str) -> None:
     """Give project ID a new readable name (its id never changes)."""
-    try:
-        _projects(ctx).update(project_id, name=name)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    _projects(ctx).update(project_id, name=name)
     click.echo(f"renamed {project_id}")
 
 
@@ -94,10 +80,7 @@ def rename(ctx: click.Context, project_id: str, name: str) -> None:
 def set_quota(ctx: click.Context, project_id: str, quotas: dict[str, int | None]) -> None:
     """Override quotas of project ID: max_bytes, max_assets, uploads_per_minute,
     renders_per_minute (e.g. max_assets=10000); NAME= removes an override."""
-    try:
-        record = _projects(ctx).update(project_id, quotas=quotas)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    record = _projects(ctx).update(project_id, quotas=quotas)
     click.echo(json.dumps(record.quotas))
 
 
@@ -107,10 +90,7 @@ def set_quota(ctx: click.Context, project_id: str, quotas: dict[str, int | None]
 def delete(ctx: click.Context, project_id: str) -> None:
     """Delete project ID with its API and signing keys; refused while it holds assets,
     experiments or events, and for the default project."""
-    try:
-        _projects(ctx).delete(project_id)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    _projects(ctx).delete(project_id)
     click.echo(f"deleted {project_id}")
 
 
@@ -125,10 +105,7 @@ def signing_key() -> None:
 def signing_key_create(ctx: click.Context, project_id: str) -> None:
     """Make a new signing key for PROJECT and print its id and secret, once. The newest
     key signs new URLs (`vitrina url --project PROJECT`); older ones keep verifying."""
-    try:
-        key = _projects(ctx).create_signing_key(project_id)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    key = _projects(ctx).create_signing_key(project_id)
     click.echo(f"{key.id} {key.secret}")
 
 
@@ -137,10 +114,7 @@ def signing_key_create(ctx: click.Context, project_id: str) -> None:
 @click.pass_context
 def signing_key_ls(ctx: click.Context, project_id: str) -> None:
     """List PROJECT's signing keys (never their secrets), oldest first."""
-    try:
-        keys = _projects(ctx).signing_keys(project_id)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    keys = _projects(ctx).signing_keys(project_id)
     for k in keys:
         state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
         click.echo(f"{k.id}  {k.created_at:%Y-%m-%d %H:%M:%S}  {state}")
@@ -153,10 +127,7 @@ def signing_key_ls(ctx: click.Context, project_id: str) -> None:
 def signing_key_revoke(ctx: click.Context, project_id: str, key_id: str) -> None:
     """Revoke one of PROJECT's signing keys: URLs it signed stop working within
     VITRINA_DELIVERY__SIGNING_KEYS_TTL_SECONDS on every server."""
-    try:
-        _projects(ctx).revoke_signing_key(project_id, key_id)
-    except VitrinaError as exc:
-        raise _fail(exc) from None
+    _projects(ctx).revoke_signing_key(project_id, key_id)
     click.echo(f"revoked {key_id}")
 
 
