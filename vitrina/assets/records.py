@@ -96,6 +96,7 @@ class AssetSnapshot:
     """What a pipeline step may know about its asset."""
 
     id: str
+    project_id: str
     kind: str
     mime: str
     sha256: str

@@ -88,7 +88,7 @@ _STEPS_OF = (select(_r.asset_id, _r.step, _r.version, _r.state, _r.attempts, _r.
              .order_by(_r.id))
 
 # --- pipeline and delivery --------------------------------------------------------------
-_SNAPSHOT = (select(_a.id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
+_SNAPSHOT = (select(_a.id, _a.project_id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
              .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
 _SNAPSHOT_DERIVATIVES = (
     select(_d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
@@ -190,7 +190,7 @@ class AssetRepository:
             return None
         derivatives = session.execute(_SNAPSHOT_DERIVATIVES, {"p_asset": asset_id}).all()
         return AssetSnapshot(
-            id=row.id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
+            id=row.id, project_id=row.project_id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
             width=row.width, height=row.height, meta=dict(row.meta or {}),
             derivatives=tuple(DerivativeRecord(*d) for d in derivatives),
         )

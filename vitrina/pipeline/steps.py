@@ -9,7 +9,7 @@ worker that dies mid-step leaves no partial rows behind.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,11 @@ class StepContext:
     store: BlobStore
     settings: Settings
     attempt: int
+    #: a long step calls it with the fraction done (0 to 1); the worker records it on the run
+    progress: Callable[[float], None] = lambda fraction: None
+    #: ingests a file the step made as a new asset of the same project (a video's poster):
+    #: ``ingest(path, filename, idempotency_key)`` returns the new (or the existing) asset id
+    ingest: Callable[[Path, str, str], str] | None = None
 
     @contextmanager
     def original_path(self) -> Iterator[Path]:

@@ -8,6 +8,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vitrina.errors import NotFound, VitrinaError
@@ -92,7 +94,8 @@ class Worker:
         except VitrinaError as exc:  # nothing to run: retrying cannot help
             self.rt.queue.fail(claim, exc.code, exc.message, permanent=True)
             return None
-        ctx = StepContext(asset, self.rt.store, self.rt.settings, claim.attempts)
+        ctx = StepContext(asset, self.rt.store, self.rt.settings, claim.attempts,
+                          ingest=self._ingest_for(asset.project_id))
         budget = step.budget_seconds or self.rt.settings.pipeline.step_budget_seconds
         outcome = _Run(step, ctx)
         threading.Thread(target=outcome.run, name=f"{self.name}:{claim.step}", daemon=True).start()
@@ -107,6 +110,12 @@ class Worker:
             return None
         log.info("step %s of %s done in %.0f ms", claim.step, claim.asset_id, outcome.seconds * 1000)
         return follow
+
+    def _ingest_for(self, project: str) -> Callable[[Path, str, str], str]:
+        def ingest(path: Path, filename: str, idempotency_key: str) -> str:
+            return self.rt.ingestor.ingest_file(path, project=project, filename=filename,
+                                                idempotency_key=idempotency_key).asset_id
+        return ingest
 
     def _watch(self, claim: Claim, outcome: _Run, budget: float) -> bool:
         """Wait for the step, extending its lease, within its time budget. False when
