@@ -9,6 +9,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -20,11 +21,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 HOST = "127.0.0.1:8000"
-#: blocks shown but not run here, by a line they hold: the quick start is what starts the
-#: server below (and `make test` is this suite); production needs a PostgreSQL and an S3
-#: service of its own; benchmarks run on demand and need their peers
+#: blocks shown but not run by the tour test, by a line they hold: the quick start is what
+#: starts the server below (and `make test` is this suite); production has a test of its
+#: own; benchmarks run on demand and need their peers
 NOT_RUN = {"make run": "starts the server", "export VITRINA_DATABASE_URL": "production",
            "bench/ingest.py": "benchmarks"}
+#: the production block's example addresses; the test puts this machine's in their place
+PRODUCTION_DB = "postgresql://vitrina@db.internal:5432/vitrina"
+PRODUCTION_S3 = "https://s3.eu-west-1.amazonaws.com"
+#: production commands that run until stopped: started in the background, then checked
+LONG_RUNNING = (".venv/bin/vitrina serve", ".venv/bin/vitrina worker")
 #: commands whose README output says they fail: the exit status they must give
 EXPECTED_STATUS = {".venv/bin/vitrina ingest tests/data/hostile/truncated.jpg": 1}
 #: progress bars (stderr): their counts and rates vary
@@ -56,6 +62,7 @@ def commands(block: str) -> list[tuple[str, list[str]]]:
 
 
 def norm(line: str) -> str:
+    line = re.sub(r"\bvk_[0-9a-f]{16}_[\w-]{43}", "K", line)  # API keys
     line = re.sub(r"[0-9a-f]{16,}", "H", line)
     line = re.sub(r"(?<![\w-])[\w-]{43}(?![\w-])", "S", line)  # URL signatures
     # sizes, timings and statistics vary; small integers (status codes, counts) do not
@@ -87,9 +94,10 @@ class Shell:
     """One bash, as in a terminal: variables set by a command stay for the next."""
 
     def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        # its own process group, so that closing it stops what it started in the background
         self.proc = subprocess.Popen(["bash", "--noprofile", "--norc"], cwd=cwd, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
 
     def run(self, command: str, timeout: float = 30) -> tuple[int, str]:
         assert self.proc.stdin and self.proc.stdout
@@ -107,8 +115,12 @@ class Shell:
         return int(m.group(1)), buf[: m.start()].decode(errors="replace").replace("\r", "\n")
 
     def close(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
 
 def free_port() -> int:
@@ -217,3 +229,72 @@ def test_shape_comparison() -> None:
     assert not same_shape(["a", "z"], ["a", "b", "z"])
     assert same_shape(['{"error":{"code":"x","details":{...}}}'], ['{"error":{"code":"x","details":{"n":1}}}'])
     assert not same_shape(['{"code":"x"}'], ['{"code":"y"}'])
+    assert same_shape(["vk_c97a21c9c3506b66_k2nWi8e9Szj_rEFy0oJbmenTGlrD-vbIwpaCq5XuMJM"],
+                      ["vk_bf473a9585799434_UhaIlakAl74FhSQz93YgsJhfaaXdr84HB6J6SMAm24I"])
+
+
+def wait_ready(base: str, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_production_block_runs_as_written(tmp_path: Path, database_url: str, s3_endpoint: str,
+                                              photos: Path) -> None:
+    """PostgreSQL and a real S3 API server stand for the README's; then the API
+    processes and the separate workers it starts take an upload through to ready."""
+    import boto3
+
+    s3_env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+              "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(
+        Bucket="media", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VITRINA_", "AWS_"))} | s3_env
+    block = next(b for _, b in blocks(README.read_text()) if PRODUCTION_DB in b)
+    shell = Shell(tmp_path, env | {"PYTHONUNBUFFERED": "1"})
+    key = ""
+    try:
+        for command, expected in commands(block):
+            command = (command.replace(PRODUCTION_DB, database_url).replace(PRODUCTION_S3, s3_endpoint)
+                       .replace("--port 8000", f"--port {port}"))
+            if command.startswith(LONG_RUNNING):
+                command = re.sub(r"\s+#\s.*$", "", command)  # the comment would hide the redirection
+                status, output = shell.run(f"{command} >>{tmp_path / 'processes.log'} 2>&1 &")
+            else:
+                status, output = shell.run(command, timeout=60)
+            assert status == 0, f"$ {command}\nexit {status}\n{output}"
+            assert same_shape(expected, output.splitlines()), f"$ {command}\n{output}"
+            key = output.strip() if output.startswith("vk_") else key
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, "the API processes")
+        auth = {"Authorization": f"Bearer {key}"}
+        with open(photos / "rocket.jpg", "rb") as fh:
+            created = httpx.post(f"{base}/v1/assets", files={"file": fh}, headers=auth, timeout=30)
+        assert created.status_code == 201, created.text
+        asset = created.json()
+        deadline = time.monotonic() + 60
+        while asset["status"] != "ready":
+            assert asset["status"] in ("pending", "processing"), asset
+            assert time.monotonic() < deadline, "the workers did not process the upload"
+            time.sleep(0.3)
+            asset = httpx.get(f"{base}/v1/assets/{asset['id']}", headers=auth).json()
+        # the original and every derivative are in the bucket, not on this disk
+        listed = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1", aws_access_key_id="testing",
+                              aws_secret_access_key="testing").list_objects_v2(Bucket="media", Prefix="prod/")
+        keys = {o["Key"] for o in listed.get("Contents", [])}
+        sha = asset["sha256"]
+        assert f"prod/originals/{sha[:2]}/{sha[2:4]}/{sha}" in keys
+        assert sum(k.startswith(f"prod/derivatives/{asset['id']}/") for k in keys) == len(asset["derivatives"]) > 0
+        assert not (tmp_path / "var").exists()
+    finally:
+        shell.close()
