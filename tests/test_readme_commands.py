@@ -23,9 +23,9 @@ README = ROOT / "README.md"
 HOST = "127.0.0.1:8000"
 #: blocks shown but not run by the tour test, by a line they hold: the quick start is what
 #: starts the server below (and `make test` is this suite); production has a test of its
-#: own; benchmarks run on demand and need their peers
+#: own, and so do the benchmarks (from the clone itself)
 NOT_RUN = {"make run": "starts the server", "export VITRINA_DATABASE_URL": "production",
-           "bench/ingest.py": "benchmarks"}
+           "bench/": "benchmarks"}
 #: the production block's example addresses; the test puts this machine's in their place
 PRODUCTION_DB = "postgresql://vitrina@db.internal:5432/vitrina"
 PRODUCTION_S3 = "https://s3.eu-west-1.amazonaws.com"
@@ -296,5 +296,19 @@ def test_the_production_block_runs_as_written(tmp_path: Path, database_url: str,
         assert f"prod/originals/{sha[:2]}/{sha[2:4]}/{sha}" in keys
         assert sum(k.startswith(f"prod/derivatives/{asset['id']}/") for k in keys) == len(asset["derivatives"]) > 0
         assert not (tmp_path / "var").exists()
+    finally:
+        shell.close()
+
+
+def test_the_benchmark_block_runs_as_written() -> None:
+    """Each benchmark shown runs from the clone and ends with the ratio the README shows."""
+    block = next(b for _, b in blocks(README.read_text()) if "bench/" in b)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITRINA_")}
+    shell = Shell(ROOT, env | {"PYTHONUNBUFFERED": "1"})
+    try:
+        for command, expected in commands(block):
+            status, output = shell.run(command, timeout=300)
+            assert status == 0, f"$ {command}\nexit {status}\n{output}"
+            assert same_shape(expected, output.splitlines()), f"$ {command}\n{output}"
     finally:
         shell.close()
