@@ -74,6 +74,7 @@ def test_a_rotated_clip_is_recorded_upright(client, tmp_path):
     ("playlist_passwd.mp4", 415, "unsupported_media_type"),
     ("external_dref.mp4", 415, "unsupported_media_type"),
     ("external_dref.mov", 415, "unsupported_media_type"),
+    ("linked_segment.mkv", 415, "unsupported_media_type"),
 ])
 def test_hostile_videos_are_refused_and_nothing_is_stored(client, name, status, code):
     r = upload(client, HOSTILE / name)

@@ -104,6 +104,44 @@ def external_dref_mov(tmp: Path) -> bytes:
     return external_dref_mp4(tmp, "d.mov")
 
 
+# --- a Matroska file that links to another segment --------------------------------------
+
+def _ebml_size(n: int) -> bytes:
+    """``n`` as an 8-byte EBML size (any size may use the longest form)."""
+    return bytes([0x01]) + n.to_bytes(7, "big")
+
+
+def _ebml_header(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(id length, size length, size) of the element at ``pos``."""
+    id_len = 1 + next(i for i in range(4) if data[pos] & (0x80 >> i))
+    b = data[pos + id_len]
+    size_len = 1 + next(i for i in range(8) if b & (0x80 >> i))
+    size = b & (0xFF >> size_len)
+    for byte in data[pos + id_len + 1:pos + id_len + size_len]:
+        size = size << 8 | byte
+    return id_len, size_len, size
+
+
+def linked_segment_mkv(tmp: Path) -> bytes:
+    """A real MKV whose segment info names a next segment in another file
+    (``NextFilename``), as split recordings do: the file is not self-contained."""
+    data = clip(tmp / "l.mkv").read_bytes()
+    seg = data.index(bytes.fromhex("18538067"))
+    seg_id, seg_size_len, _ = _ebml_header(data, seg)
+    info = seg + seg_id + seg_size_len
+    while data[info:info + 4] != bytes.fromhex("1549a966"):  # the segment's children, in order
+        info_id, info_size_len, info_size = _ebml_header(data, info)
+        info += info_id + info_size_len + info_size
+    info_id, info_size_len, info_size = _ebml_header(data, info)
+    name = b"file:///etc/passwd"
+    link = bytes.fromhex("3e83bb") + bytes([0x80 | len(name)]) + name
+    info_body = data[info + info_id + info_size_len:info + info_id + info_size_len + info_size] + link
+    new_info = data[info:info + info_id] + _ebml_size(len(info_body)) + info_body
+    rest = data[info + info_id + info_size_len + info_size:]
+    body = data[seg + seg_id + seg_size_len:info] + new_info + rest
+    return data[:seg + seg_id] + _ebml_size(len(body)) + body
+
+
 FILES = {
     "truncated.mp4": truncated_mp4,
     "noise_after_ftyp.mp4": noise_after_ftyp_mp4,
@@ -111,6 +149,7 @@ FILES = {
     "playlist_passwd.mp4": playlist_mp4,
     "external_dref.mp4": external_dref_mp4,
     "external_dref.mov": external_dref_mov,
+    "linked_segment.mkv": linked_segment_mkv,
 }
 
 
