@@ -29,6 +29,12 @@ class StepOut(BaseModel):
     error_code: str | None = Field(None, description="stable: step_timeout, step_crashed, corrupt_media, ...")
     error: str | None = Field(None, description="public message; the server log has the details")
     duration_ms: float | None = None
+    progress: float | None = Field(None, ge=0, le=1, description=(
+        "fraction done: as a running step last reported it (null before its first report; "
+        "written at most once a second), 1 when done, null in other states"))
+    eta_seconds: int | None = Field(None, ge=0, description=(
+        "estimated seconds left for a running step that reported progress p > 0: "
+        "elapsed * (1 - p) / p since the attempt started; null otherwise"))
 
 
 class AssetOut(BaseModel):

@@ -53,6 +53,8 @@ class StepRecord:
     error_code: str | None  # stable, e.g. step_timeout
     error: str | None  # public message
     duration_ms: float | None
+    started_at: datetime | None = None  # of the latest attempt
+    progress: float | None = None  # of the latest attempt, 0 to 1, as last reported; 1 when done
 
 
 @dataclass(frozen=True, slots=True)

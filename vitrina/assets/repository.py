@@ -83,7 +83,7 @@ _SIGNALS_OF = (select(_s.asset_id, _s.name, _s.producer, _s.version, _s.value)
                .where(_s.asset_id.in_(bindparam("p_assets", expanding=True)))
                .order_by(_s.asset_id, _s.name))
 _STEPS_OF = (select(_r.asset_id, _r.step, _r.version, _r.state, _r.attempts, _r.error_code, _r.error,
-                    _r.duration_ms)
+                    _r.duration_ms, _r.started_at, _r.progress)
              .where(_r.asset_id.in_(bindparam("p_assets", expanding=True)))
              .order_by(_r.id))
 
@@ -327,7 +327,8 @@ class AssetRepository:
         steps: defaultdict[str, list[StepRecord]] = defaultdict(list)
         for r in s.execute(_STEPS_OF, params):
             steps[r.asset_id].append(StepRecord(r.step, r.version, StepState(r.state), r.attempts,
-                                                r.error_code, r.error, r.duration_ms))
+                                                r.error_code, r.error, r.duration_ms, r.started_at,
+                                                r.progress))
         return tuple(
             AssetRecord(
                 id=r.id, kind=r.kind, mime=r.mime, filename=r.filename, size_bytes=r.size_bytes,

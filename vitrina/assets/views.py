@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from vitrina.assets.records import AssetRecord
+from vitrina.assets.records import AssetRecord, StepRecord
+from vitrina.assets.states import StepState
 
 #: metadata that must never leave, even to key holders
 PRIVATE_META = frozenset({"gps"})
 
 
-def asset_json(a: AssetRecord, base_url: str) -> dict[str, Any]:
-    """``a`` as JSON-ready values, its URLs under ``base_url`` (no trailing slash)."""
+def asset_json(a: AssetRecord, base_url: str, now: datetime | None = None) -> dict[str, Any]:
+    """``a`` as JSON-ready values, its URLs under ``base_url`` (no trailing slash), its
+    running steps' time left as seen at ``now`` (default: the current time)."""
     root = f"{base_url}/v1/assets/{a.id}"
+    now = now or datetime.now(UTC)
     return {
         "id": a.id, "status": a.status.value, "kind": a.kind, "mime": a.mime,
         "filename": a.filename, "size_bytes": a.size_bytes, "sha256": a.sha256,
@@ -29,13 +32,30 @@ def asset_json(a: AssetRecord, base_url: str) -> dict[str, Any]:
                     for name, s in a.signals.items()},
         "steps": [
             {"step": r.step, "version": r.version, "state": r.state.value, "attempts": r.attempts,
-             "error_code": r.error_code, "error": r.error, "duration_ms": r.duration_ms}
+             "error_code": r.error_code, "error": r.error, "duration_ms": r.duration_ms,
+             "progress": progress_of(r), "eta_seconds": eta_seconds(r, now)}
             for r in a.steps
         ],
         "original_url": f"{root}/original",
         "created_at": timestamp(a.created_at),
         "updated_at": timestamp(a.updated_at),
     }
+
+
+def progress_of(r: StepRecord) -> float | None:
+    """The fraction of a running step done, as it last reported (None before its first
+    report), or 1 for a done one; other states have none: a retry starts from nothing."""
+    return r.progress if r.state in (StepState.RUNNING, StepState.DONE) else None
+
+
+def eta_seconds(r: StepRecord, now: datetime) -> int | None:
+    """Whole seconds a running step has left, once it reported some progress: the time it
+    took so far scaled to the fraction left, ``elapsed * (1 - p) / p`` (decision 019)."""
+    p = r.progress
+    if r.state != StepState.RUNNING or not p or r.started_at is None:
+        return None
+    elapsed = max((now - r.started_at).total_seconds(), 0.0)  # another machine's clock may lead
+    return round(elapsed * (1 - p) / p)
 
 
 def timestamp(t: datetime) -> str:

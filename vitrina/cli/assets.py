@@ -136,7 +136,8 @@ def assets_ls(ctx: click.Context, status: str | None, limit: int, project: str) 
 @PROJECT
 @click.pass_context
 def assets_show(ctx: click.Context, asset_id: str, project: str) -> None:
-    """Print one asset as the API gives it (JSON)."""
+    """Print one asset as the API gives it (JSON); a line per running step on stderr says
+    how far it is, e.g. ``renditions  running  42%  eta 12 s``."""
     from vitrina.assets.views import asset_json
 
     rt = runtime_of(ctx)
@@ -145,7 +146,21 @@ def assets_show(ctx: click.Context, asset_id: str, project: str) -> None:
     except VitrinaError as exc:
         raise click.ClickException(exc.message)
     base = rt.settings.public_base_url.rstrip("/") or f"http://{rt.settings.server.host}:{rt.settings.server.port}"
-    click.echo(json.dumps(asset_json(asset, base), indent=2))
+    shown = asset_json(asset, base)
+    click.echo(json.dumps(shown, indent=2))
+    for step in shown["steps"]:  # stdout stays JSON for scripts; people watching read these
+        if step["state"] == StepState.RUNNING:
+            click.echo(running_line(step), err=True)
+
+
+def running_line(step: dict[str, Any]) -> str:
+    """``renditions  running  42%  eta 12 s``: as much as the step has reported."""
+    words = [step["step"], step["state"]]
+    if step["progress"] is not None:
+        words.append(f"{int(step['progress'] * 100)}%")  # rounded down: 100% only when done
+    if step["eta_seconds"] is not None:
+        words.append(f"eta {step['eta_seconds']} s")
+    return "  ".join(words)
 
 
 @assets.command("rm")

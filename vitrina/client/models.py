@@ -66,12 +66,17 @@ class StepInfo:
     attempts: int
     error: str | None = None
     duration_ms: float | None = None
+    #: fraction done (0 to 1): as a running step last reported it, 1 when done, else None
+    progress: float | None = None
+    #: estimated seconds left for a running step that reported progress, else None
+    eta_seconds: int | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StepInfo:
         return cls(step=str(data["step"]), version=str(data.get("version", "")),
                    state=str(data["state"]), attempts=int(data.get("attempts", 0)),
-                   error=data.get("error"), duration_ms=data.get("duration_ms"))
+                   error=data.get("error"), duration_ms=data.get("duration_ms"),
+                   progress=data.get("progress"), eta_seconds=data.get("eta_seconds"))
 
 
 @dataclass(frozen=True)

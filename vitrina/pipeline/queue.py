@@ -35,12 +35,16 @@ _OWNED = update(RUNS).where(RUNS.c.id == bindparam("p_run"), RUNS.c.state == Ste
                             RUNS.c.worker_id == bindparam("p_worker"),
                             RUNS.c.attempts == bindparam("p_attempts"))
 _FINISH = _OWNED.values(state=StepState.DONE, finished_at=bindparam("p_t"), error=None, error_code=None,
-                        version=bindparam("p_version"), duration_ms=bindparam("p_ms"))
+                        version=bindparam("p_version"), duration_ms=bindparam("p_ms"),
+                        progress=1.0, progress_at=bindparam("p_t"))
 _EXTEND = _OWNED.values(lease_until=bindparam("p_lease"), heartbeat_at=bindparam("p_t"))
+#: a heartbeat that also records the step's latest progress (a report is a sign of life too)
+_EXTEND_AND_REPORT = _EXTEND.values(progress=bindparam("p_progress"), progress_at=bindparam("p_t"))
 _TAKE = (
     update(RUNS)
     .values(state=StepState.RUNNING, attempts=RUNS.c.attempts + 1, worker_id=bindparam("p_worker"),
-            lease_until=bindparam("p_lease"), heartbeat_at=bindparam("p_t"), started_at=bindparam("p_t"))
+            lease_until=bindparam("p_lease"), heartbeat_at=bindparam("p_t"), started_at=bindparam("p_t"),
+            progress=None, progress_at=None)  # a new attempt starts from nothing done
     .returning(RUNS.c.id, RUNS.c.asset_id, RUNS.c.step, RUNS.c.attempts)
 )
 _CLAIMABLE = (
@@ -105,10 +109,11 @@ def enqueue(session: Session, asset_id: str, steps: list[Step], done: dict[str, 
     for step in steps:
         run = {"asset_id": asset_id, "step": step.name, "version": step.version, "next_attempt_at": t}
         if step.name in done:
-            run |= {"state": StepState.DONE, "attempts": 1, "finished_at": t, "duration_ms": round(done[step.name], 3)}
+            run |= {"state": StepState.DONE, "attempts": 1, "finished_at": t, "duration_ms": round(done[step.name], 3),
+                    "progress": 1.0}
         else:
             state = StepState.PENDING if set(step.requires) <= done.keys() else StepState.WAITING
-            run |= {"state": state, "attempts": 0, "finished_at": None, "duration_ms": None}
+            run |= {"state": state, "attempts": 0, "finished_at": None, "duration_ms": None, "progress": None}
         runs.append(run)
     if runs:
         session.execute(_ADD_RUNS, runs)
@@ -135,11 +140,17 @@ class Queue:
                 )
         return [Claim(r.id, r.asset_id, r.step, r.attempts, worker_id, t) for r in rows]
 
-    def heartbeat(self, claim: Claim) -> bool:
-        """Extend the lease; False means the lease was lost and the work must be dropped."""
+    def heartbeat(self, claim: Claim, progress: float | None = None) -> bool:
+        """Extend the lease and, given ``progress``, record it as the fraction of the run
+        done (the caller keeps it within 0 to 1); False means the lease was lost and the
+        work must be dropped: nothing was written."""
         t = now()
+        params = self._owner(claim) | self._lease(claim.worker_id, t)
+        statement = _EXTEND
+        if progress is not None:
+            statement, params["p_progress"] = _EXTEND_AND_REPORT, progress
         with transaction(self.sessions) as s:
-            n = s.execute(_EXTEND, self._owner(claim) | self._lease(claim.worker_id, t)).rowcount
+            n = s.execute(statement, params).rowcount
         return n == 1
 
     def complete(self, claim: Claim, step: Step, result: StepResult) -> tuple[bool, Claim | None]:
@@ -172,7 +183,8 @@ class Queue:
         traceback); the run is retried with back-off unless ``permanent`` or out of attempts."""
         t = now()
         final = permanent or claim.attempts >= self.policy.max_attempts
-        values = {"error_code": code[:64], "error": message[:4000], "finished_at": t, "lease_until": None}
+        values = {"error_code": code[:64], "error": message[:4000], "finished_at": t, "lease_until": None,
+                  "progress": None, "progress_at": None}  # a retry starts from nothing done
         if final:
             values["state"] = StepState.FAILED
         else:
@@ -189,7 +201,7 @@ class Queue:
                 update(RUNS)
                 .where(RUNS.c.state == StepState.RUNNING, RUNS.c.lease_until < t,
                        RUNS.c.attempts >= self.policy.max_attempts)
-                .values(state=StepState.FAILED, error_code="worker_lost",
+                .values(state=StepState.FAILED, error_code="worker_lost", progress=None, progress_at=None,
                         error="The worker running this step stopped on every attempt.")
                 .returning(RUNS.c.asset_id)
             ).all()

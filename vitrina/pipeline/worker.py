@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vitrina.worker")
 SWEEP_EVERY_SECONDS = 600
+#: a run's progress is written at most this often: the catalog sees a second's news at a time
+PROGRESS_EVERY_SECONDS = 1.0
 
 
 def worker_name(index: int = 0) -> str:
@@ -94,11 +96,11 @@ class Worker:
         except VitrinaError as exc:  # nothing to run: retrying cannot help
             self.rt.queue.fail(claim, exc.code, exc.message, permanent=True)
             return None
+        outcome = _Run(step)
         ctx = StepContext(asset, self.rt.store, self.rt.settings, claim.attempts,
-                          ingest=self._ingest_for(asset.project_id))
+                          progress=outcome.report, ingest=self._ingest_for(asset.project_id))
         budget = step.budget_seconds or self.rt.settings.pipeline.step_budget_seconds
-        outcome = _Run(step, ctx)
-        threading.Thread(target=outcome.run, name=f"{self.name}:{claim.step}", daemon=True).start()
+        threading.Thread(target=outcome.run, args=(ctx,), name=f"{self.name}:{claim.step}", daemon=True).start()
         if not self._watch(claim, outcome, budget):
             return None
         if outcome.error is not None:
@@ -118,23 +120,37 @@ class Worker:
         return ingest
 
     def _watch(self, claim: Claim, outcome: _Run, budget: float) -> bool:
-        """Wait for the step, extending its lease, within its time budget. False when
-        the run was given up (over budget, or the lease went to another worker): a
-        step thread still running then finishes unheard."""
-        deadline = time.monotonic() + budget
-        interval = self.rt.settings.pipeline.lease_seconds / 3
-        while not outcome.done.wait(max(0.0, min(interval, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline:
+        """Wait for the step within its time budget, extending its lease every lease/3 s
+        and writing its progress when it changed, at most once a second, in the same
+        statement: the step's thread never waits on the catalog. False when the run was
+        given up (over budget, or the lease went to another worker): a step thread still
+        running then finishes unheard."""
+        start = time.monotonic()
+        beat_every = self.rt.settings.pipeline.lease_seconds / 3
+        deadline, next_beat = start + budget, start + beat_every
+        quiet_until, written = 0.0, None  # no progress write before then; the fraction last written
+        while not outcome.done.is_set():
+            t = time.monotonic()
+            if t >= deadline:
                 log.error("step %s of %s ran over its %g s budget (attempt %d)",
                           claim.step, claim.asset_id, budget, claim.attempts)
                 self.rt.queue.fail(claim, "step_timeout", f"The step ran longer than its {budget:g} s budget.")
                 return False
-            try:
-                if not self.rt.queue.heartbeat(claim):
-                    log.warning("step %s of %s lost its lease; result dropped", claim.step, claim.asset_id)
-                    return False
-            except Exception:
-                log.exception("heartbeat failed")
+            fraction = outcome.fraction
+            report = fraction is not None and fraction != written and t >= quiet_until
+            if report or t >= next_beat:
+                next_beat = t + beat_every  # a failed write is tried again then, not in a loop
+                if report:
+                    quiet_until = t + PROGRESS_EVERY_SECONDS
+                try:
+                    if not self.rt.queue.heartbeat(claim, fraction if report else None):
+                        log.warning("step %s of %s lost its lease; result dropped", claim.step, claim.asset_id)
+                        return False
+                    if report:
+                        written = fraction
+                except Exception:
+                    log.exception("heartbeat failed")
+            outcome.idle(min(next_beat, deadline), quiet_until, written)
         return True
 
     def _failed(self, claim: Claim, exc: BaseException) -> None:
@@ -150,24 +166,52 @@ class Worker:
 
 
 class _Run:
-    """One step run on its own thread, so the worker can give up on it."""
+    """One step run on its own thread, so the worker can give up on it, and the latest
+    progress it reported, kept in memory for the worker's watching thread."""
 
-    def __init__(self, step: Step, ctx: StepContext) -> None:
-        self.step, self.ctx = step, ctx
+    def __init__(self, step: Step) -> None:
+        self.step = step
         self.done = threading.Event()
+        self.stirred = threading.Event()  # set by news for the watcher: more progress, or the end
         self.result: StepResult | None = None
         self.error: BaseException | None = None
         self.seconds = 0.0
+        self.fraction: float | None = None  # within 0 to 1, never going back
+        self._reporting = threading.Lock()
 
-    def run(self) -> None:
+    def run(self, ctx: StepContext) -> None:
         started = time.perf_counter()
         try:
-            self.result = self.step.run(self.ctx)
+            self.result = self.step.run(ctx)
         except Exception as exc:  # noqa: BLE001  handed to the worker, which records it
             self.error = exc
         finally:
             self.seconds = time.perf_counter() - started
             self.done.set()
+            self.stirred.set()
+
+    def report(self, fraction: float) -> None:
+        """The step's ``progress`` hook, called on its own thread: costs a comparison."""
+        value = float(fraction)
+        if value != value:  # NaN says nothing about how far the step is
+            return
+        value = min(max(value, 0.0), 1.0)
+        with self._reporting:  # a step may report from several threads of its own
+            if self.fraction is not None and value <= self.fraction:
+                return
+            self.fraction = value
+        self.stirred.set()
+
+    def idle(self, until: float, quiet_until: float, written: float | None) -> None:
+        """Sleep until the monotonic time ``until``, the step's end or, once the quiet
+        second after a progress write is over, news of progress not yet ``written``."""
+        now = time.monotonic()
+        if now < quiet_until:  # reports wait for the quiet second to end; the step's end does not
+            self.done.wait(max(0.0, min(until, quiet_until) - now))
+            return
+        self.stirred.clear()  # then look: news arriving after this look sets it again
+        if self.fraction == written:
+            self.stirred.wait(max(0.0, until - now))
 
 
 class WorkerPool:

@@ -128,6 +128,10 @@ class StepRun(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     duration_ms: Mapped[float | None] = mapped_column(Float)
+    #: the fraction of this attempt done (0 to 1) as the step last reported it, written at
+    #: most once a second; None until a report (and again on a new attempt), 1 when done
+    progress: Mapped[float | None] = mapped_column(Float)
+    progress_at: Mapped[datetime | None] = mapped_column()  # when that report was written
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
