@@ -115,6 +115,7 @@ class VideoSettings(Section):
     max_pixels: int = Field(3840 * 2160, ge=1, description="Largest frame of a video (width x height, before rotation) accepted at ingest; over it 422 media_too_large.")
     max_fps: float = Field(120.0, gt=0, description="Highest frame rate of a video accepted at ingest; over it 422 media_too_large.")
     max_streams: int = Field(8, ge=1, description="Most streams (video, audio, subtitles, data) in one video file accepted at ingest; over it 422 media_too_large.")
+    ffmpeg_memory_bytes: int = Field(4 * 1024 * 1024 * 1024, ge=64 * 1024 * 1024, description="Address space each ffmpeg run of the renditions step may map (ulimit -v); over it the run fails with transcode_failed.")
 
 
 class PipelineSettings(Section):

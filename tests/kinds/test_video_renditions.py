@@ -1,5 +1,6 @@
 """The video ladder: one ffmpeg run, H.264/AAC rungs never above the source, keyframes
-aligned across rungs; and the renditions step through the API on both catalogs."""
+aligned across rungs; and the renditions step through the API on both catalogs. HLS
+and per-title rates: test_video_ladder_*.py, test_per_title_*.py."""
 
 from __future__ import annotations
 
@@ -12,17 +13,20 @@ import pytest
 
 from tests.conftest import VIDEO, process_all
 from tests.data.hostile.make_hostile_video import clip, ffmpeg
-from vitrina.media.video import (
-    VideoLimits,
-    ffmpeg_ladder_command,
-    ladder,
-    make_renditions,
-    probe_video,
-)
+from vitrina.media.ladder import Rendition, ladder, ladder_command, make_ladder
+from vitrina.media.video import VideoLimits, probe_video
 
 LIMITS = VideoLimits(max_duration_seconds=3600, max_bytes=2**31, max_pixels=3840 * 2160, max_fps=120,
                      max_streams=8)
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+MEMORY = 4 << 30
+
+
+def make_renditions(src: Path, out: Path, timeout: float = 60) -> list[Rendition]:
+    """The progressive files of the ladder of ``src`` (the HLS files are checked elsewhere)."""
+    made = make_ladder(FFMPEG, src, "mp4", probe_video(src, "mp4", LIMITS), out, timeout=timeout,
+                       memory_bytes=MEMORY)
+    return [f for f in made.files if f.format in ("mp4", "m4a")]
 
 
 @pytest.mark.parametrize(("source", "sizes"), [
@@ -51,10 +55,10 @@ def keyframe_times(path: Path) -> list[float]:
 
 def test_one_run_makes_every_rung_aligned(source, tmp_path):
     info = probe_video(source, "mp4", LIMITS)
-    cmd, _ = ffmpeg_ladder_command(FFMPEG, source, "mp4", info, tmp_path)
+    cmd, _ = ladder_command(FFMPEG, source, "mp4", info, tmp_path, crf=23)
     assert cmd.count("-i") == 1 and "-filter_complex" in cmd and "-nostdin" in cmd
     assert cmd[cmd.index("-protocol_whitelist") + 1] == "file" and cmd.index("-protocol_whitelist") < cmd.index("-i")
-    out = make_renditions(FFMPEG, source, "mp4", info, tmp_path, timeout=60)
+    out = make_renditions(source, tmp_path)
     assert [(r.width, r.height) for r in out] == [(640, 360)]  # 360p source: one rung
     frame = 1 / info.fps
     for r in out:
@@ -68,8 +72,7 @@ def test_one_run_makes_every_rung_aligned(source, tmp_path):
 
 def test_keyframes_fall_at_the_same_times_on_every_rung(tmp_path):
     src = clip(tmp_path / "hd.mp4", size="1280x720", seconds=2.5)
-    info = probe_video(src, "mp4", LIMITS)
-    out = make_renditions(FFMPEG, src, "mp4", info, tmp_path, timeout=120)
+    out = make_renditions(src, tmp_path, timeout=120)
     assert [(r.width, r.height) for r in out] == [(1280, 720), (854, 480), (640, 360)]
     times = [keyframe_times(r.path) for r in out]
     assert times[0] == [0.0, 2.0] and all(t == times[0] for t in times)
@@ -83,8 +86,7 @@ def test_rotation_is_applied_to_the_pixels(tmp_path):
     plain = clip(tmp_path / "plain.mp4", size="640x360")
     rotated = tmp_path / "rotated.mp4"
     ffmpeg("-display_rotation", "90", "-i", str(plain), "-c", "copy", str(rotated))
-    info = probe_video(rotated, "mp4", LIMITS)
-    out = make_renditions(FFMPEG, rotated, "mp4", info, tmp_path, timeout=60)
+    out = make_renditions(rotated, tmp_path)
     assert [(r.width, r.height) for r in out] == [(360, 640)]
     got = probe_video(out[0].path, "mp4", LIMITS)
     assert (got.width, got.height, got.rotation) == (360, 640, 0)
@@ -93,16 +95,14 @@ def test_rotation_is_applied_to_the_pixels(tmp_path):
 def test_audio_only_keeps_its_audio(tmp_path):
     src = tmp_path / "audio.mp4"
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", str(src))
-    info = probe_video(src, "mp4", LIMITS)
-    [out] = make_renditions(FFMPEG, src, "mp4", info, tmp_path, timeout=60)
+    [out] = make_renditions(src, tmp_path)
     got = probe_video(out.path, "mp4", LIMITS)
     assert out.mime == "audio/mp4" and not got.has_video and got.audio[0].codec == "aac"
 
 
 def test_ffmpeg_is_killed_over_its_timeout(source, tmp_path):
-    info = probe_video(source, "mp4", LIMITS)
     with pytest.raises(TimeoutError):
-        make_renditions(FFMPEG, source, "mp4", info, tmp_path, timeout=0.01)
+        make_renditions(source, tmp_path, timeout=0.01)
 
 
 def test_renditions_through_the_api(client):
@@ -111,7 +111,8 @@ def test_renditions_through_the_api(client):
     process_all(client.runtime)
     asset = client.get(f"/v1/assets/{r.json()['id']}").json()
     assert asset["status"] == "ready", asset
-    assert [(d["width"], d["height"], d["mime"]) for d in asset["derivatives"]] == [(640, 272, "video/mp4")]
-    assert {s["step"]: s["state"] for s in asset["steps"]} == {"probe": "done", "renditions": "done"}
-    got = client.get(asset["derivatives"][0]["url"])
+    mp4 = [d for d in asset["derivatives"] if d["mime"] == "video/mp4" and d["url"].endswith(".mp4")]
+    assert [(d["width"], d["height"]) for d in mp4] == [(640, 272)]
+    assert {s["step"]: s["state"] for s in asset["steps"]}["renditions"] == "done"
+    got = client.get(mp4[0]["url"])
     assert got.status_code == 200 and got.headers["content-type"] == "video/mp4" and got.content[4:8] == b"ftyp"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from vitrina.errors import CorruptMedia, MediaTooLarge, UnsupportedMediaType
+from vitrina.media.matroska import linked_segments
 
 #: the demuxer for each container extension :mod:`vitrina.media.sniff` returns
 DEMUXERS = {"mp4": "mov", "mov": "mov", "webm": "matroska", "mkv": "matroska"}
@@ -103,12 +104,11 @@ def probe_video(path: Path, container: str, limits: VideoLimits) -> VideoInfo:
         if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#EXTM3U"):
             raise UnsupportedMediaType("Playlists (HLS) are not accepted: upload the media itself.",
                                        details={"detected": "an HLS playlist"})
-        if demuxer == "mov":
-            refs = external_references(f, size)
-            if refs:
-                raise UnsupportedMediaType(
-                    "The video refers to data in other files or URLs; only self-contained files are accepted.",
-                    details={"references": refs[:5]})
+        refs = external_references(f, size) if demuxer == "mov" else linked_segments(f, size)
+        if refs:
+            raise UnsupportedMediaType(
+                "The video refers to data in other files or URLs; only self-contained files are accepted.",
+                details={"references": refs[:5]})
     try:
         with av.open(str(path), format=demuxer, options=dict(OPEN_OPTIONS)) as c:
             return _read(c, container, size, limits)
@@ -296,111 +296,3 @@ def _dref(f: BinaryIO, start: int, end: int, found: list[str]) -> None:
         if entry_size < 12:
             return
         pos += entry_size
-
-
-# --- the H.264/AAC ladder ----------------------------------------------------------------
-
-#: the rungs, as the short side of the displayed frame (1920x1080, 1280x720, ...)
-LADDER = (1080, 720, 480, 360)
-#: seconds between keyframes: every rung's closed GOPs start at the same frames
-GOP_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Rung:
-    width: int  # displayed, even
-    height: int
-    crf: int
-
-
-@dataclass(frozen=True)
-class Rendition:
-    path: Path
-    width: int  # 0 for audio only
-    height: int
-    mime: str
-    format: str
-
-
-def _even(x: float, cap: int) -> int:
-    """``x`` to the nearest even number (halves up), never above ``cap`` (even or odd)."""
-    return max(2, min(int(x / 2 + 0.5) * 2, cap // 2 * 2))
-
-
-def ladder(width: int, height: int, rungs: tuple[int, ...] = LADDER) -> list[Rung]:
-    """The rungs of a ``width`` x ``height`` (displayed) video, never above the source:
-    each rung's short side from ``rungs`` up to the source's, or one rung at the source's
-    own (even) size when it is smaller than every rung."""
-    short = min(width, height)
-    out = []
-    for side in rungs:
-        if side > short:
-            continue
-        scale = side / short
-        out.append(Rung(_even(width * scale, width), _even(height * scale, height), _crf_of(side)))
-    if not out:
-        out.append(Rung(_even(width, width), _even(height, height), _crf_of(short)))
-    return out
-
-
-def _crf_of(short_side: int) -> int:
-    return 23 if short_side >= 720 else 24
-
-
-def ffmpeg_ladder_command(ffmpeg: str, source: Path, container: str, info: VideoInfo, out_dir: Path,
-                          ) -> tuple[list[str], list[Rendition]]:
-    """One ffmpeg run that decodes the source once and writes every rung: the decoded
-    (auto-rotated) frames are split and scaled per rung in one filter graph; each rung is
-    H.264 with closed GOPs of a fixed length from the frame rate and no scene-cut
-    keyframes (so keyframes fall on the same frames in every rung), AAC audio when the
-    source has some, and a progressive MP4 with its index first (+faststart). An
-    audio-only source gives one AAC rendition. ffmpeg reads only ``source``, forced to its
-    demuxer, through the ``file`` protocol, with data references off."""
-    demuxer = DEMUXERS[container]
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-v", "error", "-y",
-           "-protocol_whitelist", "file", "-f", demuxer]
-    if demuxer == "mov":
-        cmd += ["-enable_drefs", "0", "-use_absolute_path", "0"]
-    cmd += ["-i", f"file:{source}", "-map_metadata", "-1", "-map_chapters", "-1"]
-    audio = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"]
-    if not info.has_video:
-        path = out_dir / "audio.m4a"
-        cmd += ["-map", "0:a:0", "-vn", *audio, "-movflags", "+faststart", "-f", "mp4", f"file:{path}"]
-        return cmd, [Rendition(path, 0, 0, "audio/mp4", "m4a")]
-    rungs = ladder(info.width, info.height)
-    gop = max(1, round((info.fps or 25.0) * GOP_SECONDS))
-    labels = "".join(f"[s{i}]" for i in range(len(rungs)))
-    graph = [f"[0:v:0]split={len(rungs)}{labels}"]
-    graph += [f"[s{i}]scale={r.width}:{r.height}:flags=bicubic,setsar=1,format=yuv420p[o{i}]"
-              for i, r in enumerate(rungs)]
-    cmd += ["-filter_complex", ";".join(graph)]
-    out = []
-    for i, r in enumerate(rungs):
-        path = out_dir / f"h{r.height}w{r.width}.mp4"
-        cmd += ["-map", f"[o{i}]"]
-        if info.has_audio:
-            cmd += ["-map", "0:a:0", *audio]
-        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(r.crf), "-profile:v", "high",
-                "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-                "-x264-params", "open-gop=0:scenecut=0", "-movflags", "+faststart", "-f", "mp4",
-                f"file:{path}"]
-        out.append(Rendition(path, r.width, r.height, "video/mp4", "mp4"))
-    return cmd, out
-
-
-def make_renditions(ffmpeg: str, source: Path, container: str, info: VideoInfo, out_dir: Path,
-                    timeout: float) -> list[Rendition]:
-    """Run :func:`ffmpeg_ladder_command`; ffmpeg is killed when it runs over ``timeout``
-    seconds (a :class:`TimeoutError`), and a failed run is a ``corrupt_media``."""
-    import subprocess
-
-    cmd, out = ffmpeg_ladder_command(ffmpeg, source, container, info, out_dir)
-    try:
-        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:  # subprocess.run has killed it
-        raise TimeoutError(f"ffmpeg ran longer than {timeout:g} s") from None
-    if done.returncode != 0:
-        raise CorruptMedia("The video could not be transcoded.",
-                           details={"reason": done.stderr.decode("utf-8", "replace")[-200:].replace(str(source), "<source>")})
-    return out

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from vitrina.config import Settings
 from vitrina.media.sniff import ACCEPTED
-from vitrina.media.video import Rendition, VideoInfo, VideoLimits, make_renditions, probe_video
-from vitrina.pipeline.steps import DerivativeOut, Facts, StepContext, StepResult
+from vitrina.media.ladder import Rendition, make_ladder
+from vitrina.media.video import VideoInfo, VideoLimits, probe_video
+from vitrina.pipeline.steps import DerivativeOut, Facts, SignalOut, StepContext, StepResult
 
 VIDEO = "video"
 
@@ -44,16 +45,18 @@ def container_of(mime: str) -> str:
 
 
 def rendition_key(asset_id: str, r: Rendition) -> str:
-    # One key per (asset, size, format): a retried step overwrites its own blobs.
-    return f"derivatives/{asset_id}/{r.path.name}"
+    # One key per (asset, file): a retried step overwrites its own blobs. The HLS tree
+    # keeps its relative layout under the asset's prefix, so its relative URIs resolve.
+    return f"derivatives/{asset_id}/{r.name}"
 
 
 @dataclass(frozen=True)
 class RenditionsStep:
-    """The H.264/AAC ladder (1080p to 360p, never above the source), one ffmpeg run."""
+    """The H.264/AAC ladder (1080p to 360p, never above the source) as progressive MP4s
+    and HLS, rates chosen per title, in one encode (decision 018)."""
 
     name: str = "renditions"
-    version: str = "1"
+    version: str = "2"
     kind: str = VIDEO
     requires: tuple[str, ...] = ("probe",)
     budget_seconds: float | None = None
@@ -67,11 +70,13 @@ class RenditionsStep:
         # the ladder needs: no second demux of the whole file
         info = VideoInfo.from_dict(ctx.asset.meta)
         with ctx.original_path() as path, tempfile.TemporaryDirectory(prefix="vitrina-video-") as tmp:
-            made = make_renditions(imageio_ffmpeg.get_ffmpeg_exe(), path, info.container, info, Path(tmp),
-                                   timeout)
-            for r in made:
+            made = make_ladder(imageio_ffmpeg.get_ffmpeg_exe(), path, info.container, info, Path(tmp),
+                               timeout=timeout, memory_bytes=ctx.settings.video.ffmpeg_memory_bytes,
+                               progress=ctx.progress)
+            for r in made.files:
                 key = rendition_key(ctx.asset.id, r)
                 size = r.path.stat().st_size
                 ctx.store.put_file(key, r.path)
                 out.append(DerivativeOut(r.width, r.height, r.format, r.mime, size, key))
-        return StepResult(derivatives=out)
+        return StepResult(derivatives=out,
+                          signals=[SignalOut("ladder", self.name, self.version, made.signal)])
