@@ -192,10 +192,13 @@ def prod(tmp_path, database_url):
 def test_keys_and_body_caps_come_before_any_byte(prod):
     url = _create(prod, 5000, **prod.key).headers["Location"]
     huge = {"Content-Length": str(10**12)}
-    # no key: 401 before the body; a key: the declared length over the cap is 413, unread
-    assert prod.patch(url, headers={**TUS, **CHUNK_TYPE, **huge, "Upload-Offset": "0"}).status_code == 401
+    # no key: 401 before the body; a key: the declared length over the cap is 413, unread;
+    # both answered with the protocol version a tus client reads
+    r = prod.patch(url, headers={**TUS, **CHUNK_TYPE, **huge, "Upload-Offset": "0"})
+    assert r.status_code == 401 and r.headers["Tus-Resumable"] == "1.0.0"
     r = prod.patch(url, headers={**TUS, **CHUNK_TYPE, **huge, **prod.key, "Upload-Offset": "0"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    assert r.headers["Tus-Resumable"] == "1.0.0"
     assert prod.post("/v1/uploads", headers={**TUS, **CHUNK_TYPE, **huge, "Upload-Length": "5"}).status_code == 401
     assert _create(prod, 10_001, **prod.key).status_code == 413
     reader = {"X-API-Key": create_key(prod.app.state.runtime.sessions, "r", ["read"])}

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vitrina.api.deps import PRINCIPAL_SCOPE_KEY, authenticate, token_of
 from vitrina.errors import InvalidInput, InvalidText, PayloadTooLarge, VitrinaError, error_parts
 from vitrina.runtime import Runtime
+from vitrina.uploads.protocol import TUS_VERSION
 
 #: cap of a JSON body on any route not in :data:`ROUTES`
 JSON_BODY_LIMIT = 1024 * 1024
@@ -57,8 +58,9 @@ ROUTES: dict[tuple[str, str], BodyRule] = {
     ("POST", "/v1/uploads"): BodyRule(limit=None, json=False),  # creation-with-upload (decision 017)
 }
 #: (method, path prefix) -> rule, for routes with an id in their path
+TUS_PREFIX = "/v1/uploads"
 PREFIXES: dict[tuple[str, str], BodyRule] = {
-    ("PATCH", "/v1/uploads/"): BodyRule(limit=None, json=False),  # a tus chunk
+    ("PATCH", f"{TUS_PREFIX}/"): BodyRule(limit=None, json=False),  # a tus chunk
 }
 
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
@@ -96,7 +98,7 @@ class BodyLimits:
             else:
                 check_json(body)
         except VitrinaError as exc:
-            await _answer(send, exc)
+            await _answer(send, exc, tus=scope["path"].startswith(TUS_PREFIX))
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -216,8 +218,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _answer(send: Send, exc: VitrinaError) -> None:
+async def _answer(send: Send, exc: VitrinaError, *, tus: bool) -> None:
     status, headers, body = error_parts(exc)
+    if tus:  # a tus client reads every answer of the upload routes by its protocol version
+        headers = [*headers, ("Tus-Resumable", TUS_VERSION)]
     await send({"type": "http.response.start", "status": status,
                 "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
     await send({"type": "http.response.body", "body": body})
