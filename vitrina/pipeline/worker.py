@@ -4,6 +4,7 @@ outcome."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -193,7 +194,7 @@ class _Run:
     def report(self, fraction: float) -> None:
         """The step's ``progress`` hook, called on its own thread: costs a comparison."""
         value = float(fraction)
-        if value != value:  # NaN says nothing about how far the step is
+        if math.isnan(value):  # says nothing about how far the step is
             return
         value = min(max(value, 0.0), 1.0)
         with self._reporting:  # a step may report from several threads of its own
