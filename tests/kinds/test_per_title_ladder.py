@@ -30,14 +30,15 @@ def test_the_highest_crf_that_meets_the_target(points, target, crf):
 
 
 def test_ssim_is_read_per_encoder_and_forged_lines_are_not():
-    log = "\n".join([
-        "[libx264 @ 0x1a] 264 - core 164 - H.264/MPEG-4 AVC codec - options: cabac=1 crf=18.0 vbv_maxrate=800",
-        "[libx264 @ 0x2b] 264 - core 164 - H.264/MPEG-4 AVC codec - options: cabac=1 crf=30.0 vbv_maxrate=600",
-        "    title           : [libx264 @ 0x1a] SSIM Mean Y:0.1000000 (0.458db)",  # an input's metadata
-        "[libx264 @ 0x2b] SSIM Mean Y:0.9212661 (11.038db)",
-        "[libx264 @ 0x1a] SSIM Mean Y:0.9889303 (19.559db)",
-        "[libx264 @ 0x3c] SSIM Mean Y:0.5000000 (3.010db)",  # an encoder whose options were not logged
-    ])
+    log = (
+        "[libx264 @ 0x1a] 264 - core 164 - H.264/MPEG-4 AVC codec - options: cabac=1 crf=18.0 vbv_maxrate=800\n"
+        "[libx264 @ 0x2b] 264 - core 164 - H.264/MPEG-4 AVC codec - options: cabac=1 crf=30.0 vbv_maxrate=600\n"
+        # an input's metadata, which ffmpeg's dump indents
+        "    title           : [libx264 @ 0x1a] SSIM Mean Y:0.1000000 (0.458db)\n"
+        "[libx264 @ 0x2b] SSIM Mean Y:0.9212661 (11.038db)\n"
+        "[libx264 @ 0x1a] SSIM Mean Y:0.9889303 (19.559db)\n"
+        "[libx264 @ 0x3c] SSIM Mean Y:0.5000000 (3.010db)\n"  # an encoder whose options were not logged
+    )
     assert encoder_ssim(log, "crf") == {"18.0": 0.9889303, "30.0": 0.9212661}
     assert encoder_ssim(log, "vbv_maxrate") == {"800": 0.9889303, "600": 0.9212661}
 

@@ -232,8 +232,8 @@ def test_recorded_ssim_is_what_ffmpegs_ssim_filter_measures(made, clips):
     _, out, _ = made("odd")
     rung, f = out.signal["rungs"][-1], files(out, "mp4")[-1]
     done = subprocess.run([FFMPEG, "-nostdin", "-hide_banner", "-i", str(f.path), "-i", str(clips["odd"]),
-                           "-lavfi", f"[1:v]scale={f.width}:{f.height}:flags=bicubic,format=yuv420p[ref];"
-                                     "[0:v]format=yuv420p[out];[out][ref]ssim", "-f", "null", "-"],
+                           "-lavfi", (f"[1:v]scale={f.width}:{f.height}:flags=bicubic,format=yuv420p[ref];"
+                                      "[0:v]format=yuv420p[out];[out][ref]ssim"), "-f", "null", "-"],
                           capture_output=True, text=True, check=True, timeout=60)
     luma = float(re.search(r"SSIM Y:([0-9.]+)", done.stderr).group(1))
     assert rung["ssim"] == pytest.approx(luma, abs=0.002)
@@ -285,7 +285,7 @@ def test_a_run_over_its_time_is_killed(clips, tmp_path):
 
 
 def test_frame_rate_kept_for_sixty_fps(made):
-    info, out, _ = made("fps60")
+    _, out, _ = made("fps60")
     with av.open(str(files(out, "mp4")[0].path)) as c:
         assert Fraction(c.streams.video[0].average_rate) == 60
     assert keyframe_times(files(out, "mp4")[0].path) == [0.0]

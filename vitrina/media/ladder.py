@@ -180,7 +180,7 @@ def ladder_command(ffmpeg: str, source: Path, container: str, info: VideoInfo, o
         cmd += ["-map", "0:a:0", *AUDIO]
     cmd += [*X264, *_gop(info), *_x264_params()]
     for i, r in enumerate(rungs):
-        rate = ["-crf:v:%d" % i, f"{crf:g}"] if crf is not None else ["-b:v:%d" % i, f"{r.fixed_kbps}k"]
+        rate = [f"-crf:v:{i}", f"{crf:g}"] if crf is not None else [f"-b:v:{i}", f"{r.fixed_kbps}k"]
         cmd += [*rate, f"-maxrate:v:{i}", f"{r.fixed_kbps}k", f"-bufsize:v:{i}", f"{2 * r.fixed_kbps}k"]
     slaves, out = [], []
     for i, r in enumerate(rungs):

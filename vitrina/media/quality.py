@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 # Anchored at a line start: text an input's metadata puts in the log is indented by
 # ffmpeg's dump and cannot pass for an encoder's line.
-_OPTIONS = re.compile(r"^\[libx264 @ (0x[0-9a-f]+)\] 264 - core .* options: (.*)$", re.M)
-_SSIM = re.compile(r"^\[libx264 @ (0x[0-9a-f]+)\] SSIM Mean Y:([0-9.]+)", re.M)
+_OPTIONS = re.compile(r"^\[libx264 @ (0x[0-9a-f]+)\] 264 - core .* options: (.*)$", re.MULTILINE)
+_SSIM = re.compile(r"^\[libx264 @ (0x[0-9a-f]+)\] SSIM Mean Y:([0-9.]+)", re.MULTILINE)
 
 #: the CRFs the probe tries; the chosen CRF is interpolated between them, never outside
 PROBE_CRFS = (18.0, 30.0)
