@@ -45,7 +45,9 @@ def asset_json(a: AssetRecord, base_url: str, now: datetime | None = None) -> di
 def progress_of(r: StepRecord) -> float | None:
     """The fraction of a running step done, as it last reported (None before its first
     report), or 1 for a done one; other states have none: a retry starts from nothing."""
-    return r.progress if r.state in (StepState.RUNNING, StepState.DONE) else None
+    if r.progress is None or r.state not in (StepState.RUNNING, StepState.DONE):
+        return None
+    return round(r.progress, 4)  # a hundredth of a percent is as fine as a bar draws
 
 
 def eta_seconds(r: StepRecord, now: datetime) -> int | None:

@@ -157,7 +157,7 @@ def running_line(step: dict[str, Any]) -> str:
     """``renditions  running  42%  eta 12 s``: as much as the step has reported."""
     words = [step["step"], step["state"]]
     if step["progress"] is not None:
-        words.append(f"{int(step['progress'] * 100)}%")  # rounded down: 100% only when done
+        words.append(f"{round(step['progress'] * 100)}%")
     if step["eta_seconds"] is not None:
         words.append(f"eta {step['eta_seconds']} s")
     return "  ".join(words)
