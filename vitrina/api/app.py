@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from vitrina import __version__
 from vitrina.api import errors, images, limits, openapi
 from vitrina.api.metrics import Metrics, MetricsMiddleware
-from vitrina.api.routers import assets, experiments, health, projects, uploads, usage
+from vitrina.api.routers import assets, experiments, health, projects, uploads, usage, video
 from vitrina.config import Settings, load_settings
 from vitrina.pipeline.worker import WorkerPool
 from vitrina.runtime import Runtime
@@ -60,6 +60,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(projects.router)
     app.include_router(uploads.router)
     images.install(app, runtime)
+    video.install(app, runtime)
     openapi.install(app, models=experiments.DOCUMENTED_MODELS)
     app.add_middleware(limits.BodyLimits, runtime=runtime)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -1,4 +1,5 @@
-"""url: sign image transformation URLs with the configured keys (or a project's)."""
+"""url: sign image transformation URLs and video playback URLs with the configured keys
+(or a project's)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def _widths(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
 
 @click.command()
 @click.argument("asset_id")
-@click.argument("ops")
+@click.argument("ops", required=False)
+@click.option("--video", is_flag=True,
+              help="A playback URL of the video's files instead: OPS is then a path such as "
+                   "h720w1280.mp4 (default: hls/master.m3u8); it expires in a day unless --expires says.")
 @click.option(
     "--expires",
     type=click.IntRange(min=1),
@@ -49,9 +53,10 @@ def _widths(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     "default: the default project's key from the settings.",
 )
 @click.pass_context
-def url(ctx: click.Context, asset_id: str, ops: str, expires: int | None,
+def url(ctx: click.Context, asset_id: str, ops: str | None, video: bool, expires: int | None,
         widths: list[int] | None, project: str | None) -> None:  # fmt: skip
-    """Sign /img/{signature}/{ops}/{asset_id} for ASSET_ID and OPS (e.g. w_400,h_300,c_fill).
+    """Sign /img/{signature}/{ops}/{asset_id} for ASSET_ID and OPS (e.g. w_400,h_300,c_fill),
+    or with --video /video/{token}/{asset_id}/{path}, one token for all the video's files.
 
     OPS is written in its canonical form; `-` asks for no transformation. Prefixed with
     VITRINA_PUBLIC_BASE_URL when set. Outside development mode VITRINA_SIGNING__KEYS must
@@ -61,6 +66,10 @@ def url(ctx: click.Context, asset_id: str, ops: str, expires: int | None,
     from vitrina.delivery.configured import project_signer, signer_from
 
     settings = settings_of(ctx)
+    if video and widths is not None:
+        raise click.UsageError("--srcset makes image URLs; it does not go with --video.")
+    if not video and ops is None:
+        raise click.UsageError("Missing argument 'OPS' (e.g. w_400,h_300,c_fill; '-' for none).")
     if expires is not None and (project is None or project == DEFAULT_PROJECT) and not settings.signing.keys:
         raise click.UsageError(
             "--expires needs a signing key: without VITRINA_SIGNING__KEYS the URL is unsigned "
@@ -74,6 +83,17 @@ def url(ctx: click.Context, asset_id: str, ops: str, expires: int | None,
         else:
             key = runtime_of(ctx).projects.current_signing_key(project)
             signer = project_signer(settings, key.id, key.secret)
+        if video:
+            from vitrina.delivery.playback.tokens import (
+                DEFAULT_FILE,
+                DEFAULT_LIFETIME,
+                playback_path,
+            )
+
+            lasts = DEFAULT_LIFETIME if expires is None else expires
+            click.echo(base + playback_path(signer, asset_id, ops or DEFAULT_FILE,
+                                            expires=int(time.time()) + lasts))
+            return
         if widths is None:
             click.echo(base + signer.url(asset_id, ops, until))
             return

@@ -73,6 +73,13 @@ class Client:
         """A ``srcset`` value: ``ops`` at each of ``widths``, the aspect ratio kept."""
         return self.images.srcset(asset_id, ops, widths, expires_in=expires_in)
 
+    def video_url(self, asset_id: str, path: str = "hls/master.m3u8", *,
+                  expires_in: float | None = None) -> str:
+        """A signed ``/video/...`` URL of one of a video's files (made locally, no
+        request): the HLS master playlist by default, or ``h720w1280.mp4``,
+        ``storyboard/storyboard.vtt``...; valid ``expires_in`` seconds (a day)."""
+        return self.images.video_url(asset_id, path, expires_in=expires_in)
+
     # --- assets ---------------------------------------------------------------------------
     def upload(self, file: Source, *, filename: str | None = None, idempotency_key: str | None = None,
                progress: Progress | None = None, resumable_threshold: int | None = RESUMABLE_THRESHOLD,

@@ -13,7 +13,8 @@ from typing import Any
 
 
 class ImageURLs:
-    """``/img/{signature}/{ops}/{asset_id}`` URLs under ``base_url``.
+    """``/img/{signature}/{ops}/{asset_id}`` and ``/video/{token}/{asset_id}/{path}`` URLs
+    under ``base_url``.
 
     With ``keys`` (key id -> secret, as in the server's ``VITRINA_SIGNING__KEYS``) URLs
     are signed with ``key_id`` (default: the first key); without keys they are
@@ -36,6 +37,20 @@ class ImageURLs:
         """``url 320w, url 640w, ...``: ``ops`` at each width with its aspect ratio kept."""
         paths = self._call("srcset", asset_id, ops, list(widths), _expiry(expires_in))
         return ", ".join(self.base_url + item for item in paths.split(", "))
+
+    def video_url(self, asset_id: str, path: str = "hls/master.m3u8", *,
+                  expires_in: float | None = None) -> str:
+        """``/video/{token}/{asset_id}/{path}``: one token covers every file of the video,
+        so the playlists' relative URIs work; it lasts ``expires_in`` seconds (a day)."""
+        from vitrina.delivery.playback.tokens import DEFAULT_LIFETIME, playback_path
+        from vitrina.errors import VitrinaError
+
+        lasts = DEFAULT_LIFETIME if expires_in is None else expires_in
+        try:
+            return self.base_url + playback_path(self._get_signer(), asset_id, path,
+                                                 expires=int(time.time() + lasts))
+        except VitrinaError as exc:
+            raise ValueError(f"{exc.code}: {exc.message}") from None
 
     def _call(self, method: str, *args: Any) -> str:
         from vitrina.errors import VitrinaError

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.config import ProjectSettings
 from vitrina.errors import NotFound
+from vitrina.projects.breakdown import Breakdown, breakdown
 from vitrina.projects.quotas import QuotaService
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import Asset
@@ -37,7 +38,8 @@ RENDERS = "renders"  # uncached transformations made for /img
 IMAGE_BYTES_SERVED = "image_bytes_served"  # bytes of /img answers (rendered, or from a cache)
 ORIGINAL_BYTES = "original_bytes_downloaded"  # bytes of GET /v1/assets/{id}/original answers
 DERIVATIVE_BYTES = "derivative_bytes_downloaded"  # bytes of derivative downloads
-METRICS = (RENDERS, IMAGE_BYTES_SERVED, ORIGINAL_BYTES, DERIVATIVE_BYTES)
+VIDEO_BYTES_SERVED = "video_bytes_served"  # bytes sent by /video (renditions, HLS, storyboards)
+METRICS = (RENDERS, IMAGE_BYTES_SERVED, ORIGINAL_BYTES, DERIVATIVE_BYTES, VIDEO_BYTES_SERVED)
 #: seconds between two writes of the counters a process holds
 FLUSH_SECONDS = 5.0
 #: counters kept for a later try while the catalog cannot be written (then dropped, logged)
@@ -206,6 +208,7 @@ class UsageReport:
     month: Mapping[str, int]  # METRICS counted since the first of this month (UTC)
     month_start: str
     quotas: tuple[QuotaUse, ...]
+    breakdown: Breakdown  # every file by kind and class, and the bytes saved
     price_per_gb_month: float = 0.0
 
     @property
@@ -234,6 +237,7 @@ class UsageReport:
                 "cost": None if cost is None else {
                     "price_per_gb_month": self.price_per_gb_month, "gb": self.bytes / BYTES_PER_GB,
                     "per_month": round(cost, 6)},
+                "breakdown": self.breakdown.to_dict(self.price_per_gb_month, BYTES_PER_GB),
             },
             "traffic": {"today": dict(self.today), "month": dict(self.month), "month_start": self.month_start},
             "quotas": {q.name: {"limit": q.limit, "current": q.current} for q in self.quotas},
@@ -261,6 +265,7 @@ class UsageService:
             kinds = tuple(KindUsage(kind, int(n), int(b))
                           for kind, n, b in s.execute(_BY_KIND, {"p_project": project}))
             by_day = s.execute(_COUNTERS, {"p_project": project, "p_from": month_start, "p_to": today}).all()
+            files = breakdown(s, project, [(k.kind, k.assets, k.bytes) for k in kinds])
         month = dict.fromkeys(METRICS, 0)
         day = dict.fromkeys(METRICS, 0)
         for metric, period, value in by_day:
@@ -272,5 +277,5 @@ class UsageService:
         held = {"max_assets": sum(k.assets for k in kinds), "max_bytes": sum(k.bytes for k in kinds)}
         quotas = tuple(QuotaUse(name, limit, held.get(name, rates.get(name, 0)))
                        for name, limit in limits.to_dict().items())
-        return UsageReport(project, datetime.fromtimestamp(now, UTC), kinds, day, month, month_start, quotas,
+        return UsageReport(project, datetime.fromtimestamp(now, UTC), kinds, day, month, month_start, quotas, files,
                            self.settings.storage_price_per_gb_month)
