@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +54,11 @@ def candidate_times(duration: float, cuts: list[float]) -> list[float]:
     return sorted({round(t, 3) for t in times})
 
 
-def choose_poster(path: Path, container: str, duration: float, deadline: float | None) -> PosterChoice | None:
-    """The best candidate frame (full size, upright), or None for a video without frames."""
-    timeline = scan(path, container, deadline=deadline)
+def choose_poster(path: Path, container: str, duration: float, deadline: float | None,
+                  progress: Callable[[float], None] | None = None) -> PosterChoice | None:
+    """The best candidate frame (full size, upright), or None for a video without frames;
+    ``progress`` hears how far the decode of the whole video is (most of the work)."""
+    timeline = scan(path, container, deadline=deadline, progress=progress, duration=duration)
     if not len(timeline.times):
         return None
     times = candidate_times(duration, timeline.scene_times())
@@ -91,7 +94,8 @@ class PosterStep:
             return StepResult()
         budget = self.budget_seconds or ctx.settings.pipeline.step_budget_seconds
         with ctx.original_path() as path:
-            choice = choose_poster(path, info.container, info.duration, time.monotonic() + budget)
+            choice = choose_poster(path, info.container, info.duration, time.monotonic() + budget,
+                                   ctx.progress)
         if choice is None:
             return StepResult()
         value = {"asset_id": self._ingest(ctx, poster_jpeg(choice.frame.pixels)),
