@@ -24,11 +24,13 @@ from tests.conftest import make_settings
 from tests.pipeline.toy import MAGIC, ToyKind
 from vitrina.api.app import create_app
 from vitrina.cli import main
+from vitrina.client import Asset
 from vitrina.pipeline.queue import Queue, QueuePolicy
 from vitrina.pipeline.steps import StepContext, StepResult
 from vitrina.pipeline.worker import Worker
 from vitrina.storage.catalog.db import _alembic_config, upgrade
-from vitrina.storage.catalog.models import Asset, StepRun
+from vitrina.storage.catalog.models import Asset as AssetRow
+from vitrina.storage.catalog.models import StepRun
 from vitrina.testing import make_runtime, process_all
 
 
@@ -117,6 +119,8 @@ def test_progress_and_eta_while_running_reset_on_retry_and_one_when_done(tmp_pat
         # a quarter done after `elapsed`: three times as long to go
         low, high = (3 * (t - started).total_seconds() for t in (before, after))
         assert round(low) <= step["eta_seconds"] <= round(high) and step["eta_seconds"] >= 3
+        sdk = {s.step: s for s in Asset.from_json(api.get(f"/v1/assets/{asset_id}").json()).steps}["dial"]
+        assert (sdk.progress, sdk.eta_seconds is not None) == (0.25, True)
 
         quarter_at = dial_run(rt, asset_id).progress_at
         orders.put(0.5)
@@ -146,7 +150,7 @@ def test_progress_and_eta_while_running_reset_on_retry_and_one_when_done(tmp_pat
         assert probe["progress"] == 1.0  # done at ingest, done all the same
     worker.join(10)
     with rt.sessions() as s:
-        assert s.get(Asset, asset_id).status == "ready"
+        assert s.get(AssetRow, asset_id).status == "ready"
     rt.close()
 
 
