@@ -11,14 +11,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import make_settings
 from tests.pipeline.toy import MAGIC, ToyKind
@@ -28,7 +28,7 @@ from vitrina.client import Asset
 from vitrina.pipeline.queue import Queue, QueuePolicy
 from vitrina.pipeline.steps import StepContext, StepResult
 from vitrina.pipeline.worker import Worker
-from vitrina.storage.catalog.db import _alembic_config, upgrade
+from vitrina.storage.catalog.db import _alembic_config, transaction, upgrade
 from vitrina.storage.catalog.models import Asset as AssetRow
 from vitrina.storage.catalog.models import StepRun
 from vitrina.testing import make_runtime, process_all
@@ -172,6 +172,30 @@ def test_a_worker_whose_lease_was_taken_cannot_write_progress(tmp_path, database
     assert (run.progress, run.progress_at, run.worker_id) == (None, None, "fast-worker")
     assert q.heartbeat(fast, 0.1)
     assert dial_run(rt, asset_id).progress == 0.1
+    rt.close()
+
+
+def test_a_worker_that_lost_its_run_writes_no_more_of_its_progress(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url)
+    orders: queue.Queue = queue.Queue()
+    rt = make_runtime(settings, kinds=[ToyKind()], steps=[Dial(orders)])
+    asset_id = rt.ingestor.ingest_file(note(tmp_path)).asset_id
+    stalled = threading.Thread(target=Worker(rt, "stalled").run_once, daemon=True)
+    stalled.start()
+    wait_for(lambda: dial_run(rt, asset_id), lambda r: r.state == "running")
+    orders.put(0.3)
+    wait_for(lambda: dial_run(rt, asset_id), lambda r: r.progress == 0.3)
+    # the catalog took it for dead (a long pause, a partition): another worker takes the run
+    with transaction(rt.sessions) as s:
+        s.execute(update(StepRun).where(StepRun.asset_id == asset_id, StepRun.step == "dial")
+                  .values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
+    assert [c.worker_id for c in rt.queue.claim("taker")] == ["taker"]
+    orders.put(0.6)  # the stalled worker's step goes on and reports
+    stalled.join(10)
+    assert not stalled.is_alive()  # its next write found the run gone and it gave up
+    run = dial_run(rt, asset_id)
+    assert (run.worker_id, run.attempts, run.progress, run.progress_at) == ("taker", 2, None, None)
+    orders.put("done")  # the stalled step ends unheard
     rt.close()
 
 
