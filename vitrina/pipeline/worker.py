@@ -192,7 +192,8 @@ class _Run:
             self.stirred.set()
 
     def report(self, fraction: float) -> None:
-        """The step's ``progress`` hook, called on its own thread: costs a comparison."""
+        """The step's ``progress`` hook, on the step's thread: a comparison and, when the
+        fraction grew, a word to the watcher; never a wait on the catalog."""
         value = float(fraction)
         if math.isnan(value):  # says nothing about how far the step is
             return
