@@ -10,6 +10,8 @@ parameter fails here until this file knows how to make one of B's.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,6 +19,7 @@ from tests.api.test_experiments import body as experiment_body
 from tests.conftest import PHOTOS, make_settings
 from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
+from vitrina.delivery.playback import playback_token
 from vitrina.delivery.signing import Signer
 from vitrina.ids import new_id
 from vitrina.storage.catalog.db import transaction
@@ -81,6 +84,10 @@ def call(client, method: str, path: str, values: dict, headers: dict):
         signed_part = filled.split("/", 3)[3]  # {ops}/{asset_id}
         # signed with project A's key (the default project's, from the settings)
         filled = filled.replace("{signature}", Signer(SIGNING, "k1").signature(signed_part))
+    if path.startswith("/video/"):  # a playback token of project A's key over the asset
+        asset_id = filled.split("/")[3]
+        token = playback_token(Signer(SIGNING, "k1"), asset_id, int(time.time()) + 3600)
+        filled = filled.replace("{token}", token).replace("{path}", "hls/master.m3u8")
     assert "{" not in filled, f"{method.upper()} {path}: no value for a path parameter in this test"
     make_body = BODIES.get((method, path))
     body = make_body(values) if make_body else {} if method in ("post", "put", "patch") else None
