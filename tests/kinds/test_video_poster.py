@@ -13,8 +13,9 @@ import pyvips
 from tests.conftest import HOSTILE, VIDEO, process_all
 from tests.data.hostile.make_hostile_video import clip, ffmpeg
 from vitrina.errors import VitrinaError
-from vitrina.kinds.video.poster import PosterStep, candidate_times, choose_poster
+from vitrina.kinds.video.poster import PosterStep, choose_poster, even_times
 from vitrina.media.frames import frame_quality, luma_of, scan
+from vitrina.media.video import VideoLimits, probe_video
 from vitrina.pipeline.steps import StepContext
 
 FADE_ENDS = 3.0  # the fade clip: black until 2 s, fading in until 3 s
@@ -67,26 +68,31 @@ def poster_of(client, video_id: str) -> tuple[dict, dict]:
     return signal, client.get(f"/v1/assets/{signal['asset_id']}").json()
 
 
-def test_candidates_skip_the_lead_and_settle_after_cuts():
-    times = candidate_times(10.0, [1.2, 5.48])
-    assert times[0] == 1.0 and times[-1] == 9.5 and len(times) == 10
-    assert 1.7 in times and 5.98 in times  # half a second after each cut
-    assert candidate_times(1.0, [])[0] == 0.2  # a short clip: a fifth of it skipped
+def test_even_candidates_skip_the_lead():
+    assert even_times(10.0) == [1.0, 2.214, 3.429, 4.643, 5.857, 7.071, 8.286, 9.5]
+    assert even_times(1.0)[0] == 0.2  # a short clip: a fifth of it skipped
+
+
+LIMITS = VideoLimits(max_duration_seconds=60, max_bytes=2**30, max_pixels=1920 * 1080, max_fps=60,
+                     max_streams=4)
 
 
 #: the cuts ffmpeg's select='gt(scene,0.3)' finds in each clip
-@pytest.mark.parametrize(("name", "size", "duration", "cuts"), [
-    ("bigbuckbunny.mp4", (1280, 720), 5.3, []),
-    ("bikes.mp4", (640, 272), 10.0, [1.2, 5.48, 7.48, 9.68]),
+@pytest.mark.parametrize(("name", "size", "cuts"), [
+    ("bigbuckbunny.mp4", (1280, 720), []),
+    ("bikes.mp4", (640, 272), [1.2, 5.48, 7.48, 9.68]),
 ])
-def test_real_clips_get_a_sharp_well_exposed_frame_away_from_cuts(name, size, duration, cuts):
-    choice = choose_poster(VIDEO / name, "mp4", duration, deadline=None)
+def test_real_clips_get_a_sharp_well_exposed_frame_away_from_cuts(name, size, cuts):
+    info = probe_video(VIDEO / name, "mp4", LIMITS)
+    choice = choose_poster(VIDEO / name, "mp4", info, deadline=None)
     assert choice is not None and (choice.frame.pixels.shape[1], choice.frame.pixels.shape[0]) == size
-    assert min(1.0, duration / 5) <= choice.frame.time <= duration
+    assert 1.0 <= choice.frame.time <= info.duration
     assert all(abs(choice.frame.time - cut) > 0.5 for cut in cuts)
     quality = frame_quality(choice.frame.pixels)
     assert 0.2 < quality.brightness < 0.8 and quality.sharpness > 0.5 and quality.exposure == 1.0
-    assert choice.candidates >= 8 and choice.score == pytest.approx(quality.score, abs=1e-3)
+    # every evenly spaced time and half a second after each cut (past the end: the last frame)
+    assert choice.candidates == 8 + len(cuts)
+    assert choice.score == pytest.approx(quality.score, abs=0.03)  # judged at 480 px
 
 
 def test_the_poster_is_an_image_asset_not_black_nor_in_the_fade(client, clips):

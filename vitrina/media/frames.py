@@ -9,13 +9,15 @@ Two ways to read frames:
 
 - :func:`scan` decodes the whole video once, keeping per frame only a few numbers from a
   tiny copy (brightness, change from the frame before: scene cuts and fades show in
-  them), and, at chosen times, a small upright copy (storyboard tiles).
-- :func:`frames_at` seeks to a few chosen times and decodes each frame at full size
-  (poster candidates): a keyframe interval of decoding per time, not the whole video.
+  them), and, at chosen times or just after each cut, a small upright copy (storyboard
+  tiles, poster candidates).
+- :func:`frame_at` seeks to one time and decodes that frame at full size (the poster):
+  a keyframe interval of decoding, not the whole video.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,8 +36,6 @@ TINY = (64, 36)
 #: ``select`` filter gives the same frames (the tiny copy is smoother), so 0.2 here
 #: finds the cuts ``select='gt(scene,0.3)'`` finds (bikes.mp4: the same four)
 SCENE_THRESHOLD = 0.2
-#: seconds ahead beyond which :func:`frames_at` seeks rather than decodes on
-SEEK_AHEAD = 10.0
 
 
 @contextmanager
@@ -102,14 +102,21 @@ class Scan:
 
 
 def scan(path: Path, container: str, *, grab_times: Sequence[float] = (), grab_width: int = 160,
-         grab_height: int | None = None, deadline: float | None = None,
+         grab_height: int | None = None, grab_after_cuts: float | None = None,
+         on_grab: Callable[[Grab], None] | None = None, deadline: float | None = None,
          progress: Callable[[float], None] | None = None, duration: float | None = None) -> Scan:
-    """Decode every frame once. For each of ``grab_times`` (ascending), the first frame at
-    or after it is kept at ``grab_width`` x ``grab_height`` (displayed, upright); a time
-    past the last frame gets the last frame. ``deadline`` (``time.monotonic()``) stops the
-    decode with a :class:`TimeoutError`."""
-    times, luma, change, grabs = [], [], [], []
-    wanted = list(grab_times)
+    """Decode every frame once. For each of ``grab_times``, and ``grab_after_cuts`` seconds
+    after each scene cut when given, the first frame at or after it is grabbed at
+    ``grab_width`` x ``grab_height`` (displayed, upright): handed to ``on_grab`` when
+    given (nothing kept), else kept in :attr:`Scan.grabs`. A time past the last frame gets
+    the last frame. ``deadline`` (``time.monotonic()``) stops the decode with a
+    :class:`TimeoutError`."""
+    times: list[float] = []
+    luma: list[float] = []
+    change: list[float] = []
+    grabs: list[Grab] = []
+    keep = on_grab or grabs.append
+    wanted = sorted(grab_times)
     previous: numpy.ndarray | None = None
     last: tuple[float, Any] | None = None
     with open_video(path, container) as (c, stream):
@@ -125,46 +132,39 @@ def scan(path: Path, container: str, *, grab_times: Sequence[float] = (), grab_w
             luma.append(float(tiny[:TINY[1]].mean()) / 255)
             change.append(0.0 if previous is None else float(numpy.abs(tiny - previous).mean()) / 100)
             previous = tiny
+            if grab_after_cuts is not None and len(change) > 1 and \
+                    min(change[-1], abs(change[-1] - change[-2])) > SCENE_THRESHOLD:
+                bisect.insort(wanted, t + grab_after_cuts)
             while wanted and t >= wanted[0] - 1e-6:
                 wanted.pop(0)
-                grabs.append(Grab(t, upright(frame, grab_width, grab_height)))
+                keep(Grab(t, upright(frame, grab_width, grab_height)))
             last = (t, frame)
             if i % 64 == 0:
                 _check(deadline)
                 if progress and duration:
                     progress(min(1.0, t / duration))
         if wanted and last is not None:  # the stream ends before these times
-            tail = upright(last[1], grab_width, grab_height)
-            grabs.extend(Grab(last[0], tail) for _ in wanted)
+            tail = Grab(last[0], upright(last[1], grab_width, grab_height))
+            for _ in wanted:
+                keep(tail)
     return Scan(numpy.array(times), numpy.array(luma), numpy.array(change), tuple(grabs))
 
 
-def frames_at(path: Path, container: str, times: Sequence[float], *,
-              deadline: float | None = None) -> Iterator[Grab]:
-    """The first frame at or after each time (ascending), at full size and upright, one
-    at a time (only one full frame is held). A time more than :data:`SEEK_AHEAD` seconds
-    past the last frame decoded is reached by a seek to the keyframe before it; a nearer
-    one by decoding on, so a video with long keyframe intervals is not decoded from the
-    same keyframe again and again."""
+def frame_at(path: Path, container: str, t: float) -> Grab | None:
+    """The first frame at or after ``t`` (else the last one), at full size and upright:
+    a seek to the keyframe before ``t``, then decoding on to it."""
     with open_video(path, container) as (c, stream):
         if stream is None:
-            return
+            return None
         start = _start_of(stream)
-        frames: Iterator[Any] = iter(())
-        current: Any = None
-        for target in times:
-            _check(deadline)
-            if current is None or target - _time_of(current, stream, start) > SEEK_AHEAD:
-                c.seek(int((target + start) / stream.time_base) if stream.time_base else 0,
-                       stream=stream, backward=True, any_frame=False)
-                frames = _decode(c, stream)
-            while current is None or _time_of(current, stream, start) < target - 1e-6:
-                frame = next(frames, None)
-                if frame is None:
-                    break  # the stream ends before the target: its last frame stands in
-                current = frame
-            if current is not None:
-                yield Grab(_time_of(current, stream, start), upright(current, None, None))
+        c.seek(int((t + start) / stream.time_base) if stream.time_base else 0,
+               stream=stream, backward=True, any_frame=False)
+        found = None
+        for frame in _decode(c, stream):
+            found = frame
+            if _time_of(frame, stream, start) >= t - 1e-6:
+                break
+        return None if found is None else Grab(_time_of(found, stream, start), upright(found, None, None))
 
 
 def upright(frame: Any, width: int | None, height: int | None) -> numpy.ndarray:
@@ -233,7 +233,15 @@ class FrameQuality:
         return self.exposure * (0.5 * self.sharpness + 0.3 * self.contrast + 0.2 * self.colour)
 
 
+def judge_size(width: int, height: int) -> tuple[int, int]:
+    """A displayed ``width`` x ``height`` scaled down to :data:`JUDGE_SIDE` on the long side."""
+    scale = min(1.0, JUDGE_SIDE / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def frame_quality(rgb: numpy.ndarray) -> FrameQuality:
+    """How good ``rgb`` is as a poster (judged at :data:`JUDGE_SIDE`, scaled down here
+    when larger)."""
     import cv2
 
     h, w = rgb.shape[:2]

@@ -1,7 +1,8 @@
 """The poster step: one representative frame of a video, stored as an image asset.
 
 Candidates are evenly spaced times (after the first second, which is often black or a
-title) and the moments just after each scene cut; each is judged on its own pixels
+title) and the moments just after each scene cut, all grabbed during one decode of the
+whole video; each is judged on its own pixels
 (exposure, sharpness, contrast, colour: :func:`vitrina.media.frames.frame_quality`) and
 on the frames around it (a frame at a cut or inside a fade scores low:
 :meth:`vitrina.media.frames.Scan.steadiness`). The best is a JPEG ingested as a new
@@ -22,13 +23,12 @@ import pyvips
 
 from vitrina.kinds.video.steps import VIDEO
 from vitrina.media.encode import RENDITION, encode
-from vitrina.media.frames import Grab, frame_quality, frames_at, scan
+from vitrina.media.frames import Grab, frame_at, frame_quality, judge_size, scan
 from vitrina.media.video import VideoInfo
 from vitrina.pipeline.steps import SignalOut, StepContext, StepResult
 
-#: evenly spaced candidates, and at most this many more after scene cuts
+#: evenly spaced candidates; a moment after every scene cut is one too
 EVEN_CANDIDATES = 8
-CUT_CANDIDATES = 8
 #: seconds skipped at the start (at most a fifth of the video)
 LEAD_SECONDS = 1.0
 #: seconds after a cut when the new shot has settled (past a dissolve's tail)
@@ -38,38 +38,44 @@ POSTER_QUALITY = 90
 
 @dataclass(frozen=True)
 class PosterChoice:
-    frame: Grab
+    frame: Grab  # full size, upright
     score: float
     candidates: int
 
 
-def candidate_times(duration: float, cuts: list[float]) -> list[float]:
-    """Evenly spaced times from the end of the lead to just before the end, and a
-    moment after each cut (spread over the video when there are many)."""
-    start = min(LEAD_SECONDS, duration / 5)
+def lead_of(duration: float) -> float:
+    return min(LEAD_SECONDS, duration / 5)
+
+
+def even_times(duration: float) -> list[float]:
+    """Evenly spaced times from the end of the lead to just before the end."""
+    start = lead_of(duration)
     end = max(start, duration - min(0.5, duration / 10))
-    times = [start + (end - start) * i / (EVEN_CANDIDATES - 1) for i in range(EVEN_CANDIDATES)]
-    step = max(1, -(-len(cuts) // CUT_CANDIDATES))
-    times += [c + SETTLE_SECONDS for c in cuts[::step] if start <= c + SETTLE_SECONDS <= end]
-    return sorted({round(t, 3) for t in times})
+    return [round(start + (end - start) * i / (EVEN_CANDIDATES - 1), 3) for i in range(EVEN_CANDIDATES)]
 
 
-def choose_poster(path: Path, container: str, duration: float, deadline: float | None,
+def choose_poster(path: Path, container: str, info: VideoInfo, deadline: float | None,
                   progress: Callable[[float], None] | None = None) -> PosterChoice | None:
-    """The best candidate frame (full size, upright), or None for a video without frames;
-    ``progress`` hears how far the decode of the whole video is (most of the work)."""
-    timeline = scan(path, container, deadline=deadline, progress=progress, duration=duration)
-    if not len(timeline.times):
+    """The best candidate frame, or None for a video without frames. One decode of the
+    whole video judges every candidate on a copy 480 px on the long side; the winner is
+    decoded again at full size (one seek)."""
+    judged: dict[float, float] = {}  # time -> frame quality
+
+    def judge(grab: Grab) -> None:
+        if grab.time >= lead_of(info.duration) - 1e-6:
+            judged.setdefault(grab.time, frame_quality(grab.pixels).score)
+
+    width, height = judge_size(info.width, info.height)
+    timeline = scan(path, container, grab_times=even_times(info.duration), grab_width=width,
+                    grab_height=height, grab_after_cuts=SETTLE_SECONDS, on_grab=judge,
+                    deadline=deadline, progress=progress, duration=info.duration)
+    if not judged:
         return None
-    times = candidate_times(duration, timeline.scene_times())
-    best: tuple[float, Grab] | None = None
-    judged = 0
-    for grab in frames_at(path, container, times, deadline=deadline):
-        judged += 1
-        score = frame_quality(grab.pixels).score * timeline.steadiness(grab.time)
-        if best is None or score > best[0]:  # a tie keeps the earlier frame
-            best = (score, grab)
-    return None if best is None else PosterChoice(best[1], round(best[0], 4), judged)
+    # the frames around each candidate decide too: none at a cut or inside a fade
+    scores = {t: quality * timeline.steadiness(t) for t, quality in judged.items()}
+    best = max(sorted(scores), key=lambda t: scores[t])  # a tie keeps the earlier frame
+    frame = frame_at(path, container, best)
+    return None if frame is None else PosterChoice(frame, round(scores[best], 4), len(judged))
 
 
 def poster_jpeg(pixels: numpy.ndarray) -> bytes:
@@ -94,8 +100,7 @@ class PosterStep:
             return StepResult()
         budget = self.budget_seconds or ctx.settings.pipeline.step_budget_seconds
         with ctx.original_path() as path:
-            choice = choose_poster(path, info.container, info.duration, time.monotonic() + budget,
-                                   ctx.progress)
+            choice = choose_poster(path, info.container, info, time.monotonic() + budget, ctx.progress)
         if choice is None:
             return StepResult()
         value = {"asset_id": self._ingest(ctx, poster_jpeg(choice.frame.pixels)),
