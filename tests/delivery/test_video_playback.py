@@ -316,6 +316,15 @@ def test_bytes_sent_count_in_usage(world):
     assert after - before == len(whole) + 1000
 
 
+def test_the_route_is_documented(world):
+    spec = world.client.get("/openapi.json").json()
+    item = spec["paths"]["/video/{token}/{asset_id}/{path}"]
+    assert set(item) == {"get"}  # HEAD and the CORS preflight answer but are not listed
+    assert {"200", "206", "304", "403", "404", "416"} <= set(item["get"]["responses"])
+    assert "application/vnd.apple.mpegurl" in item["get"]["responses"]["200"]["content"]
+    assert "security" not in item["get"]  # the token is the credential
+
+
 def test_urls_from_the_cli_and_the_sdk(world, tmp_path):
     sdk = Client("http://testserver", signing_keys={"k1": SECRET})
     url = sdk.video_url(world.video, expires_in=120)

@@ -73,8 +73,8 @@ def files_table(files: dict[str, Any]) -> list[str]:
               f"{'saved by dedupe':38}  {dedupe['bytes']:>16,}  ({dedupe['assets']:,} shared originals)",
               f"{'stored':38}  {files['stored_bytes']:>16,}{cost}",
               (f"{'saved by per-title ladders':38}  {per_title['bytes']:>16,}  "
-               f"({per_title['fixed_ladder_bytes']:,} fixed vs {per_title['ladder_bytes']:,} stored, "
-               f"{per_title['titles']:,} videos)")]
+               f"({per_title['fixed_ladder_bytes']:,} fixed vs {per_title['ladder_bytes']:,} stored; "
+               f"videos with a ladder: {per_title['titles']:,})")]
     return lines
 
 
