@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
 from vitrina.storage.catalog.models import Asset, Derivative, Signal
 
@@ -38,11 +38,15 @@ _FILES = (select(Asset.kind, Derivative.producer, Derivative.format, _in_storybo
           .join(Asset, Asset.id == Derivative.asset_id)
           .where(Asset.project_id == bindparam("p_project"))
           .group_by(Asset.kind, Derivative.producer, Derivative.format, _in_storyboard))
-_earlier = aliased(Asset)
+#: the first (lowest, time-ordered id) asset of each original this project holds: one pass
+#: over the assets and a hash join, not a lookup per asset (sha256 alone has no index)
+_first = (select(Asset.sha256, func.min(Asset.id).label("first_id"))
+          .where(Asset.sha256.in_(select(Asset.sha256).where(Asset.project_id == bindparam("p_project"))))
+          .group_by(Asset.sha256).subquery())
+#: a project holds an original once, so an earlier holder is another project's asset
 _SHARED = (select(func.count(), func.coalesce(func.sum(Asset.size_bytes), 0))
-           .where(Asset.project_id == bindparam("p_project"),
-                  exists().where(and_(_earlier.sha256 == Asset.sha256, _earlier.project_id != Asset.project_id,
-                                      _earlier.id < Asset.id))))
+           .join_from(Asset, _first, _first.c.sha256 == Asset.sha256)
+           .where(Asset.project_id == bindparam("p_project"), _first.c.first_id < Asset.id))
 _LADDERS = (select(Signal.value).join(Asset, Asset.id == Signal.asset_id)
             .where(Asset.project_id == bindparam("p_project"), Signal.name == LADDER_SIGNAL))
 
