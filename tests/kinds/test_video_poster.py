@@ -117,17 +117,22 @@ def test_the_poster_is_an_image_asset_not_black_nor_in_the_fade(client, clips):
     assert frame_quality(got).sharpness > frame_quality(fading).sharpness > frame_quality(black).sharpness
 
 
-def test_a_rotated_clip_gets_an_upright_portrait_poster(client, clips):
+def test_a_rotated_clip_gets_an_upright_portrait_poster_that_outlives_it(client, clips, tmp_path):
     video_id = upload(client, clips["portrait"])
     process_all(client.runtime)
-    _, poster = poster_of(client, video_id)
+    signal, poster = poster_of(client, video_id)
     assert (poster["width"], poster["height"]) == (180, 320) and poster["status"] == "ready"
     # upright as ffmpeg shows it: compare with its auto-rotated frame at the same time
-    time = client.get(f"/v1/assets/{video_id}").json()["signals"]["poster"]["time"]
-    reference = Path(str(clips["portrait"]) + ".png")
-    ffmpeg("-ss", f"{time:.3f}", "-i", str(clips["portrait"]), "-frames:v", "1", str(reference))
+    reference = tmp_path / "reference.png"
+    ffmpeg("-ss", f"{signal['time']:.3f}", "-i", str(clips["portrait"]), "-frames:v", "1", str(reference))
     want = pyvips.Image.new_from_file(str(reference)).numpy()[..., :3].astype(float)
     assert numpy.abs(pixels_of(client, poster["id"]).astype(float) - want).mean() < 8
+    # deleting the video leaves its poster, an image of the project like any other
+    assert client.delete(f"/v1/assets/{video_id}").status_code == 204
+    assert client.get(f"/v1/assets/{video_id}").status_code == 404
+    kept = client.get(f"/v1/assets/{poster['id']}")
+    assert kept.status_code == 200 and kept.json()["status"] == "ready"
+    assert pixels_of(client, poster["id"]).shape == (320, 180, 3)
 
 
 def test_an_audio_only_file_has_no_poster_and_does_not_fail(client, clips):
@@ -159,17 +164,6 @@ def test_a_retry_gives_the_same_poster_asset(runtime, clips):
     rerun = step.run(StepContext(snapshot, runtime.store, runtime.settings, attempt=3, ingest=ingest))
     made = rerun.signals[0].value["asset_id"]
     assert made != first["asset_id"] and runtime.asset_repository.snapshot(None, made).kind == "image"
-
-
-def test_deleting_the_video_keeps_its_poster(client, clips):
-    video_id = upload(client, clips["portrait"])
-    process_all(client.runtime)
-    _, poster = poster_of(client, video_id)
-    assert client.delete(f"/v1/assets/{video_id}").status_code == 204
-    assert client.get(f"/v1/assets/{video_id}").status_code == 404
-    kept = client.get(f"/v1/assets/{poster['id']}")
-    assert kept.status_code == 200 and kept.json()["status"] == "ready"
-    assert pixels_of(client, poster["id"]).shape == (320, 180, 3)
 
 
 @pytest.mark.parametrize(("name", "container", "code"), [
