@@ -10,13 +10,15 @@ import numpy
 import pytest
 import pyvips
 
-from tests.conftest import HOSTILE, VIDEO, process_all
+from tests.conftest import HOSTILE, VIDEO, make_settings, process_all
 from tests.data.hostile.make_hostile_video import clip, ffmpeg
 from vitrina.errors import VitrinaError
 from vitrina.kinds.video.poster import PosterStep, choose_poster, even_times
 from vitrina.media.frames import frame_quality, luma_of, scan
 from vitrina.media.video import VideoLimits, probe_video
 from vitrina.pipeline.steps import StepContext
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+from vitrina.testing import make_runtime
 
 FADE_ENDS = 3.0  # the fade clip: black until 2 s, fading in until 3 s
 
@@ -179,3 +181,17 @@ def test_bad_input_is_a_stable_error(name, container, code):
 def test_decoding_stops_at_the_deadline():
     with pytest.raises(TimeoutError):
         scan(VIDEO / "bikes.mp4", "mp4", deadline=0.0)
+
+
+def test_a_full_project_keeps_its_video_ready_and_says_why_it_has_no_poster(tmp_path, database_url, clips):
+    rt = make_runtime(make_settings(tmp_path, database_url, projects={"max_assets": 1}))
+    try:
+        video_id = rt.ingestor.ingest_file(clips["portrait"]).asset_id
+        process_all(rt)
+        video = rt.assets.get(DEFAULT_PROJECT, video_id)
+        assert video.status == "ready"
+        poster = video.signals["poster"].value
+        assert poster["asset_id"] is None and poster["refused"] == "quota_assets_exceeded"
+        assert [a.id for a in rt.assets.list(DEFAULT_PROJECT).items] == [video_id]
+    finally:
+        rt.close()

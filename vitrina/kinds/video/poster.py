@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy
 import pyvips
 
+from vitrina.errors import QuotaExceeded, Unavailable, UploadRateExceeded
 from vitrina.kinds.video.steps import VIDEO
 from vitrina.media.encode import RENDITION, encode
 from vitrina.media.frames import Grab, frame_at, frame_quality, judge_size, scan
@@ -86,7 +87,9 @@ def poster_jpeg(pixels: numpy.ndarray) -> bytes:
 @dataclass(frozen=True)
 class PosterStep:
     """A representative frame, ingested as an image asset; a ``poster`` signal on the
-    video names it. Audio only: nothing to do."""
+    video names it. Audio only: nothing to do. A project over its storage or asset quota
+    gets the signal without an asset (``asset_id: null``, ``refused``: the quota's code);
+    one over its upload rate gets a retry (503)."""
 
     name: str = "poster"
     version: str = "1"
@@ -103,9 +106,16 @@ class PosterStep:
             choice = choose_poster(path, info.container, info, time.monotonic() + budget, ctx.progress)
         if choice is None:
             return StepResult()
-        value = {"asset_id": self._ingest(ctx, poster_jpeg(choice.frame.pixels)),
-                 "time": round(choice.frame.time, 3), "score": choice.score, "candidates": choice.candidates,
-                 "width": int(choice.frame.pixels.shape[1]), "height": int(choice.frame.pixels.shape[0])}
+        value = {"asset_id": None, "time": round(choice.frame.time, 3), "score": choice.score,
+                 "candidates": choice.candidates, "width": int(choice.frame.pixels.shape[1]),
+                 "height": int(choice.frame.pixels.shape[0])}
+        try:
+            value["asset_id"] = self._ingest(ctx, poster_jpeg(choice.frame.pixels))
+        except UploadRateExceeded as err:  # this minute's uploads are spent: a retry stores it
+            raise Unavailable(err.message, code=err.code, details=err.details) from None
+        except QuotaExceeded as err:
+            # a full project keeps its video, ready and playable, and says why it has no poster
+            value["refused"] = err.code
         return StepResult(signals=[SignalOut("poster", self.name, self.version, value)])
 
     def _ingest(self, ctx: StepContext, jpeg: bytes) -> str | None:
