@@ -147,8 +147,9 @@ def main() -> None:
                 pipeline(clip)
                 plain_ffmpeg(commands[clip])
         print(f"{len(clips)} clips, {rounds} rounds", flush=True)
-        pipeline_s: list[float] = []
+        pipeline_s: list[float] = []  # per round, all clips
         ffmpeg_s: list[float] = []
+        pairs: list[float] = []  # pipeline / ffmpeg of one clip, the two runs back to back
         for r in range(rounds):
             p_total = f_total = 0.0
             for i, clip in enumerate(clips):
@@ -156,10 +157,12 @@ def main() -> None:
                 for side in ("pipeline", "ffmpeg") if pipeline_first else ("ffmpeg", "pipeline"):
                     if side == "pipeline":
                         cpu = cpu_seconds()
-                        p_total += pipeline(clip)
+                        p_one = pipeline(clip)
                         CPU["pipeline"] += cpu_seconds() - cpu
                     else:
-                        f_total += plain_ffmpeg(commands[clip])
+                        f_one = plain_ffmpeg(commands[clip])
+                pairs.append(p_one / f_one)
+                p_total, f_total = p_total + p_one, f_total + f_one
             pipeline_s.append(p_total)
             ffmpeg_s.append(f_total)
             print(f"round {r + 1}: pipeline {p_total:.2f} s, ffmpeg {f_total:.2f} s, "
@@ -169,7 +172,7 @@ def main() -> None:
               "x264 luma SSIM over the whole title):")
         for clip in clips:
             print("\n".join(compare_with_fixed(clip, signals[clip], workdir)), flush=True)
-    ratio = statistics.median(p / f for p, f in zip(pipeline_s, ffmpeg_s))
+    ratio = statistics.median(pairs)
     realtime = sum(seconds_of_video.values()) / statistics.median(pipeline_s)
     print(f"pipeline {statistics.median(pipeline_s):.2f} s, ffmpeg {statistics.median(ffmpeg_s):.2f} s (medians); "
           f"CPU time, all rounds: pipeline {CPU['pipeline']:.1f} s, ffmpeg {CPU['ffmpeg']:.1f} s, "

@@ -154,8 +154,8 @@ def choose_crf(ffmpeg: str, source: Path, container: str, info: VideoInfo, rungs
     cmd = probe_command(ffmpeg, source, container, info, rungs[-1], windows)
     log = run_ffmpeg(cmd, timeout=timeout, memory_bytes=memory_bytes, private=(source,))
     measured = {float(k): v for k, v in quality.encoder_ssim(log, "crf").items()}
-    if len(measured) < 2:  # too few frames for x264 to report: the middle of the range
-        return quality.PROBE_CRFS[len(quality.PROBE_CRFS) // 2]
+    if len(measured) < 2:  # x264 reported no SSIM (no frame in the excerpts): the middle
+        return (min(quality.PROBE_CRFS) + max(quality.PROBE_CRFS)) / 2
     return quality.choose_crf(measured)
 
 
