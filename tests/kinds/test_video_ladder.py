@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import VIDEO
 from tests.data.hostile.make_hostile_video import ffmpeg
 from vitrina.media import hls
-from vitrina.media.ffmpeg_run import TranscodeFailed
+from vitrina.media.ffmpeg_run import TranscodeFailed, run_ffmpeg
 from vitrina.media.ladder import Ladder, ladder, ladder_command, make_ladder
 from vitrina.media.video import VideoInfo, VideoLimits, probe_video
 
@@ -289,3 +289,23 @@ def test_frame_rate_kept_for_sixty_fps(made):
     with av.open(str(files(out, "mp4")[0].path)) as c:
         assert Fraction(c.streams.video[0].average_rate) == 60
     assert keyframe_times(files(out, "mp4")[0].path) == [0.0]
+
+
+def test_a_long_log_keeps_its_start_and_its_end(monkeypatch):
+    from vitrina.media import ffmpeg_run
+
+    monkeypatch.setattr(ffmpeg_run, "LOG_KEEP", 1000)
+    text = ffmpeg_run.run_ffmpeg(["/bin/sh", "-c", 'i=0; while [ $i -lt 5000 ]; do echo "line $i" >&2; i=$((i+1)); done'],
+                                 timeout=30, memory_bytes=MEMORY)
+    lines = text.splitlines()
+    assert lines[0] == "line 0" and lines[-1] == "line 4999" and "[...]" in lines
+    assert len(text) <= 2100 and all(re.fullmatch(r"line \d+|\[\.\.\.\]", line) for line in lines)
+
+
+def test_a_failed_run_names_no_server_path(tmp_path):
+    private = tmp_path / "secret-dir"
+    with pytest.raises(TranscodeFailed) as err:
+        run_ffmpeg(["/bin/sh", "-c", f'echo "cannot open {private}/x.mp4" >&2; exit 3'], timeout=30,
+                   memory_bytes=MEMORY, private=(private,))
+    assert err.value.details == {"reason": "cannot open <path>/x.mp4", "exit": 3}
+    assert err.value.status == 422

@@ -27,6 +27,9 @@ class TranscodeFailed(VitrinaError):
     status, code = 422, "transcode_failed"
 
 
+#: bytes of the log read from its start and from its end: encoders log their options at the
+#: start and their statistics at the end; a broken stream may log an error a frame between
+LOG_KEEP = 1 << 20
 #: ffmpeg writes its progress block this often (seconds)
 PROGRESS_PERIOD = "0.5"
 
@@ -70,9 +73,8 @@ def run_ffmpeg(cmd: list[str], *, timeout: float, memory_bytes: int, duration: f
                 proc.kill()
                 proc.wait()
             proc.stdout.close()
-        log.seek(0)
-        text = log.read().decode("utf-8", "replace")
-    if killed.is_set():
+        text = _head_and_tail(log)
+    if killed.is_set() and code != 0:  # a timer firing just after a clean exit killed nothing
         raise TimeoutError(f"ffmpeg ran longer than {timeout:g} s")
     if code != 0:
         tail = "\n".join(line for line in text.splitlines()[-4:])
@@ -81,3 +83,16 @@ def run_ffmpeg(cmd: list[str], *, timeout: float, memory_bytes: int, duration: f
         raise TranscodeFailed("The video could not be transcoded.",
                               details={"reason": tail[-300:], "exit": code})
     return text
+
+
+def _head_and_tail(log) -> str:
+    size = log.seek(0, 2)
+    log.seek(0)
+    if size <= 2 * LOG_KEEP:
+        return log.read().decode("utf-8", "replace")
+    head = log.read(LOG_KEEP)
+    log.seek(size - LOG_KEEP)
+    tail = log.read()
+    # cut at line ends, so no half line reads as a whole one
+    head, tail = head[:head.rfind(b"\n") + 1], tail[tail.find(b"\n") + 1:]
+    return (head + b"[...]\n" + tail).decode("utf-8", "replace")
