@@ -26,7 +26,7 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 MEMORY = 4 << 30
 
 
-def _testsrc(path: Path, size: str, rate: int, seconds: float, *extra: str, audio: bool = True) -> Path:
+def _testsrc(path: Path, size: str, rate: int | str, seconds: float, *extra: str, audio: bool = True) -> Path:
     sound = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"] if audio else []
     ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}", *sound,
            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra, str(path))
@@ -46,6 +46,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
         "bikes": VIDEO / "bikes.mp4",  # 640x272, 10 s, no audio: one rung, two segments
         "odd": _testsrc(d / "odd.mp4", "1278x718", 24, 2.5),  # odd size: two rungs, even sizes
         "silent": _testsrc(d / "silent.mp4", "320x180", 10, 13.0, audio=False),  # three segments
+        "ntsc": _testsrc(d / "ntsc.mp4", "320x180", "30000/1001", 13.0, audio=False),  # GOPs of 2.002 s
         "portrait": portrait,  # recorded 640x360 with a 90 degree display matrix
         "fps60": _testsrc(d / "fps60.mp4", "320x180", 60, 1.0),
         "ten_bit": _testsrc(d / "ten_bit.mp4", "320x180", 24, 1.0, "-pix_fmt", "yuv420p10le",
@@ -130,19 +131,27 @@ def test_odd_and_rotated_sources_give_even_upright_rungs(made):
     assert [(f.width, f.height) for f in files(made("portrait")[1], "mp4")] == [(360, 640)]
 
 
-@pytest.mark.parametrize("name", ["bigbuckbunny", "odd", "silent"])
+@pytest.mark.parametrize("name", ["bigbuckbunny", "odd", "silent", "ntsc"])
 def test_keyframes_fall_every_two_seconds_on_every_rung_and_segment_start(made, name):
     info, out, _ = made(name)
     times = [keyframe_times(f.path) for f in files(out, "mp4")]
     assert all(t == times[0] for t in times)
-    assert times[0] == [2.0 * i for i in range(len(times[0]))] and times[0][-1] > info.duration - 2
+    gop = round(info.fps * 2) / info.fps  # 2.002 s at 29.97 fps
+    assert times[0] == pytest.approx([gop * i for i in range(len(times[0]))], abs=0.001)
+    assert times[0][-1] > info.duration - gop
     for playlist in files(out, "m3u8"):
         _, segs = media_playlist(playlist.path)
-        starts = [round(sum(s[0] for s in segs[:i]), 3) for i in range(len(segs))]
-        assert set(starts) <= set(times[0])  # every segment starts on a keyframe
+        starts = [sum(s[0] for s in segs[:i]) for i in range(len(segs))]
+        assert all(min(abs(s - t) for t in times[0]) < 0.001 for s in starts)  # each on a keyframe
 
 
-@pytest.mark.parametrize("name", VIDEOS + ["audio_only"])
+@pytest.mark.parametrize(("gop", "fps", "hls_time"), [(50, 25, 5.999), (60, 30000 / 1001, 6.005), (15, 7.7, 5.843)])
+def test_hls_time_is_just_under_three_gops(gop, fps, hls_time):
+    assert hls.segment_seconds(gop, fps) == hls_time
+    assert 3 * gop / fps - 0.002 < hls_time < 3 * gop / fps
+
+
+@pytest.mark.parametrize("name", [*VIDEOS, "ntsc", "audio_only"])
 def test_each_rung_is_one_byte_ranged_fmp4_file_with_six_second_segments(made, name):
     info, out, _ = made(name)
     playlists = files(out, "m3u8")
@@ -162,6 +171,8 @@ def test_each_rung_is_one_byte_ranged_fmp4_file_with_six_second_segments(made, n
         assert cursor == media.stat().st_size
         durations = [s[0] for s in segs]
         assert all(4 <= d <= 6.01 for d in durations[:-1]) and 0 < durations[-1] <= 6.01
+        if info.has_video and len(durations) > 1:  # three GOPs each
+            assert durations[0] == pytest.approx(3 * round(info.fps * 2) / info.fps, abs=0.001)
         assert abs(sum(durations) - info.duration) <= 0.1
 
 

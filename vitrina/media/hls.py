@@ -15,18 +15,27 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-#: seconds a segment aims at; a multiple of the GOP, so every segment starts on a keyframe
+#: seconds a segment aims at: three of the ladder's 2 s GOPs
 SEGMENT_SECONDS = 6
+GOPS_PER_SEGMENT = 3
 #: the AAC encoder ffmpeg runs writes AAC-LC
 AAC_LC = "mp4a.40.2"
 PLAYLIST_MIME = "application/vnd.apple.mpegurl"
 
 
-def muxer_options(playlist: Path) -> str:
+def segment_seconds(gop_frames: int, fps: float) -> float:
+    """``hls_time`` for GOPs of ``gop_frames`` at ``fps``: a millisecond under three GOPs.
+    The muxer cuts segment k at the first keyframe at or after k x ``hls_time``, so every
+    segment is exactly three GOPs (6.006 s at 29.97 fps, 5.84 s at 7.7 fps, never a fourth
+    GOP for want of a microsecond), for titles up to 2,000 segments (over three hours)."""
+    return math.floor(GOPS_PER_SEGMENT * gop_frames / fps * 1000 - 1) / 1000
+
+
+def muxer_options(playlist: Path, hls_time: float = SEGMENT_SECONDS) -> str:
     """The tee slave options of one rung's HLS output: VOD, fMP4, one media file next to
     ``playlist`` with its segments addressed by byte ranges."""
     media = playlist.with_suffix(".m4s")
-    return (f"f=hls:hls_time={SEGMENT_SECONDS}:hls_playlist_type=vod:hls_segment_type=fmp4"
+    return (f"f=hls:hls_time={hls_time:g}:hls_playlist_type=vod:hls_segment_type=fmp4"
             f":hls_flags=single_file+independent_segments:hls_segment_filename={media}")
 
 

@@ -107,8 +107,12 @@ def _one_input(source: Path, demuxer: str, *seek: str) -> list[str]:
     return args + ["-i", f"file:{source}"]
 
 
+def _gop_frames(info: VideoInfo) -> int:
+    return max(1, round((info.fps or 25.0) * GOP_SECONDS))
+
+
 def _gop(info: VideoInfo) -> list[str]:
-    gop = str(max(1, round((info.fps or 25.0) * GOP_SECONDS)))
+    gop = str(_gop_frames(info))
     return ["-g", gop, "-keyint_min", gop, "-sc_threshold", "0"]
 
 
@@ -183,10 +187,12 @@ def ladder_command(ffmpeg: str, source: Path, container: str, info: VideoInfo, o
         rate = [f"-crf:v:{i}", f"{crf:g}"] if crf is not None else [f"-b:v:{i}", f"{r.fixed_kbps}k"]
         cmd += [*rate, f"-maxrate:v:{i}", f"{r.fixed_kbps}k", f"-bufsize:v:{i}", f"{2 * r.fixed_kbps}k"]
     slaves, out = [], []
+    hls_time = hls.segment_seconds(_gop_frames(info), info.fps or 25.0)
     for i, r in enumerate(rungs):
         mp4, playlist = out_dir / f"{r.name}.mp4", out_dir / "hls" / f"{r.name}.m3u8"
         select = f"select=\\'{i},{len(rungs)}\\'" if info.has_audio else f"select={i}"
-        slaves += [f"[f=mp4:movflags=+faststart:{select}]{mp4}", f"[{hls.muxer_options(playlist)}:{select}]{playlist}"]
+        slaves += [f"[f=mp4:movflags=+faststart:{select}]{mp4}",
+                   f"[{hls.muxer_options(playlist, hls_time)}:{select}]{playlist}"]
         out.append((r, mp4, playlist))
     cmd += [*progress_args(), "-f", "tee", "|".join(slaves)]
     return cmd, out
