@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vitrina.config import Settings
-from vitrina.media.sniff import ACCEPTED
 from vitrina.media.ladder import Rendition, make_ladder
+from vitrina.media.sniff import ACCEPTED
 from vitrina.media.video import VideoInfo, VideoLimits, probe_video
 from vitrina.pipeline.steps import DerivativeOut, Facts, SignalOut, StepContext, StepResult
 
