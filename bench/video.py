@@ -97,6 +97,27 @@ def plain_ffmpeg(cmd: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def probe_cost(clip: Path, ffmpeg_seconds: float) -> str:
+    """The per-title probe alone (median of three runs): what the pipeline adds to the
+    final encode besides Python's own work."""
+    import imageio_ffmpeg
+
+    from vitrina.media.ladder import choose_crf, ladder
+    from vitrina.media.video import VideoLimits, probe_video
+
+    info = probe_video(clip, "mp4", VideoLimits(3600, 2**31, 3840 * 2160, 120, 8))
+    walls, cpus = [], []
+    for _ in range(3):
+        started, cpu = time.perf_counter(), cpu_seconds()
+        choose_crf(imageio_ffmpeg.get_ffmpeg_exe(), clip, "mp4", info, ladder(info.width, info.height),
+                   timeout=600, memory_bytes=4 << 30)
+        walls.append(time.perf_counter() - started)
+        cpus.append(cpu_seconds() - cpu)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    return (f"  {clip.name:<17} probe {wall:.3f} s wall, {cpu:.3f} s CPU: "
+            f"{100 * wall / ffmpeg_seconds:.1f} % of the final encode's median wall time")
+
+
 def compare_with_fixed(clip: Path, per_title: dict, workdir: Path) -> list[str]:
     """Rows of per-title against the fixed ladder for one clip, both encoded."""
     import imageio_ffmpeg
@@ -150,6 +171,7 @@ def main() -> None:
         pipeline_s: list[float] = []  # per round, all clips
         ffmpeg_s: list[float] = []
         pairs: list[float] = []  # pipeline / ffmpeg of one clip, the two runs back to back
+        per_clip: dict[Path, list[float]] = {}  # ffmpeg seconds
         for r in range(rounds):
             p_total = f_total = 0.0
             for i, clip in enumerate(clips):
@@ -162,12 +184,16 @@ def main() -> None:
                     else:
                         f_one = plain_ffmpeg(commands[clip])
                 pairs.append(p_one / f_one)
+                per_clip.setdefault(clip, []).append(f_one)
                 p_total, f_total = p_total + p_one, f_total + f_one
             pipeline_s.append(p_total)
             ffmpeg_s.append(f_total)
             print(f"round {r + 1}: pipeline {p_total:.2f} s, ffmpeg {f_total:.2f} s, "
                   f"ratio {p_total / f_total:.3f}", flush=True)
         service.close()
+        print("the per-title probe on its own:")
+        for clip in clips:
+            print(probe_cost(clip, statistics.median(per_clip[clip])), flush=True)
         print("per-title against the fixed ladder (MP4 bytes incl. 128k AAC when the clip has audio; "
               "x264 luma SSIM over the whole title):")
         for clip in clips:

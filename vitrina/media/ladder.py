@@ -132,7 +132,7 @@ def _check_dir(out_dir: Path) -> None:
 
 
 def probe_command(ffmpeg: str, source: Path, container: str, info: VideoInfo, rung: Rung,
-                  windows: list[tuple[float, float]], crfs: tuple[float, ...] = quality.PROBE_CRFS,
+                  windows: list[tuple[float, float]], crfs: tuple[float, ...] = (quality.PROBE_CRF,),
                   ) -> list[str]:
     """One ffmpeg run that encodes the excerpts ``windows`` of the title, scaled to
     ``rung``, at each of ``crfs``, writing nothing: x264 logs each encode's SSIM. The
@@ -158,8 +158,8 @@ def choose_crf(ffmpeg: str, source: Path, container: str, info: VideoInfo, rungs
     cmd = probe_command(ffmpeg, source, container, info, rungs[-1], windows)
     log = run_ffmpeg(cmd, timeout=timeout, memory_bytes=memory_bytes, private=(source,))
     measured = {float(k): v for k, v in quality.encoder_ssim(log, "crf").items()}
-    if len(measured) < 2:  # x264 reported no SSIM (no frame in the excerpts): the middle
-        return (min(quality.PROBE_CRFS) + max(quality.PROBE_CRFS)) / 2
+    if not measured:  # x264 reported no SSIM (no frame in the excerpts)
+        return quality.PROBE_CRF
     return quality.choose_crf(measured)
 
 
