@@ -49,7 +49,8 @@ def test_ingest_answers_201_with_the_facts_and_lists_by_kind(client):
 
     process_all(client.runtime)
     asset = client.get(f"/v1/assets/{body['id']}").json()
-    assert asset["status"] == "ready" and [s["state"] for s in asset["steps"]] == ["done", "done"]
+    assert asset["status"] == "ready" and {s["step"]: s["state"] for s in asset["steps"]} == {
+        "probe": "done", "renditions": "done", "poster": "done", "storyboard": "done"}
     listed = client.get("/v1/assets", params={"kind": "video"}).json()
     items = listed["items"] if isinstance(listed, dict) else listed
     assert [a["id"] for a in items] == [body["id"]]
