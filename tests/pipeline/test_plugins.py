@@ -236,3 +236,35 @@ def test_a_kind_with_nothing_left_after_ingest_is_ready_at_once(settings, tmp_pa
         assert s.get(Asset, asset_id).status == "ready"
     assert process_all(rt) == 0
     rt.close()
+
+
+@dataclass(frozen=True)
+class SlowTool:
+    """Runs a real process with a time limit shorter than the process needs."""
+
+    name: str = "slow_tool"
+    version: str = "1"
+    kind: str = "image"
+    requires: tuple = ("probe",)
+    budget_seconds: float | None = None
+
+    def run(self, ctx):
+        import subprocess
+
+        try:
+            subprocess.run(["sleep", "5"], timeout=0.1, check=True)
+        except subprocess.TimeoutExpired as exc:
+            raise TimeoutError("sleep ran longer than 0.1 s") from exc
+        return StepResult()
+
+
+def test_a_tool_stopped_at_its_time_limit_fails_the_step_with_step_timeout(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url, pipeline={"max_attempts": 1})
+    rt = make_runtime(settings, steps=[SlowTool()])
+    rt.ingestor.ingest_file(PHOTOS / "coffee.png")
+    process_all(rt)
+    with rt.sessions() as s:
+        run = s.scalar(select(StepRun).where(StepRun.step == "slow_tool"))
+    assert (run.state, run.error_code) == ("failed", "step_timeout")
+    assert "time budget" in run.error and "sleep" not in run.error  # the public message only
+    rt.close()

@@ -151,7 +151,7 @@ class ImageService:
         When ``if_none_match`` names the result's ETag the answer has no body (a 304):
         the key is known before the image, so revalidations cost no read or render."""
         path = parse_path(raw_path)
-        project, keys_until = await self._verify(path.signature, path.signed_part)
+        project, keys_until = await self.verify(path.signature, path.signed_part)
         ops, canonical_ops = self._parse(path.ops)
         record = await self._record(path.asset_id, project)
         overlays: dict[str, SourceRecord] = {}
@@ -197,7 +197,7 @@ class ImageService:
             found = self._parsed[text] = (ops, canonical(ops))
         return found
 
-    async def _verify(self, signature: str, signed_part: str) -> tuple[str, float]:
+    async def verify(self, signature: str, signed_part: str) -> tuple[str, float]:
         """(the project whose key signed, until when that may be trusted), or 403 as
         :meth:`Signer.verify` says. The settings' keys (and ``_``) are the default
         project's; any other key id is looked up among the projects' keys, read again

@@ -65,7 +65,7 @@ def requeue_stale(rt: Runtime, step: str | None = None) -> int:
                 continue
             s.execute(update(RUNS).where(*stale).values(
                 state=StepState.PENDING, attempts=0, error=None, error_code=None, version=version,
-                next_attempt_at=func.now()))
+                progress=None, progress_at=None, next_attempt_at=func.now()))
             s.execute(update(ASSETS).where(ASSETS.c.id.in_(asset_ids))
                       .values(status=AssetStatus.PROCESSING))
             total += len(asset_ids)

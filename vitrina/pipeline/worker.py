@@ -159,6 +159,11 @@ class Worker:
             log.warning("step %s of %s failed: %s", claim.step, claim.asset_id, exc.message)
             self.rt.queue.fail(claim, exc.code, exc.message, permanent=exc.status < 500)
             return
+        if isinstance(exc, TimeoutError):  # a tool the step ran was stopped at its time limit
+            log.error("step %s of %s ran out of time (attempt %d): %s", claim.step, claim.asset_id,
+                      claim.attempts, exc)
+            self.rt.queue.fail(claim, "step_timeout", "The step ran longer than its time budget; it is retried.")
+            return
         # the traceback goes to the log only; the catalog keeps a stable code
         log.error("step %s of %s crashed (attempt %d)", claim.step, claim.asset_id, claim.attempts,
                   exc_info=exc)

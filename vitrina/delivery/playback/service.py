@@ -53,7 +53,7 @@ class PlaybackService:
         before anything but the token's shape is looked at, then 404 ``not_found`` (no
         such video in the key's project) or ``file_not_found`` (a path no file has)."""
         check_token(token)
-        project, _ = await self.images._verify(token, signed_part(asset_id))
+        project, _ = await self.images.verify(token, signed_part(asset_id))
         if not ASSET_ID.fullmatch(asset_id):
             raise _no_video(asset_id)
         check_file(path)
