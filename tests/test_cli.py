@@ -30,6 +30,7 @@ def run(monkeypatch, tmp_path):
 
 
 COMMANDS = [(), ("serve",), ("worker",), ("ingest",), ("assets",), ("assets", "ls"), ("assets", "show"),
+            ("assets", "wait"),
             ("db",), ("db", "upgrade"), ("keys",), ("keys", "create"), ("batch",), ("batch", "reprocess")]
 
 
@@ -272,3 +273,22 @@ def test_a_catalog_never_created_is_one_line_and_makes_nothing(monkeypatch, tmp_
     assert list(tmp_path.iterdir()) == []  # no empty var/
     assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     assert CliRunner().invoke(main, ["assets", "ls"], env=env).exit_code == 0
+
+
+def test_wait_reports_each_step_and_exits_by_the_outcome(run):
+    from tests.conftest import VIDEO
+
+    bikes = str(VIDEO / "bikes.mp4")
+    assert run("ingest", bikes).exit_code == 0
+    video_id = run("assets", "ls").output.splitlines()[1].split()[0]
+    waited = run("assets", "wait", video_id, "--timeout", "0")
+    assert waited.exit_code == 2 and f"{video_id} pending" in waited.output and "still pending" in waited.output
+    assert run("ingest", bikes, "--process").exit_code == 0
+    waited = run("assets", "wait", video_id)
+    assert waited.exit_code == 0, waited.output
+    lines = waited.output.splitlines()
+    assert lines[0] == f"{video_id} ready"
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["probe", "done"], ["poster", "done"], ["renditions", "done"], ["storyboard", "done"]]
+    unknown = run("assets", "wait", "0" * 32)
+    assert unknown.exit_code == 1 and "not_found" in unknown.output

@@ -163,6 +163,52 @@ def running_line(step: dict[str, Any]) -> str:
     return "  ".join(words)
 
 
+@assets.command("wait")
+@click.argument("asset_id")
+@click.option("--timeout", type=click.FloatRange(min=0), default=3600, show_default=True,
+              help="Seconds to wait before giving up (exit 2).")
+@PROJECT
+@click.pass_context
+def assets_wait(ctx: click.Context, asset_id: str, timeout: float, project: str) -> None:
+    """Wait until ASSET_ID is processed, with a bar per step showing how far it is;
+    prints the outcome and each step's time, and exits 1 if the asset failed."""
+    import time
+
+    from tqdm import tqdm
+
+    from vitrina.assets.views import asset_json
+
+    rt = runtime_of(ctx)
+    deadline, bars = time.monotonic() + timeout, {}
+    while True:
+        steps = asset_json(rt.assets.get(project, asset_id), "")["steps"]
+        for step in steps:
+            bar = bars.get(step["step"])
+            if bar is None and step["state"] == StepState.RUNNING:
+                bar = bars[step["step"]] = tqdm(total=100, file=sys.stderr,
+                                                bar_format="{desc:>12}: {percentage:3.0f}%|{bar}|")
+            if bar is not None:
+                done = 100 if step["state"] == StepState.DONE else round((step["progress"] or 0) * 100)
+                eta = step["eta_seconds"]
+                bar.set_description_str(step["step"] + (f" eta {eta} s" if eta is not None else ""))
+                bar.update(done - bar.n)
+        status = rt.assets.get(project, asset_id).status
+        if status not in (AssetStatus.PENDING, AssetStatus.PROCESSING) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    for bar in bars.values():
+        bar.close()
+    click.echo(f"{asset_id} {status}")
+    for step in steps:
+        took = f"{step['duration_ms'] / 1000:.1f} s" if step["duration_ms"] is not None else "-"
+        click.echo(f"  {step['step']:12} {step['state']:8} {took:>8}  {step['error_code'] or ''}".rstrip())
+    if status == AssetStatus.FAILED:
+        ctx.exit(1)
+    if status != AssetStatus.READY:
+        click.echo(f"still {status} after {timeout:g} s; run the command again to keep waiting", err=True)
+        ctx.exit(2)
+
+
 @assets.command("rm")
 @click.argument("asset_ids", nargs=-1, required=True, metavar="ID...")
 @PROJECT
