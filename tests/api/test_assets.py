@@ -33,6 +33,7 @@ def test_upload_then_ready_with_derivatives_and_signals(client):
     # timestamps carry their zone on both catalogs (SQLite keeps none itself)
     assert datetime.fromisoformat(asset["created_at"]).utcoffset() == timedelta(0)
     assert {(d["width"], d["format"]) for d in asset["derivatives"]} == {(320, "webp"), (320, "jpeg")}
+    assert {d["path"] for d in asset["derivatives"]} == {"w320.webp", "w320.jpeg"}
     for d in asset["derivatives"]:
         got = client.get(d["url"])
         assert got.status_code == 200 and got.headers["content-type"] == d["mime"]

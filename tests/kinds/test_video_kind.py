@@ -51,6 +51,9 @@ def test_ingest_answers_201_with_the_facts_and_lists_by_kind(client):
     asset = client.get(f"/v1/assets/{body['id']}").json()
     assert asset["status"] == "ready" and {s["step"]: s["state"] for s in asset["steps"]} == {
         "probe": "done", "renditions": "done", "poster": "done", "storyboard": "done"}
+    paths = {d["path"] for d in asset["derivatives"]}
+    assert {"h720w1280.mp4", "hls/master.m3u8", "hls/h720w1280.m3u8", "hls/h720w1280.m4s",
+            "storyboard/sprite.jpg", "storyboard/storyboard.vtt"} <= paths
     listed = client.get("/v1/assets", params={"kind": "video"}).json()
     items = listed["items"] if isinstance(listed, dict) else listed
     assert [a["id"] for a in items] == [body["id"]]

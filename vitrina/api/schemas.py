@@ -18,6 +18,9 @@ class DerivativeOut(BaseModel):
     format: str
     mime: str
     size_bytes: int
+    path: str = Field(description="Its place among the asset's files, e.g. `w640.webp`, "
+                                  "`h720w1280.mp4` or `hls/master.m3u8`: what a playback URL "
+                                  "`/video/{token}/{asset_id}/{path}` names.")
     url: str
 
 

@@ -27,6 +27,11 @@ class DerivativeRecord:
     blob_key: str
     version: str  # of the step that made it
 
+    def path(self, asset_id: str) -> str:
+        """Where it sits among the asset's files, e.g. ``hls/master.m3u8``: the path a
+        playback URL names (``/video/{token}/{asset_id}/{path}``)."""
+        return self.blob_key.removeprefix(f"derivatives/{asset_id}/")
+
     @property
     def name(self) -> str:
         """How URLs name it: ``320.webp``."""

@@ -25,7 +25,7 @@ def asset_json(a: AssetRecord, base_url: str, now: datetime | None = None) -> di
         "metadata": {k: v for k, v in a.meta.items() if k not in PRIVATE_META},
         "derivatives": [
             {"width": d.width, "height": d.height, "format": d.format, "mime": d.mime,
-             "size_bytes": d.size_bytes, "url": f"{root}/derivatives/{d.name}"}
+             "size_bytes": d.size_bytes, "path": d.path(a.id), "url": f"{root}/derivatives/{d.name}"}
             for d in a.derivatives
         ],
         "signals": {name: {"producer": s.producer, "version": s.version, **s.value}

@@ -26,6 +26,8 @@ class Derivative:
     mime: str
     size_bytes: int
     url: str
+    #: its place among the asset's files, e.g. ``hls/master.m3u8`` (for Client.video_url)
+    path: str = ""
 
     @property
     def name(self) -> str:
@@ -36,7 +38,7 @@ class Derivative:
     def from_json(cls, asset_id: str, data: Mapping[str, Any]) -> Derivative:
         return cls(asset_id=asset_id, width=int(data["width"]), height=int(data["height"]),
                    format=str(data["format"]), mime=str(data["mime"]),
-                   size_bytes=int(data["size_bytes"]), url=str(data["url"]))
+                   size_bytes=int(data["size_bytes"]), url=str(data["url"]), path=str(data.get("path", "")))
 
 
 @dataclass(frozen=True)
