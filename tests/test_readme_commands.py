@@ -62,7 +62,7 @@ def commands(block: str) -> list[tuple[str, list[str]]]:
 
 
 def norm(line: str) -> str:
-    line = re.sub(r"\bvk_[0-9a-f]{16}_[\w-]{43}", "K", line)  # API keys
+    line = re.sub(r"\bvk_[0-9a-f]{16}_[\w-]{43}", "vk_K", line)  # API keys
     line = re.sub(r"[0-9a-f]{16,}", "H", line)
     line = re.sub(r"(?<![\w-])[\w-]{43}(?![\w-])", "S", line)  # URL signatures
     # sizes, timings and statistics vary; small integers (status codes, counts) do not
@@ -138,6 +138,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What the README's commands read from a fresh clone, and nothing it wrote."""
     home = tmp_path_factory.mktemp("clone")
     shutil.copytree(ROOT / "data" / "photos", home / "data" / "photos")
+    shutil.copytree(ROOT / "data" / "video", home / "data" / "video")
     shutil.copytree(ROOT / "tests" / "data" / "hostile", home / "tests" / "data" / "hostile")
     (home / ".venv").symlink_to(ROOT / ".venv")
     text = README.read_text()
@@ -229,6 +230,7 @@ def test_shape_comparison() -> None:
     assert not same_shape(["a", "z"], ["a", "b", "z"])
     assert same_shape(['{"error":{"code":"x","details":{...}}}'], ['{"error":{"code":"x","details":{"n":1}}}'])
     assert not same_shape(['{"code":"x"}'], ['{"code":"y"}'])
+    assert same_shape(["vk_..."], ["vk_bf473a9585799434_UhaIlakAl74FhSQz93YgsJhfaaXdr84HB6J6SMAm24I"])
     assert same_shape(["vk_c97a21c9c3506b66_k2nWi8e9Szj_rEFy0oJbmenTGlrD-vbIwpaCq5XuMJM"],
                       ["vk_bf473a9585799434_UhaIlakAl74FhSQz93YgsJhfaaXdr84HB6J6SMAm24I"])
 
