@@ -49,6 +49,11 @@ class StepContext:
             yield Path(tmp.name)
 
 
+def budget_of(step: Step, settings: Settings) -> float:
+    """Seconds ``step`` may run: its own budget, else the pipeline's."""
+    return step.budget_seconds or settings.pipeline.step_budget_seconds
+
+
 @dataclass(frozen=True)
 class Facts:
     """What a probe learnt about an asset: the only asset columns a step may write

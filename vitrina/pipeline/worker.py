@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.pipeline.queue import Claim
-from vitrina.pipeline.steps import Step, StepContext, StepResult
+from vitrina.pipeline.steps import Step, StepContext, StepResult, budget_of
 
 if TYPE_CHECKING:
     from vitrina.runtime import Runtime
@@ -100,7 +100,7 @@ class Worker:
         outcome = _Run(step)
         ctx = StepContext(asset, self.rt.store, self.rt.settings, claim.attempts,
                           progress=outcome.report, ingest=self._ingest_for(asset.project_id))
-        budget = step.budget_seconds or self.rt.settings.pipeline.step_budget_seconds
+        budget = budget_of(step, self.rt.settings)
         threading.Thread(target=outcome.run, args=(ctx,), name=f"{self.name}:{claim.step}", daemon=True).start()
         if not self._watch(claim, outcome, budget):
             return None

@@ -26,7 +26,7 @@ from vitrina.kinds.video.steps import VIDEO
 from vitrina.media.encode import RENDITION, encode
 from vitrina.media.frames import Grab, frame_at, frame_quality, judge_size, scan
 from vitrina.media.video import VideoInfo
-from vitrina.pipeline.steps import SignalOut, StepContext, StepResult
+from vitrina.pipeline.steps import SignalOut, StepContext, StepResult, budget_of
 
 #: evenly spaced candidates; a moment after every scene cut is one too
 EVEN_CANDIDATES = 8
@@ -101,7 +101,7 @@ class PosterStep:
         info = VideoInfo.from_dict(ctx.asset.meta)
         if not info.has_video:
             return StepResult()
-        budget = self.budget_seconds or ctx.settings.pipeline.step_budget_seconds
+        budget = budget_of(self, ctx.settings)
         with ctx.original_path() as path:
             choice = choose_poster(path, info.container, info, time.monotonic() + budget, ctx.progress)
         if choice is None:

@@ -10,7 +10,14 @@ from vitrina.config import Settings
 from vitrina.media.ladder import Rendition, make_ladder
 from vitrina.media.sniff import ACCEPTED
 from vitrina.media.video import VideoInfo, VideoLimits, probe_video
-from vitrina.pipeline.steps import DerivativeOut, Facts, SignalOut, StepContext, StepResult
+from vitrina.pipeline.steps import (
+    DerivativeOut,
+    Facts,
+    SignalOut,
+    StepContext,
+    StepResult,
+    budget_of,
+)
 
 VIDEO = "video"
 
@@ -64,7 +71,7 @@ class RenditionsStep:
     def run(self, ctx: StepContext) -> StepResult:
         import imageio_ffmpeg
 
-        timeout = self.budget_seconds or ctx.settings.pipeline.step_budget_seconds
+        timeout = budget_of(self, ctx.settings)
         out = []
         # the probe recorded at ingest (or by the probe step this one requires) says what
         # the ladder needs: no second demux of the whole file

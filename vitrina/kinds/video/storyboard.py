@@ -15,7 +15,7 @@ from vitrina.kinds.video.steps import VIDEO
 from vitrina.media.frames import SCENE_THRESHOLD, scan
 from vitrina.media.storyboard import Layout, plan, sprite_jpeg, webvtt
 from vitrina.media.video import VideoInfo
-from vitrina.pipeline.steps import DerivativeOut, SignalOut, StepContext, StepResult
+from vitrina.pipeline.steps import DerivativeOut, SignalOut, StepContext, StepResult, budget_of
 
 SPRITE = "sprite.jpg"
 VTT = "storyboard.vtt"
@@ -39,7 +39,7 @@ class StoryboardStep:
         if not info.has_video:
             return StepResult()
         layout = plan(info.duration, info.width, info.height)
-        budget = self.budget_seconds or ctx.settings.pipeline.step_budget_seconds
+        budget = budget_of(self, ctx.settings)
         with ctx.original_path() as path:
             seen = scan(path, info.container, grab_times=layout.times(), grab_width=layout.tile_width,
                         grab_height=layout.tile_height, deadline=time.monotonic() + budget,
