@@ -92,6 +92,7 @@ HOSTILE_VIDEOS = [
     ("playlist_passwd.mp4", UnsupportedMediaType, "unsupported_media_type"),
     ("external_dref.mp4", UnsupportedMediaType, "unsupported_media_type"),
     ("external_dref.mov", UnsupportedMediaType, "unsupported_media_type"),
+    ("linked_segment.mkv", UnsupportedMediaType, "unsupported_media_type"),
 ]
 
 
