@@ -62,5 +62,5 @@ def test_incremental_changes_keep_matching_exact(pair):
         assert not {id_ for id_, _ in ann.query(q, K)} & set(gone)
     for i in range(0, 300, 30):  # a new vector is its own nearest neighbour
         assert ann.query(fresh[i], 1)[0][0] == fresh_ids[i]
-    r, top1_misses = recall(exact, ann, queries)
+    r, top1_misses = recall(exact, ann, queries[:100])
     assert r >= 0.99 and top1_misses == 0
