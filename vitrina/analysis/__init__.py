@@ -11,7 +11,8 @@ from vitrina.analysis.base import Analyser, AnalysisInput
 from vitrina.analysis.blurhash import BlurhashAnalyser
 from vitrina.analysis.colors import ColorsAnalyser
 from vitrina.analysis.focus import FocusAnalyser
-from vitrina.analysis.phash import PhashAnalyser, phash_distance
+from vitrina.analysis.phash import phash_distance
+from vitrina.analysis.phash_regions import RegionPhashAnalyser
 from vitrina.analysis.quality import QualityAnalyser
 
 __all__ = ["Analyser", "AnalysisInput", "builtin_analysers", "phash_distance"]
@@ -19,4 +20,4 @@ __all__ = ["Analyser", "AnalysisInput", "builtin_analysers", "phash_distance"]
 
 def builtin_analysers() -> list[Analyser]:
     """The built-in analysers, in the order their results are listed."""
-    return [BlurhashAnalyser(), PhashAnalyser(), ColorsAnalyser(), QualityAnalyser(), FocusAnalyser()]
+    return [BlurhashAnalyser(), RegionPhashAnalyser(), ColorsAnalyser(), QualityAnalyser(), FocusAnalyser()]
