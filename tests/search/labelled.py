@@ -299,6 +299,12 @@ def fingerprints(labelled: LabelledSet) -> dict[str, Fingerprint]:
     return {s.key: fingerprint(s.key, s.sha256, s.width, s.height, v) for s, v in zip(samples.values(), values, strict=True)}
 
 
+@functools.cache
+def labelled_fingerprints() -> dict[str, Fingerprint]:
+    """:func:`fingerprints` of :func:`labelled_set`, made once per process."""
+    return fingerprints(labelled_set())
+
+
 def calibrate(labelled: LabelledSet, near_distance: int = NEAR_DISTANCE,
               prints: dict[str, Fingerprint] | None = None) -> Calibration:
     """Figures per tier and per edit at ``near_distance`` (pass ``prints`` to reuse them)."""

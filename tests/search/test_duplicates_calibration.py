@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.search.labelled import DIFFERENT, Calibration, calibrate, fingerprints, labelled_set
+from tests.search.labelled import (
+    DIFFERENT,
+    Calibration,
+    calibrate,
+    labelled_fingerprints,
+    labelled_set,
+)
 from vitrina.search.duplicates import EXACT, NEAR, NEAR_DISTANCE, Fingerprint
 
 
 @pytest.fixture(scope="module")
 def prints() -> dict[str, Fingerprint]:
-    return fingerprints(labelled_set())
+    return labelled_fingerprints()
 
 
 @pytest.fixture(scope="module")
