@@ -19,6 +19,7 @@ import math
 import struct
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -218,26 +219,10 @@ def labelled_set(photos: Path = PHOTOS) -> LabelledSet:
     originals and edits of different photos, mirrors, and regions of one photo."""
     samples: list[Sample] = []
     pairs: list[Pair] = []
-    for path in sorted(photos.iterdir()):
-        original_bytes = path.read_bytes()
-        image = pyvips.Image.new_from_buffer(original_bytes, "").copy_memory()  # decoded once for all edits
-        original = _sample(path.name, "original", original_bytes)
-        samples.append(original)
-        pixels = _pixels(image)
-        commented = _sample(path.name, "comment added", with_comment(original_bytes))
-        samples.append(commented)
-        pairs.append(Pair(original, commented, EXACT, "comment added"))
-        for name, edit in SAME_PICTURE.items():
-            made = edit(image)
-            if isinstance(made, pyvips.Image):
-                made = made.copy_memory()  # computed once, for its file and its pixels
-            edited = _sample(path.name, name, made)
-            samples.append(edited)
-            same = (edited.width, edited.height) == (original.width, original.height) and _pixels(
-                made if isinstance(made, pyvips.Image) else pyvips.Image.new_from_buffer(made, "")) == pixels
-            pairs.append(Pair(original, edited, EXACT if same else NEAR, name))
-        for name, edit in OTHER_PICTURE.items():
-            pairs.append(Pair(original, _sample(f"{path.name} {name}", name, edit(image)), DIFFERENT, name))
+    with ThreadPoolExecutor(2) as pool:  # libvips and OpenCV work outside the GIL
+        for photo_samples, photo_pairs in pool.map(_edits_of, sorted(photos.iterdir())):
+            samples += photo_samples
+            pairs += photo_pairs
     regions = [_sample(name, "region", data) for p in REGION_SOURCES for name, data in _regions(photos / p)]
     pairs += [Pair(a, b, DIFFERENT, "regions of one photo")
               for a, b in combinations(regions, 2) if a.picture.split("[")[0] == b.picture.split("[")[0]]
@@ -245,6 +230,28 @@ def labelled_set(photos: Path = PHOTOS) -> LabelledSet:
     pairs += [Pair(a, b, DIFFERENT, "different photos")
               for a, b in combinations(samples, 2) if _photo(a) != _photo(b)]
     return LabelledSet(tuple(samples), tuple(pairs))
+
+
+def _edits_of(path: Path) -> tuple[list[Sample], list[Pair]]:
+    """A photo and its edits, and the (original, edit) pairs with their labels."""
+    original_bytes = path.read_bytes()
+    image = pyvips.Image.new_from_buffer(original_bytes, "").copy_memory()  # decoded once for all edits
+    original = _sample(path.name, "original", original_bytes)
+    pixels = _pixels(image)
+    commented = _sample(path.name, "comment added", with_comment(original_bytes))
+    samples, pairs = [original, commented], [Pair(original, commented, EXACT, "comment added")]
+    for name, edit in SAME_PICTURE.items():
+        made = edit(image)
+        if isinstance(made, pyvips.Image):
+            made = made.copy_memory()  # computed once, for its file and its pixels
+        edited = _sample(path.name, name, made)
+        samples.append(edited)
+        same = (edited.width, edited.height) == (original.width, original.height) and _pixels(
+            made if isinstance(made, pyvips.Image) else pyvips.Image.new_from_buffer(made, "")) == pixels
+        pairs.append(Pair(original, edited, EXACT if same else NEAR, name))
+    for name, edit in OTHER_PICTURE.items():
+        pairs.append(Pair(original, _sample(f"{path.name} {name}", name, edit(image)), DIFFERENT, name))
+    return samples, pairs
 
 
 def _pixels(image: pyvips.Image) -> tuple[int, int, int, bytes]:
