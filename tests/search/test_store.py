@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from vitrina.errors import InvalidInput
+from vitrina.plugins import Registry
 from vitrina.search import index_kinds
+from vitrina.search.hnsw import HnswIndexKind
 from vitrina.search.store import IndexStore, Source
 from vitrina.storage.blobs.local import LocalBlobStore
 
@@ -114,6 +116,18 @@ def test_another_dimension_or_kind_is_rebuilt(store, vectors):
     exact = store.open("default", "images", kind="exact", dim=DIM * 2, metric="cosine",
                        source=lambda: Source([("only", wider[0])], 6))
     assert exact.rebuilt == "mismatch" and exact.index.kind == "exact" and len(exact.index) == 1
+
+
+def test_an_index_of_an_unregistered_kind_is_rebuilt(blobs, vectors):
+    store = IndexStore(blobs, index_kinds())
+    store.open("default", "images", kind="exact", dim=DIM, metric="cosine",
+               source=lambda: Source(rows(vectors), position=1))
+    only_hnsw = Registry("vector index kind", ("name", "library", "create", "load"))
+    only_hnsw.add(HnswIndexKind())
+    reopened = IndexStore(blobs, only_hnsw).open(
+        "default", "images", kind="hnsw", dim=DIM, metric="cosine",
+        source=lambda: Source(rows(vectors[:10]), position=2))
+    assert reopened.rebuilt == "unreadable" and reopened.index.kind == "hnsw"
 
 
 def test_a_bad_vector_in_the_source_is_a_clear_error(store):

@@ -45,11 +45,15 @@ class HnswIndex:
 
     def __init__(self, dim: int, metric: str = "cosine", *, connectivity: int = CONNECTIVITY,
                  expansion_add: int = EXPANSION_ADD,
-                 expansion_search: int = EXPANSION_SEARCH) -> None:
+                 expansion_search: int = EXPANSION_SEARCH, build_threads: int = 0) -> None:
+        """``build_threads``: threads inserting a batch, 0 for every core. Parallel
+        inserts race, so each build is a slightly different graph; 1 gives the same
+        graph for the same adds in the same order (reproducible files and tests)."""
         check_shape(dim, metric)
         _, Index = _usearch()
         self.dim, self.metric = dim, metric
         self.connectivity = connectivity
+        self.build_threads = build_threads
         self._lock = ReadWriteLock()
         self._graph = Index(ndim=dim, metric=_USEARCH_METRIC[metric], dtype="f32",
                             connectivity=connectivity, expansion_add=expansion_add,
@@ -71,7 +75,7 @@ class HnswIndex:
         with self._lock.writing():
             self._drop([id_ for id_ in ids if id_ in self._labels])
             labels = np.arange(self._next_label, self._next_label + len(ids), dtype=np.uint64)
-            self._graph.add(labels, array)
+            self._graph.add(labels, array, threads=self.build_threads)
             self._next_label += len(ids)
             for id_, label in zip(ids, labels.tolist(), strict=True):
                 self._labels[id_], self._ids[label] = label, id_

@@ -125,7 +125,11 @@ class IndexStore:
         if hashlib.sha256(data).hexdigest() != manifest.sha256:
             raise IndexUnreadable("The stored index does not match its manifest.",
                                   details={"key": key})
-        index = self.kinds.get(manifest.kind).load(data)
+        kind = self.kinds.find(manifest.kind)
+        if kind is None:  # written by a kind this process does not have
+            raise IndexUnreadable(f"No vector index kind {manifest.kind!r} is registered.",
+                                  details={"key": key})
+        index = kind.load(data)
         if (index.dim, index.metric, len(index)) != (manifest.dim, manifest.metric, manifest.count):
             raise IndexUnreadable("The stored index does not match its manifest.",
                                   details={"key": key})
