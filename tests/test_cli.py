@@ -292,3 +292,47 @@ def test_wait_reports_each_step_and_exits_by_the_outcome(run):
         ["probe", "done"], ["poster", "done"], ["renditions", "done"], ["storyboard", "done"]]
     unknown = run("assets", "wait", "0" * 32)
     assert unknown.exit_code == 1 and "not_found" in unknown.output
+
+
+METADATA_COMMANDS = [("assets", "edit"), ("collections",), ("collections", "create"), ("collections", "ls"),
+                     ("collections", "show"), ("collections", "add"), ("collections", "rm"),
+                     ("collections", "delete")]
+
+
+@pytest.mark.parametrize("words", METADATA_COMMANDS, ids=[" ".join(c) for c in METADATA_COMMANDS])
+def test_every_metadata_and_collections_command_has_help_and_a_project(words):
+    result = CliRunner().invoke(main, [*words, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert "--project" in result.output or len(words) == 1
+
+
+def test_edit_metadata_and_collections(run):
+    assert run("ingest", str(PHOTOS / "coffee.png")).exit_code == 0
+    asset_id = run("assets", "ls").output.splitlines()[1].split()[0]
+    edited = run("assets", "edit", asset_id, "--title", "Coffee", "--tag", " Cup", "--tag", "morning",
+                 "--field", "iso=200", "--field", "lens=50mm", "--field", "flash=false")
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.output) == {"id": asset_id, "title": "Coffee", "alt_text": None,
+                                         "tags": ["cup", "morning"], "metadata_version": 1,
+                                         "fields": {"iso": 200, "lens": "50mm", "flash": False}}
+    again = json.loads(run("assets", "edit", asset_id, "--clear-title", "--remove-field", "iso").output)
+    assert (again["title"], again["fields"], again["tags"]) == (None, {"lens": "50mm", "flash": False},
+                                                                 ["cup", "morning"])
+    bad = run("assets", "edit", asset_id, "--field", "Bad Key=1")
+    assert bad.exit_code == 1 and "invalid_metadata" in bad.output
+    assert json.loads(run("assets", "show", asset_id).output)["fields"] == {"lens": "50mm", "flash": False}
+
+    collection_id = run("collections", "create", "Picks", "--description", "the best").output.strip()
+    assert run("collections", "create", "Picks").exit_code == 1
+    assert run("collections", "add", collection_id, asset_id, asset_id).exit_code == 0
+    listed = run("collections", "ls").output.splitlines()
+    assert listed[1].split() == [collection_id, "1", "Picks"]
+    shown = json.loads(run("collections", "show", collection_id).output)
+    assert (shown["name"], shown["assets"]) == ("Picks", [asset_id])
+    missing = run("collections", "add", collection_id, "0" * 32)
+    assert missing.exit_code == 1 and "0" * 32 in missing.output
+    assert run("collections", "show", collection_id, "--project", "nope").exit_code == 1  # not that project's
+    assert run("collections", "rm", collection_id, asset_id).exit_code == 0
+    assert json.loads(run("collections", "show", collection_id).output)["assets"] == []
+    assert run("collections", "delete", collection_id).output.strip() == f"deleted {collection_id}"
+    assert run("collections", "show", collection_id).exit_code == 1

@@ -55,6 +55,9 @@ def world(tmp_path, database_url):
         assert client.post("/v1/experiments", json=experiment_body("hero"), headers=as_b).status_code == 201
         b_asset = client.get(f"/v1/assets/{asset_b}", headers=as_b).json()
         b_experiment = client.get("/v1/experiments/hero", headers=as_b).json()
+        b_collection = client.post("/v1/collections", json={"name": "Picks"}, headers=as_b).json()
+        assert client.put(f"/v1/collections/{b_collection['id']}/assets/{asset_b}", headers=as_b).status_code == 204
+        b_collection = client.get(f"/v1/collections/{b_collection['id']}", headers=as_b).json()
         own = {
             "asset_id": asset_b,
             "name": b_asset["derivatives"][0]["url"].rsplit("/", 1)[1],
@@ -63,10 +66,13 @@ def world(tmp_path, database_url):
             "key_id": key_b.split("_")[1],
             "ops": "w_64",
             "upload_id": upload_b,
+            "collection_id": b_collection["id"],
         }
         missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
-                         "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id()}
-        yield client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing, (b_asset, b_experiment)
+                         "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id(),
+                         "collection_id": new_id()}
+        yield (client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing,
+               (b_asset, b_experiment, b_collection))
     rt.close()
 
 
@@ -110,7 +116,8 @@ def test_another_projects_resources_answer_as_missing_ones_on_every_route(world)
     # B's data did not change, and B still sees it
     after = client.get(f"/v1/assets/{own['asset_id']}", headers=as_b).json()
     experiment = client.get("/v1/experiments/hero", headers=as_b).json()
-    assert (after, experiment) == before
+    collection = client.get(f"/v1/collections/{own['collection_id']}", headers=as_b).json()
+    assert (after, experiment, collection) == before
     assert client.head(f"/v1/uploads/{own['upload_id']}", headers={**as_b, "Tus-Resumable": "1.0.0"}
                        ).headers["Upload-Offset"] == "0"
 
@@ -123,3 +130,19 @@ def test_lists_show_only_the_callers_project(world):
     assert [a["id"] for a in theirs] == [own["asset_id"]]
     assert client.get("/v1/experiments", headers=as_a).json()["items"] == []
     assert [e["key"] for e in client.get("/v1/experiments", headers=as_b).json()["items"]] == ["hero"]
+
+
+def test_another_projects_asset_cannot_enter_or_leave_ones_own_collection(world):
+    client, as_a, _, own, missing, _ = world
+    mine = client.post("/v1/collections", json={"name": "Picks"}, headers=as_a).json()  # B's name: no clash
+    for method in ("PUT", "DELETE"):
+        theirs = client.request(method, f"/v1/collections/{mine['id']}/assets/{own['asset_id']}", headers=as_a)
+        nothing = client.request(method, f"/v1/collections/{mine['id']}/assets/{missing['asset_id']}",
+                                 headers=as_a)
+        assert theirs.status_code == nothing.status_code == 404
+        assert theirs.json()["error"]["code"] == nothing.json()["error"]["code"] == "not_found"
+    # filtering by B's collection lists nothing, as an unknown one does
+    assert client.get("/v1/assets", params={"collection": own["collection_id"]}, headers=as_a).json()["items"] == []
+    assert client.get("/v1/collections", headers=as_a).json()["items"] == [
+        client.get(f"/v1/collections/{mine['id']}", headers=as_a).json()]
+    assert client.get(f"/v1/collections/{mine['id']}", headers=as_a).json()["asset_count"] == 0

@@ -37,6 +37,10 @@ JSON_BODY_LIMIT = 1024 * 1024
 LOG_BODY_LIMIT = 16 * 1024 * 1024
 #: what a multipart upload may carry besides the file: part headers, boundaries, small fields
 UPLOAD_OVERHEAD = 128 * 1024
+#: cap of a PATCH of an asset's user metadata: every limit at its largest, escaped, fits
+METADATA_BODY_LIMIT = 512 * 1024
+#: cap of a collection's create or edit body (a name and a description)
+COLLECTION_BODY_LIMIT = 64 * 1024
 #: deepest nesting of arrays and objects in a JSON body
 MAX_JSON_DEPTH = 64
 
@@ -56,11 +60,14 @@ ROUTES: dict[tuple[str, str], BodyRule] = {
     ("POST", "/v1/events"): BodyRule(limit=LOG_BODY_LIMIT),
     ("POST", "/v1/exposures"): BodyRule(limit=LOG_BODY_LIMIT),
     ("POST", "/v1/uploads"): BodyRule(limit=None, json=False),  # creation-with-upload (decision 017)
+    ("POST", "/v1/collections"): BodyRule(limit=COLLECTION_BODY_LIMIT),
 }
 #: (method, path prefix) -> rule, for routes with an id in their path
 TUS_PREFIX = "/v1/uploads"
 PREFIXES: dict[tuple[str, str], BodyRule] = {
     ("PATCH", f"{TUS_PREFIX}/"): BodyRule(limit=None, json=False),  # a tus chunk
+    ("PATCH", "/v1/assets/"): BodyRule(limit=METADATA_BODY_LIMIT),  # user metadata (decision 022)
+    ("PATCH", "/v1/collections/"): BodyRule(limit=COLLECTION_BODY_LIMIT),
 }
 
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")

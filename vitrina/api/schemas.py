@@ -51,7 +51,15 @@ class AssetOut(BaseModel):
     width: int | None
     height: int | None
     error: str | None
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = Field(description="what probing the file found (format, pages, ...)")
+    title: str | None = Field(None, description="set by PATCH; null until then")
+    alt_text: str | None = None
+    tags: list[str] = Field(default_factory=list, description="the user's tags, normalised, sorted")
+    fields: dict[str, str | int | float | bool] = Field(default_factory=dict, description="free user fields")
+    metadata_version: int = Field(0, ge=0, description=(
+        "bumped by every PATCH that changes title, alt_text, tags or fields: an analyser of the "
+        "text records the version it read, and is stale when this moved past it"))
+    metadata_updated_at: datetime | None = Field(None, description="when that last happened")
     derivatives: list[DerivativeOut]
     signals: dict[str, dict[str, Any]] = Field(description="name -> {producer, version, ...value}")
     steps: list[StepOut]
@@ -67,3 +75,55 @@ class AssetList(BaseModel):
 
 def asset_out(a: AssetRecord, base_url: str) -> AssetOut:
     return AssetOut.model_validate(asset_json(a, base_url))
+
+
+# --- user metadata and collections (decision 022) --------------------------------------
+FieldValue = str | int | float | bool
+
+
+class AssetMetadataIn(BaseModel):
+    """``PATCH /v1/assets/{id}``: a missing member stays as it is; the route checks the
+    body itself (``invalid_metadata``), this model documents it."""
+
+    model_config = {"extra": "forbid"}
+    title: str | None = Field(None, max_length=300, description="null clears it")
+    alt_text: str | None = Field(None, max_length=1000, description="null clears it")
+    tags: list[str] | None = Field(None, max_length=50, description=(
+        "replaces the user's tags; each trimmed and lower-cased, 1 to 64 characters"))
+    fields: dict[str, FieldValue | None] | None = Field(None, max_length=50, description=(
+        "merged key by key; keys [a-z0-9_.-]{1,64}, strings up to 1000 characters; null deletes a key"))
+
+
+class CollectionIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    name: str = Field(min_length=1, max_length=128, description="unique in the project, trimmed")
+    description: str | None = Field(None, max_length=2000)
+
+
+class CollectionPatchIn(BaseModel):
+    """A missing member stays as it is; a null description clears it."""
+
+    model_config = {"extra": "forbid"}
+    name: str | None = Field(None, min_length=1, max_length=128)
+    description: str | None = Field(None, max_length=2000)
+
+
+class CollectionOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    asset_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CollectionList(BaseModel):
+    items: list[CollectionOut]
+    next_cursor: str | None
+
+
+def json_request(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON body of ``model``'s shape, for routes that
+    read and check their body themselves (to answer their own stable codes)."""
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": model.model_json_schema()}}}}

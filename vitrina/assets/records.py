@@ -8,10 +8,11 @@ image delivery.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from vitrina.assets.metadata import UserMetadata
 from vitrina.assets.states import AssetStatus, StepState
 
 
@@ -83,6 +84,9 @@ class AssetRecord:
     derivatives: tuple[DerivativeRecord, ...]  # by width, then format
     signals: Mapping[str, SignalRecord]  # by name
     steps: tuple[StepRecord, ...]  # in pipeline order
+    metadata: UserMetadata = field(default_factory=UserMetadata)  # title, alt text, user tags, fields (decision 022)
+    metadata_version: int = 0  # bumped by every change to ``metadata``
+    metadata_updated_at: datetime | None = None
 
 
 #: the most assets one page lists

@@ -1,4 +1,4 @@
-"""Every statement on the asset tables (assets, originals, derivatives, signals,
+"""Every statement on the asset tables (assets, originals, derivatives, signals, tags,
 idempotency keys), in one place.
 
 Statements are SQL Core on the tables, built once at import with bound parameters
@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from vitrina.assets.metadata import USER_TAGS, UserMetadata
 from vitrina.assets.records import (
     AssetPage,
     AssetRecord,
@@ -38,11 +39,13 @@ from vitrina.ids import is_id
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import (
     Asset,
+    CollectionAsset,
     Derivative,
     IdempotencyKey,
     Original,
     Signal,
     StepRun,
+    Tag,
 )
 
 #: the signal holding the faces and salient point that smart crops keep
@@ -50,17 +53,25 @@ FOCUS_SIGNAL = "focus"
 
 ASSETS, ORIGINALS, DERIVATIVES = Asset.__table__, Original.__table__, Derivative.__table__
 SIGNALS, RUNS, IDEMPOTENCY_KEYS = Signal.__table__, StepRun.__table__, IdempotencyKey.__table__
+TAGS, MEMBERS = Tag.__table__, CollectionAsset.__table__
 _a, _o, _d, _s, _r, _k = (t.c for t in (ASSETS, ORIGINALS, DERIVATIVES, SIGNALS, RUNS, IDEMPOTENCY_KEYS))
+_t, _m = TAGS.c, MEMBERS.c
 
 # --- records ---------------------------------------------------------------------------
 _RECORDS = select(_a.id, _a.kind, _a.mime, _a.filename, _a.size_bytes, _a.sha256, _a.width,
                   _a.height, _a.status, _a.error, _a.meta, _a.created_at, _a.updated_at,
-                  _o.blob_key).join_from(ASSETS, ORIGINALS)
+                  _o.blob_key, _a.title, _a.alt_text, _a.fields, _a.metadata_version,
+                  _a.metadata_updated_at).join_from(ASSETS, ORIGINALS)
 _GET = _RECORDS.where(_a.id == bindparam("p_asset"), _a.project_id == bindparam("p_project"))
 
 
-def _page_query(status: bool, kind: bool, mime: bool, after: bool) -> Select:
+def _page_query(status: bool, kind: bool, mime: bool, collection: bool, tag: bool, after: bool) -> Select:
     query = _RECORDS.where(_a.project_id == bindparam("p_project"))
+    if collection:  # the caller checked that the collection is the project's
+        query = query.where(_a.id.in_(select(_m.asset_id).where(_m.collection_id == bindparam("p_collection"))))
+    if tag:
+        query = query.where(_a.id.in_(select(_t.asset_id).where(_t.tag == bindparam("p_tag"),
+                                                                _t.source == USER_TAGS)))
     if status:
         query = query.where(_a.status == bindparam("p_status"))
     if kind:
@@ -72,8 +83,8 @@ def _page_query(status: bool, kind: bool, mime: bool, after: bool) -> Select:
     return query.order_by(_a.id.desc()).limit(bindparam("p_limit"))
 
 
-#: one listing statement per combination of filters (status, kind, mime, cursor)
-_PAGES = {flags: _page_query(*flags) for flags in product((False, True), repeat=4)}
+#: one listing statement per combination of filters (status, kind, mime, collection, tag, cursor)
+_PAGES = {flags: _page_query(*flags) for flags in product((False, True), repeat=6)}
 _DERIVATIVES_OF = (
     select(_d.asset_id, _d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
     .where(_d.asset_id.in_(bindparam("p_assets", expanding=True)))
@@ -86,6 +97,20 @@ _STEPS_OF = (select(_r.asset_id, _r.step, _r.version, _r.state, _r.attempts, _r.
                     _r.duration_ms, _r.started_at, _r.progress)
              .where(_r.asset_id.in_(bindparam("p_assets", expanding=True)))
              .order_by(_r.id))
+_USER_TAGS_OF = select(_t.asset_id, _t.tag).where(_t.asset_id.in_(bindparam("p_assets", expanding=True)),
+                                                   _t.source == USER_TAGS)  # sorted in Python: one order on both catalogs
+
+# --- user metadata ----------------------------------------------------------------------
+_LOCK_ASSET = (select(_a.title, _a.alt_text, _a.fields)
+               .where(_a.id == bindparam("p_asset"), _a.project_id == bindparam("p_project"))
+               .with_for_update())
+_TAGS_OF_ONE = select(_t.tag).where(_t.asset_id == bindparam("p_asset"), _t.source == USER_TAGS)
+_SET_METADATA = (update(ASSETS).where(_a.id == bindparam("p_asset"))
+                 .values(title=bindparam("p_title"), alt_text=bindparam("p_alt_text"),
+                         fields=bindparam("p_fields"), metadata_version=_a.metadata_version + 1,
+                         metadata_updated_at=bindparam("p_now"), updated_at=bindparam("p_now")))
+_DROP_USER_TAGS = delete(TAGS).where(_t.asset_id == bindparam("p_asset"), _t.source == USER_TAGS)
+_ADD_TAG = insert(TAGS)
 
 # --- pipeline and delivery --------------------------------------------------------------
 _SNAPSHOT = (select(_a.id, _a.project_id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
@@ -129,11 +154,12 @@ _UNREFERENCED = (select(_o.sha256).where(_UNPINNED, ~_REFERENCED).order_by(_o.sh
                  .limit(bindparam("p_limit")))
 
 
-def _encode_cursor(asset_id: str) -> str:
+def encode_cursor(asset_id: str) -> str:
+    """The cursor of a page that ends at ``asset_id`` (collections page the same way)."""
     return base64.urlsafe_b64encode(asset_id.encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str) -> str:
     """The asset id a cursor stands for; ``invalid_cursor`` if it is not one we gave out."""
     try:
         value = base64.urlsafe_b64decode(cursor.encode()).decode()
@@ -163,13 +189,16 @@ class AssetRepository:
         status: AssetStatus | None = None,
         kind: str | None = None,
         mime: str | None = None,
+        collection: str | None = None,
+        tag: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> AssetPage:
-        """Up to ``limit`` assets, newest first, matching every filter given; ``cursor``
-        is a page's ``next_cursor`` (``invalid_cursor`` otherwise); none or empty: the first page."""
-        filters = {"p_status": status, "p_kind": kind, "p_mime": mime,
-                   "p_after": _decode_cursor(cursor) if cursor else None}
+        """Up to ``limit`` assets, newest first, matching every filter given (``collection``:
+        its members; ``tag``: a user tag, normalised); ``cursor`` is a page's ``next_cursor``
+        (``invalid_cursor`` otherwise); none or empty: the first page."""
+        filters = {"p_status": status, "p_kind": kind, "p_mime": mime, "p_collection": collection,
+                   "p_tag": tag, "p_after": decode_cursor(cursor) if cursor else None}
         statement = _PAGES[tuple(v is not None for v in filters.values())]
         params = {k: v for k, v in filters.items() if v is not None} | {
             "p_limit": limit + 1, "p_project": project}
@@ -177,7 +206,33 @@ class AssetRepository:
             rows = s.execute(statement, params).all()
             more = len(rows) > limit
             items = self._records(s, rows[:limit])
-        return AssetPage(items, _encode_cursor(items[-1].id) if more else None)
+        return AssetPage(items, encode_cursor(items[-1].id) if more else None)
+
+    # --- user metadata ------------------------------------------------------------------
+    def update_metadata(self, project: str, asset_id: str, change: Callable[[UserMetadata], UserMetadata],
+                        now: datetime) -> AssetRecord | None:
+        """Apply ``change`` to the asset's user metadata under a lock on its row, and bump
+        its metadata version if anything changed; the record after, None if there is no
+        such asset. ``change`` may raise: then nothing is written."""
+        with transaction(self.sessions) as s:
+            params = {"p_asset": asset_id, "p_project": project}
+            row = s.execute(_LOCK_ASSET, params).first()
+            if row is None:
+                return None
+            tags = tuple(sorted(s.scalars(_TAGS_OF_ONE, params)))
+            before = UserMetadata(row.title, row.alt_text, tags, row.fields or {})
+            after = change(before)
+            after = UserMetadata(after.title, after.alt_text, tuple(sorted(after.tags)), after.fields or {})
+            if after != before:
+                s.execute(_SET_METADATA, {"p_asset": asset_id, "p_title": after.title,
+                                          "p_alt_text": after.alt_text, "p_fields": dict(after.fields or {}),
+                                          "p_now": now})
+                if after.tags != before.tags:
+                    s.execute(_DROP_USER_TAGS, params)
+                    if after.tags:
+                        s.execute(_ADD_TAG, [{"asset_id": asset_id, "tag": t, "source": USER_TAGS}
+                                             for t in after.tags])
+            return self._get(s, project, asset_id)
 
     # --- pipeline and delivery ----------------------------------------------------------
     def snapshot(self, session: Session | None, asset_id: str) -> AssetSnapshot | None:
@@ -313,8 +368,8 @@ class AssetRepository:
 
     @staticmethod
     def _records(s: Session, rows: Sequence[Row]) -> tuple[AssetRecord, ...]:
-        """Records of asset rows, with their derivatives, signals and steps (three
-        queries, however many rows)."""
+        """Records of asset rows, with their derivatives, signals, user tags and steps
+        (four queries, however many rows)."""
         if not rows:
             return ()
         params = {"p_assets": [r.id for r in rows]}
@@ -324,6 +379,9 @@ class AssetRepository:
         signals: defaultdict[str, dict[str, SignalRecord]] = defaultdict(dict)
         for g in s.execute(_SIGNALS_OF, params):
             signals[g.asset_id][g.name] = SignalRecord(g.producer, g.version, g.value)
+        tags: defaultdict[str, list[str]] = defaultdict(list)
+        for t in s.execute(_USER_TAGS_OF, params):
+            tags[t.asset_id].append(t.tag)
         steps: defaultdict[str, list[StepRecord]] = defaultdict(list)
         for r in s.execute(_STEPS_OF, params):
             steps[r.asset_id].append(StepRecord(r.step, r.version, StepState(r.state), r.attempts,
@@ -336,6 +394,8 @@ class AssetRepository:
                 error=r.error, meta=r.meta or {}, created_at=r.created_at, updated_at=r.updated_at,
                 blob_key=r.blob_key, derivatives=tuple(derivatives[r.id]), signals=signals[r.id],
                 steps=tuple(steps[r.id]),
+                metadata=UserMetadata(r.title, r.alt_text, tuple(sorted(tags[r.id])), r.fields or {}),
+                metadata_version=r.metadata_version, metadata_updated_at=r.metadata_updated_at,
             )
             for r in rows
         )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
+from vitrina.assets.metadata import merged, normalise_tag, parse_patch
 from vitrina.assets.records import MAX_PAGE, AssetPage, AssetRecord, Download
 from vitrina.assets.repository import AssetRepository
 from vitrina.assets.states import AssetStatus
@@ -41,13 +43,28 @@ class AssetService:
         status: AssetStatus | None = None,
         kind: str | None = None,
         mime: str | None = None,
+        collection: str | None = None,
+        tag: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> AssetPage:
-        """Newest first; pass a page's ``next_cursor`` back as ``cursor`` for the next."""
+        """Newest first; pass a page's ``next_cursor`` back as ``cursor`` for the next.
+        ``collection`` must be an id of the project's (the caller checks: see
+        :meth:`CollectionService.get`); ``tag`` matches user tags as they are normalised."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", details={"limit": limit})
-        return self.repository.page(project, status=status, kind=kind, mime=mime, limit=limit, cursor=cursor)
+        return self.repository.page(project, status=status, kind=kind, mime=mime, collection=collection,
+                                    tag=None if tag is None else normalise_tag(tag), limit=limit, cursor=cursor)
+
+    def update_metadata(self, project: str, asset_id: str, body: Any) -> AssetRecord:
+        """Apply a PATCH body (title, alt_text, tags, fields; decision 022) to the asset;
+        ``invalid_metadata`` before anything is written if the body breaks a rule."""
+        patch = parse_patch(body)
+        record = (self.repository.update_metadata(project, asset_id, lambda current: merged(current, patch), _now())
+                  if is_id(asset_id) else None)
+        if record is None:
+            raise _no_asset(asset_id)
+        return record
 
     def delete(self, project: str, asset_id: str) -> AssetRecord:
         """Remove the asset: its rows first (one transaction), then its derivatives, then

@@ -29,9 +29,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from vitrina.cli import admin, assets, experiments, projects, server, url, usage
+    from vitrina.cli import admin, assets, collections, experiments, projects, server, url, usage
 
-    for module in (server, assets, admin, projects, url, experiments, usage):
+    for module in (server, assets, collections, admin, projects, url, experiments, usage):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -209,6 +209,62 @@ def assets_wait(ctx: click.Context, asset_id: str, timeout: float, project: str)
         ctx.exit(2)
 
 
+def field_value(text: str) -> str | int | float | bool:
+    """``200`` is a number, ``true``/``false`` a boolean, anything else the text itself."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (int, float, bool)) else text
+
+
+def _fields(pairs: tuple[str, ...], removed: tuple[str, ...]) -> dict[str, Any] | None:
+    fields: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--field")
+        fields[key] = field_value(value)
+    fields.update(dict.fromkeys(removed))  # None deletes the key
+    return fields or None
+
+
+@assets.command("edit")
+@click.argument("asset_id")
+@click.option("--title", help="The title (up to 300 characters).")
+@click.option("--clear-title", is_flag=True, help="Remove the title.")
+@click.option("--alt-text", help="Alternative text for people who cannot see the image (up to 1000).")
+@click.option("--clear-alt-text", is_flag=True, help="Remove the alternative text.")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for more. Replaces the asset's tags.")
+@click.option("--clear-tags", is_flag=True, help="Remove every tag the user set.")
+@click.option("--field", "field_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Set a field (numbers and true/false are kept as such); repeat for more.")
+@click.option("--remove-field", "removed", multiple=True, metavar="KEY", help="Delete a field; repeat for more.")
+@PROJECT
+@click.pass_context
+def assets_edit(ctx: click.Context, asset_id: str, title: str | None, clear_title: bool, alt_text: str | None,
+                clear_alt_text: bool, tags: tuple[str, ...], clear_tags: bool, field_pairs: tuple[str, ...],
+                removed: tuple[str, ...], project: str) -> None:
+    """Edit an asset's user metadata; what is not named stays. Prints the title, alt
+    text, tags, fields and metadata version after the change, as JSON."""
+    if (title is not None and clear_title) or (alt_text is not None and clear_alt_text) or (tags and clear_tags):
+        raise click.UsageError("give a value or clear it, not both")
+    body: dict[str, Any] = {}
+    if title is not None or clear_title:
+        body["title"] = title
+    if alt_text is not None or clear_alt_text:
+        body["alt_text"] = alt_text
+    if tags or clear_tags:
+        body["tags"] = list(tags)
+    fields = _fields(field_pairs, removed)
+    if fields is not None:
+        body["fields"] = fields
+    a = runtime_of(ctx).assets.update_metadata(project, asset_id, body)
+    click.echo(json.dumps({"id": a.id, "title": a.metadata.title, "alt_text": a.metadata.alt_text,
+                           "tags": list(a.metadata.tags), "fields": dict(a.metadata.fields or {}),
+                           "metadata_version": a.metadata_version}, indent=2))
+
+
 @assets.command("rm")
 @click.argument("asset_ids", nargs=-1, required=True, metavar="ID...")
 @PROJECT

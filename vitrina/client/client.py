@@ -19,7 +19,15 @@ from vitrina.client.errors import (
     error_from_response,
 )
 from vitrina.client.images import ImageURLs
-from vitrina.client.models import Asset, AssetPage, Derivative, Health, UploadResult
+from vitrina.client.models import (
+    Asset,
+    AssetPage,
+    Collection,
+    CollectionPage,
+    Derivative,
+    Health,
+    UploadResult,
+)
 from vitrina.client.resumable import (
     CHUNK_SIZE,
     RESUMABLE_THRESHOLD,
@@ -37,6 +45,16 @@ from vitrina.client.transfer import (
 )
 
 T = TypeVar("T")
+
+
+class _Unset:
+    """The default of an argument where None means "clear it"."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
 
 
 class Client:
@@ -114,11 +132,31 @@ class Client:
         return self._parse(Asset.from_json, self._request("GET", _asset_path(asset_id)))
 
     def list(self, *, status: str | None = None, kind: str | None = None, mime: str | None = None,
+             collection: str | None = None, tag: str | None = None,
              limit: int = 50, cursor: str | None = None) -> AssetPage:
-        """One page, newest first; filters: status (pending|processing|ready|failed), kind, mime."""
+        """One page, newest first; filters: status (pending|processing|ready|failed), kind,
+        mime, collection (an id), tag (a user tag)."""
         params = {k: v for k, v in (("status", status), ("kind", kind), ("mime", mime),
+                                    ("collection", collection), ("tag", tag),
                                     ("limit", limit), ("cursor", cursor)) if v is not None}
         return self._parse(AssetPage.from_json, self._request("GET", "/v1/assets", params=params))
+
+    def update_asset(self, asset_id: str, *, title: str | None | _Unset = UNSET,
+                     alt_text: str | None | _Unset = UNSET, tags: Iterable[str] | None = None,
+                     fields: Mapping[str, str | int | float | bool | None] | None = None) -> Asset:
+        """Edit the asset's user metadata; what is not passed stays. ``title=None`` or
+        ``alt_text=None`` clears it, ``tags`` replaces the user's tags, ``fields`` is merged
+        (a None value deletes that key). ``invalid_metadata`` names what the server refused."""
+        body: dict[str, Any] = {}
+        if not isinstance(title, _Unset):
+            body["title"] = title
+        if not isinstance(alt_text, _Unset):
+            body["alt_text"] = alt_text
+        if tags is not None:
+            body["tags"] = list(tags)
+        if fields is not None:
+            body["fields"] = dict(fields)
+        return self._parse(Asset.from_json, self._request("PATCH", _asset_path(asset_id), json=body))
 
     def iter_assets(self, *, status: str | None = None, kind: str | None = None,
                     mime: str | None = None, limit: int = 100) -> Iterator[Asset]:
@@ -147,6 +185,47 @@ class Client:
             if remaining <= 0:
                 raise WaitTimeoutError(asset, timeout)
             time.sleep(min(poll, remaining))
+
+    # --- collections ----------------------------------------------------------------------
+    def create_collection(self, name: str, description: str | None = None) -> Collection:
+        """A new collection; ConflictError if the project has one of that name."""
+        body = {"name": name, "description": description}
+        return self._parse(Collection.from_json, self._request("POST", "/v1/collections", json=body))
+
+    def collections(self, *, limit: int = 50, cursor: str | None = None) -> CollectionPage:
+        """One page of the project's collections, newest first."""
+        params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+        return self._parse(CollectionPage.from_json, self._request("GET", "/v1/collections", params=params))
+
+    def get_collection(self, collection_id: str) -> Collection:
+        return self._parse(Collection.from_json, self._request("GET", _collection_path(collection_id)))
+
+    def update_collection(self, collection_id: str, *, name: str | None = None,
+                          description: str | None | _Unset = UNSET) -> Collection:
+        """Rename it or change its description (None clears it); what is not passed stays."""
+        body: dict[str, Any] = {} if name is None else {"name": name}
+        if not isinstance(description, _Unset):
+            body["description"] = description
+        return self._parse(Collection.from_json,
+                           self._request("PATCH", _collection_path(collection_id), json=body))
+
+    def delete_collection(self, collection_id: str) -> None:
+        """Delete the collection; its assets stay."""
+        self._request("DELETE", _collection_path(collection_id))
+
+    def add_to_collection(self, collection_id: str, asset_id: str) -> None:
+        """Put the asset in the collection (already there: nothing changes)."""
+        self._request("PUT", f"{_collection_path(collection_id)}/assets/{quote(asset_id, safe='')}")
+
+    def remove_from_collection(self, collection_id: str, asset_id: str) -> None:
+        """Take the asset out of the collection (not in it: nothing changes)."""
+        self._request("DELETE", f"{_collection_path(collection_id)}/assets/{quote(asset_id, safe='')}")
+
+    def collection_assets(self, collection_id: str, *, limit: int = 50, cursor: str | None = None) -> AssetPage:
+        """One page of the collection's assets, newest first."""
+        params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+        return self._parse(AssetPage.from_json,
+                           self._request("GET", f"{_collection_path(collection_id)}/assets", params=params))
 
     # --- bytes ----------------------------------------------------------------------------
     def download_original(self, asset_id: str, dest: Destination | None = None, *,
@@ -227,6 +306,10 @@ class Client:
                 f"with a body this SDK cannot read ({type(exc).__name__}: {exc}); is base_url a "
                 "Vitrina server of a compatible version?"
             ) from exc
+
+
+def _collection_path(collection_id: str) -> str:
+    return f"/v1/collections/{quote(collection_id, safe='')}"
 
 
 def _asset_path(asset_id: str) -> str:

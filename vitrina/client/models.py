@@ -100,6 +100,13 @@ class Asset:
     original_url: str
     created_at: datetime
     updated_at: datetime
+    #: user metadata (``Client.update_asset``); older servers send none of it
+    title: str | None = None
+    alt_text: str | None = None
+    tags: tuple[str, ...] = ()
+    fields: Mapping[str, str | int | float | bool] = field(default_factory=dict, hash=False)
+    #: bumped by every change to the four above: text derived from them is stale when it moves
+    metadata_version: int = 0
 
     @property
     def is_ready(self) -> bool:
@@ -132,6 +139,8 @@ class Asset:
             original_url=str(data["original_url"]),
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
+            title=data.get("title"), alt_text=data.get("alt_text"), tags=tuple(data.get("tags") or ()),
+            fields=dict(data.get("fields") or {}), metadata_version=int(data.get("metadata_version") or 0),
         )
 
 
@@ -145,6 +154,35 @@ class AssetPage:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AssetPage:
         return cls(items=tuple(Asset.from_json(a) for a in data["items"]),
+                   next_cursor=data.get("next_cursor") or None)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A named set of the project's assets."""
+
+    id: str
+    name: str
+    description: str | None
+    asset_count: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Collection:
+        return cls(id=str(data["id"]), name=str(data["name"]), description=data.get("description"),
+                   asset_count=int(data["asset_count"]), created_at=datetime.fromisoformat(data["created_at"]),
+                   updated_at=datetime.fromisoformat(data["updated_at"]))
+
+
+@dataclass(frozen=True)
+class CollectionPage:
+    items: tuple[Collection, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CollectionPage:
+        return cls(items=tuple(Collection.from_json(c) for c in data["items"]),
                    next_cursor=data.get("next_cursor") or None)
 
 

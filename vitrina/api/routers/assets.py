@@ -1,4 +1,4 @@
-"""/v1/assets: upload, read, list, delete, download."""
+"""/v1/assets: upload, read, list, edit user metadata, delete, download."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from vitrina.api.bodies import json_object
 from vitrina.api.deps import get_runtime, project_of, require
 from vitrina.api.metrics import CREATED, DUPLICATE, REJECTED
 from vitrina.api.multipart import boundary_of, read_file_field
 from vitrina.api.openapi import UPLOAD_REQUEST
 from vitrina.api.ranges import parse_range
-from vitrina.api.schemas import AssetList, AssetOut, asset_out
-from vitrina.assets.records import MAX_PAGE, Download
+from vitrina.api.schemas import AssetList, AssetMetadataIn, AssetOut, asset_out, json_request
+from vitrina.assets.records import MAX_PAGE, AssetPage, Download
 from vitrina.assets.service import AssetService
 from vitrina.assets.states import AssetStatus
 from vitrina.errors import VitrinaError
@@ -60,14 +61,21 @@ def list_assets(
     status: str | None = Query(None, pattern=f"^({'|'.join(AssetStatus)})$"),
     kind: str | None = Query(None, pattern="^[a-z][a-z0-9_.+-]{0,15}$"),
     mime: str | None = Query(None, max_length=100),
+    collection: str | None = Query(None, pattern="^[0-9a-f]{32}$",
+                                   description="only assets in this collection (an unknown one: none)"),
+    tag: str | None = Query(None, min_length=1, max_length=200, description="only assets with this user tag"),
     limit: int = Query(50, ge=1, le=MAX_PAGE),
     cursor: str | None = Query(None, max_length=200),
 ) -> AssetList:
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     rt = get_runtime(request)
     page = rt.assets.list(project_of(request), status=None if status is None else AssetStatus(status), kind=kind,
-                          mime=mime, limit=limit, cursor=cursor)
-    base = _base_url(request, rt)
+                          mime=mime, collection=collection, tag=tag, limit=limit, cursor=cursor)
+    return asset_list(request, page)
+
+
+def asset_list(request: Request, page: AssetPage) -> AssetList:
+    base = _base_url(request, get_runtime(request))
     return AssetList(items=[asset_out(a, base) for a in page.items], next_cursor=page.next_cursor)
 
 
@@ -75,6 +83,17 @@ def list_assets(
 def get_asset(asset_id: str, request: Request) -> AssetOut:
     rt = get_runtime(request)
     return asset_out(rt.assets.get(project_of(request), asset_id), _base_url(request, rt))
+
+
+@router.patch("/{asset_id}", response_model=AssetOut, openapi_extra=json_request(AssetMetadataIn),
+              dependencies=[Depends(require("write"))])
+async def edit_asset(asset_id: str, request: Request) -> AssetOut:
+    """Edit the user metadata: title, alt_text, tags (replaced), fields (merged; null
+    deletes a key). A missing member stays; ``invalid_metadata`` names the one at fault."""
+    body = await json_object(request)
+    rt = get_runtime(request)
+    record = await run_in_threadpool(rt.assets.update_metadata, project_of(request), asset_id, body)
+    return asset_out(record, _base_url(request, rt))
 
 
 @router.delete("/{asset_id}", status_code=204, dependencies=[Depends(require("write"))])

@@ -79,6 +79,14 @@ class Asset(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)  # probe result
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # user metadata (decision 022); the user's tags are rows of ``tags`` with source "user"
+    title: Mapped[str | None] = mapped_column(String(300))
+    alt_text: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # key -> str | number | bool
+    #: bumped by every change to title, alt text, user tags or fields: what a text
+    #: analyser records as its input's version
+    metadata_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    metadata_updated_at: Mapped[datetime | None] = mapped_column()
 
     original: Mapped[Original] = relationship(lazy="joined")
     derivatives: Mapped[list[Derivative]] = relationship(
@@ -149,11 +157,38 @@ class Signal(Base):
 
 class Tag(Base):
     __tablename__ = "tags"
+    __table_args__ = (Index("ix_tags_tag_source", "tag", "source"),)  # ``GET /v1/assets?tag=``
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(128), primary_key=True)
     source: Mapped[str] = mapped_column(String(64), primary_key=True)  # "user" or a producer name
     score: Mapped[float | None] = mapped_column(Float)
     version: Mapped[str | None] = mapped_column(String(64))
+
+
+class Collection(Base):
+    """A named, project-owned set of assets (decision 022)."""
+
+    __tablename__ = "collections"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_collections_project_name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # time-sortable, see ids.py
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", name="fk_collections_project"))
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CollectionAsset(Base):
+    """An asset in a collection; goes when either does (ON DELETE CASCADE)."""
+
+    __tablename__ = "collection_assets"
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE", name="fk_collection_assets_collection"),
+        primary_key=True)
+    asset_id: Mapped[str] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE", name="fk_collection_assets_asset"), primary_key=True,
+        index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IdempotencyKey(Base):
