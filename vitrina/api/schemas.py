@@ -52,6 +52,12 @@ class AssetOut(BaseModel):
     height: int | None
     error: str | None
     metadata: dict[str, Any] = Field(description="what probing the file found (format, pages, ...)")
+    derivatives: list[DerivativeOut]
+    signals: dict[str, dict[str, Any]] = Field(description="name -> {producer, version, ...value}")
+    steps: list[StepOut]
+    original_url: str
+    created_at: datetime
+    updated_at: datetime
     title: str | None = Field(None, description="set by PATCH; null until then")
     alt_text: str | None = None
     tags: list[str] = Field(default_factory=list, description="the user's tags, normalised, sorted")
@@ -60,12 +66,6 @@ class AssetOut(BaseModel):
         "bumped by every PATCH that changes title, alt_text, tags or fields: an analyser of the "
         "text records the version it read, and is stale when this moved past it"))
     metadata_updated_at: datetime | None = Field(None, description="when that last happened")
-    derivatives: list[DerivativeOut]
-    signals: dict[str, dict[str, Any]] = Field(description="name -> {producer, version, ...value}")
-    steps: list[StepOut]
-    original_url: str
-    created_at: datetime
-    updated_at: datetime
 
 
 class AssetList(BaseModel):

@@ -23,9 +23,6 @@ def asset_json(a: AssetRecord, base_url: str, now: datetime | None = None) -> di
         "filename": a.filename, "size_bytes": a.size_bytes, "sha256": a.sha256,
         "width": a.width, "height": a.height, "error": a.error,
         "metadata": {k: v for k, v in a.meta.items() if k not in PRIVATE_META},
-        "title": a.metadata.title, "alt_text": a.metadata.alt_text, "tags": list(a.metadata.tags),
-        "fields": dict(a.metadata.fields or {}), "metadata_version": a.metadata_version,
-        "metadata_updated_at": None if a.metadata_updated_at is None else timestamp(a.metadata_updated_at),
         "derivatives": [
             {"width": d.width, "height": d.height, "format": d.format, "mime": d.mime,
              "size_bytes": d.size_bytes, "path": d.path(a.id), "url": f"{root}/derivatives/{d.name}"}
@@ -42,6 +39,10 @@ def asset_json(a: AssetRecord, base_url: str, now: datetime | None = None) -> di
         "original_url": f"{root}/original",
         "created_at": timestamp(a.created_at),
         "updated_at": timestamp(a.updated_at),
+        # user metadata last: what people set, after what the pipeline found
+        "title": a.metadata.title, "alt_text": a.metadata.alt_text, "tags": list(a.metadata.tags),
+        "fields": dict(a.metadata.fields or {}), "metadata_version": a.metadata_version,
+        "metadata_updated_at": None if a.metadata_updated_at is None else timestamp(a.metadata_updated_at),
     }
 
 
