@@ -260,7 +260,9 @@ def test_the_production_block_runs_as_written(tmp_path: Path, database_url: str,
                  aws_secret_access_key="testing").create_bucket(
         Bucket="media", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    port = free_port()
+    with socket.socket() as s:  # any free port: 8000 may be the tour's server, starting beside this test
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VITRINA_", "AWS_"))} | s3_env
     block = next(b for _, b in blocks(README.read_text()) if PRODUCTION_DB in b)
     shell = Shell(tmp_path, env | {"PYTHONUNBUFFERED": "1"})
