@@ -30,7 +30,7 @@ def run(monkeypatch, tmp_path):
 
 
 COMMANDS = [(), ("serve",), ("worker",), ("ingest",), ("assets",), ("assets", "ls"), ("assets", "show"),
-            ("assets", "wait"),
+            ("assets", "wait"), ("assets", "duplicates"),
             ("db",), ("db", "upgrade"), ("keys",), ("keys", "create"), ("batch",), ("batch", "reprocess")]
 
 

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from tests.conftest import PHOTOS, process_all
 from tests.search.labelled import with_comment
 from vitrina.api.app import create_app
-from vitrina.api.routers import duplicates as duplicates_routes
 from vitrina.cli.duplicates import duplicates as duplicates_command
 
 OTHER_PROJECT = "elsewhere"
@@ -23,7 +22,6 @@ OTHER_PROJECT = "elsewhere"
 @pytest.fixture
 def client(runtime):  # the runtime fixture brings the catalog to the current schema
     app = create_app(runtime.settings, start_workers=False)
-    app.include_router(duplicates_routes.router)  # mounted as the app will mount it
     with TestClient(app) as c:
         c.runtime = app.state.runtime
         yield c

@@ -11,7 +11,17 @@ from fastapi import FastAPI
 from vitrina import __version__
 from vitrina.api import errors, images, limits, openapi
 from vitrina.api.metrics import Metrics, MetricsMiddleware
-from vitrina.api.routers import assets, collections, experiments, health, projects, uploads, usage, video
+from vitrina.api.routers import (
+    assets,
+    collections,
+    duplicates,
+    experiments,
+    health,
+    projects,
+    uploads,
+    usage,
+    video,
+)
 from vitrina.config import Settings, load_settings
 from vitrina.pipeline.worker import WorkerPool
 from vitrina.runtime import Runtime
@@ -55,6 +65,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     errors.install(app)
     app.include_router(health.router)
     app.include_router(assets.router)
+    app.include_router(duplicates.router)
     app.include_router(collections.router)
     app.include_router(experiments.router)
     app.include_router(usage.router)

@@ -13,6 +13,7 @@ import click
 from vitrina.assets.records import MAX_PAGE
 from vitrina.assets.states import AssetStatus, StepState
 from vitrina.cli.common import runtime_of
+from vitrina.cli.duplicates import duplicates
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
@@ -114,6 +115,9 @@ def process_until_idle(rt: Any) -> None:
 @click.group()
 def assets() -> None:
     """Look at assets in the catalog."""
+
+
+assets.add_command(duplicates)
 
 
 @assets.command("ls")
