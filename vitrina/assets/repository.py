@@ -9,7 +9,6 @@ more Python than the database spends running it. Reads return the frozen records
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from vitrina.assets.cursors import decode_cursor, encode_cursor
 from vitrina.assets.metadata import USER_TAGS, UserMetadata
 from vitrina.assets.records import (
     AssetPage,
@@ -34,8 +34,6 @@ from vitrina.assets.records import (
     StepRecord,
 )
 from vitrina.assets.states import AssetStatus, StepState
-from vitrina.errors import InvalidInput
-from vitrina.ids import is_id
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import (
     Asset,
@@ -152,22 +150,6 @@ _REFERENCES = select(_a.id).where(_a.sha256 == bindparam("p_sha256")).limit(1)
 _DELETE_ORIGINAL = delete(ORIGINALS).where(_o.sha256 == bindparam("p_sha256"))
 _UNREFERENCED = (select(_o.sha256).where(_UNPINNED, ~_REFERENCED).order_by(_o.sha256)
                  .limit(bindparam("p_limit")))
-
-
-def encode_cursor(asset_id: str) -> str:
-    """The cursor of a page that ends at ``asset_id`` (collections page the same way)."""
-    return base64.urlsafe_b64encode(asset_id.encode()).decode()
-
-
-def decode_cursor(cursor: str) -> str:
-    """The asset id a cursor stands for; ``invalid_cursor`` if it is not one we gave out."""
-    try:
-        value = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
-        value = ""
-    if not is_id(value):
-        raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor")
-    return value
 
 
 class AssetRepository:

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from vitrina.assets.repository import decode_cursor, encode_cursor
+from vitrina.assets.cursors import decode_cursor, encode_cursor
 from vitrina.collections.repository import CollectionRecord, CollectionRepository, NameTaken
 from vitrina.errors import Conflict, InvalidInput, NotFound
 from vitrina.ids import is_id, new_id
