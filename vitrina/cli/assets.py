@@ -185,7 +185,8 @@ def assets_wait(ctx: click.Context, asset_id: str, timeout: float, project: str)
     rt = runtime_of(ctx)
     deadline, bars = time.monotonic() + timeout, {}
     while True:
-        steps = asset_json(rt.assets.get(project, asset_id), "")["steps"]
+        asset = rt.assets.get(project, asset_id)  # one read a round: its steps and its status
+        steps = asset_json(asset, "")["steps"]
         for step in steps:
             bar = bars.get(step["step"])
             if bar is None and step["state"] == StepState.RUNNING:
@@ -196,7 +197,7 @@ def assets_wait(ctx: click.Context, asset_id: str, timeout: float, project: str)
                 eta = step["eta_seconds"]
                 bar.set_description_str(step["step"] + (f" eta {eta} s" if eta is not None else ""))
                 bar.update(done - bar.n)
-        status = rt.assets.get(project, asset_id).status
+        status = asset.status
         if status not in (AssetStatus.PENDING, AssetStatus.PROCESSING) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
