@@ -10,7 +10,7 @@ export VITRINA_DATA_DIR ?= var
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
-	$(BIN)/pip install --quiet -e '.[dev,postgres,s3]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,s3,ml,batch]'
 	touch $(STAMP)
 
 install: $(STAMP)
