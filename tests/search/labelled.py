@@ -29,6 +29,7 @@ import pyvips
 
 from vitrina.analysis.phash_regions import RegionPhashAnalyser
 from vitrina.media.image import make_derivatives, rendition_preview
+from vitrina.media.pixels import pixel_digest
 from vitrina.search.duplicates import (
     EXACT,
     NEAR,
@@ -164,6 +165,7 @@ class Sample:
     height: int
     sha256: str
     preview: numpy.ndarray  # what the analysers read, made as the pipeline makes it
+    full_pixels: str  # digest of the full-size decode (vitrina.media.pixels)
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ def _sample(picture: str, edit: str, made: bytes | pyvips.Image) -> Sample:
     data = made if isinstance(made, bytes) else _png(made)
     image = pyvips.Image.new_from_buffer(data, "")
     return Sample(f"{picture}/{edit}", picture, edit, image.width, image.height,
-                  hashlib.sha256(data).hexdigest(), pipeline_preview(data))
+                  hashlib.sha256(data).hexdigest(), pipeline_preview(data), pixel_digest(data))
 
 
 def _regions(path: Path) -> list[tuple[str, pyvips.Image]]:
@@ -316,10 +318,11 @@ def calibrate(labelled: LabelledSet, near_distance: int = NEAR_DISTANCE,
               prints: dict[str, Fingerprint] | None = None) -> Calibration:
     """Figures per tier and per edit at ``near_distance`` (pass ``prints`` to reuse them)."""
     prints = fingerprints(labelled) if prints is None else prints
+    full_pixels = {s.key: s.full_pixels for p in labelled.pairs for s in (p.a, p.b)}.get
     counts = {t: [0, 0, 0] for t in TIERS}  # true positives, predicted, labelled
     per_edit: dict[str, list[int]] = {}
     for pair in labelled.pairs:
-        found = tier_of(prints[pair.a.key], prints[pair.b.key], near_distance)
+        found = tier_of(prints[pair.a.key], prints[pair.b.key], near_distance, full_pixels)
         predicted = None if found is None else found.tier
         for tier in TIERS:
             nested = TIERS[: TIERS.index(tier) + 1]

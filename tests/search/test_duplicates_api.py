@@ -131,3 +131,21 @@ def _an_asset_still_processing_says_it_was_not_compared(client, catalogue, tmp_p
 def test_unknown_ids_are_404(client, asset_id: str) -> None:
     r = client.get(f"/v1/assets/{asset_id}/duplicates")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_a_lossless_copy_of_a_large_jpeg_is_exact_and_a_re_encode_is_not(client, tmp_path: Path) -> None:
+    """The PNG copy's preview differs from the JPEG's (the JPEG decoder shrinks on load),
+    so the full-size pixels decide; a q95 re-encode has the same pHash but other pixels."""
+    retina = pyvips.Image.new_from_file(str(PHOTOS / "retina.jpg"))
+    files = {"retina.jpg": (PHOTOS / "retina.jpg").read_bytes(),
+             "retina-copy.png": retina.pngsave_buffer(),
+             "retina-q95.jpg": retina.jpegsave_buffer(Q=95)}
+    ids = {}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        ids[name] = client.runtime.ingestor.ingest_file(tmp_path / name).asset_id
+    process_all(client.runtime)
+    body = client.get(f"/v1/assets/{ids['retina.jpg']}/duplicates").json()
+    found = {d["asset_id"]: (d["tier"], d["distance"]) for d in body["duplicates"]}
+    assert found[ids["retina-copy.png"]] == ("exact", 0)
+    assert found[ids["retina-q95.jpg"]][0] == "near"

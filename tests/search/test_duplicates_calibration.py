@@ -29,12 +29,11 @@ def test_near_tier_meets_the_target(calibration: Calibration) -> None:
     assert near.precision >= 0.95 and near.recall >= 0.95, calibration.table()
 
 
-def test_exact_tier_is_never_wrong_and_finds_nearly_every_pixel_copy(calibration: Calibration) -> None:
+def test_exact_tier_meets_the_target(calibration: Calibration) -> None:
+    # lossless copies of large JPEGs (PNG, TIFF) are exact through their full-size
+    # pixels: their previews differ by the JPEG decoder's shrink-on-load (decision 024)
     exact = calibration.tiers[EXACT]
-    # a lossless copy of a large JPEG gets a slightly different preview (the JPEG decoder
-    # shrinks on load, the PNG one does not): it is found as near at distance 0, not
-    # exact; 2 of the 28 pixel copies are such (decision 024)
-    assert exact.precision >= 0.95 and exact.recall >= 0.9, calibration.table()
+    assert exact.precision >= 0.95 and exact.recall >= 0.95, calibration.table()
 
 
 def test_every_edit_labelled_near_is_mostly_found(calibration: Calibration) -> None:

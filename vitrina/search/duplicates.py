@@ -1,7 +1,9 @@
 """Duplicates in tiers, from the stored ``phash`` signal (decision 024).
 
-``exact``: the same bytes (sha256), or the same size and the same preview pixels (a
-lossless re-save, a metadata edit). ``near``: the smallest Hamming distance between
+``exact``: the same bytes (sha256), or the same size and the same pixels (a lossless
+re-save, a metadata edit): the same preview pixels, or, when two assets of one size
+have identical pHashes but previews made along different decode paths (a PNG copy of
+a JPEG), the same full-size pixels, decoded only then (:mod:`vitrina.media.pixels`). ``near``: the smallest Hamming distance between
 the two assets' pHashes, whole frame against whole frame, whole frame against each
 region (a crop matches the region it was cut from) and region against the same
 region (a corner overlay is left out by the regions that skip that corner), is at
@@ -14,7 +16,7 @@ project (fine for catalogues of thousands; an index over the hashes comes later)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,6 +91,10 @@ def distance(a: Fingerprint, b: Fingerprint) -> int:
     return best
 
 
+#: the full-size pixel digest of an asset by id (None when it cannot be read)
+FullPixels = Callable[[str], "str | None"]
+
+
 def is_exact(a: Fingerprint, b: Fingerprint) -> bool:
     if a.sha256 == b.sha256:
         return True
@@ -96,21 +102,31 @@ def is_exact(a: Fingerprint, b: Fingerprint) -> bool:
             and (a.width, a.height) == (b.width, b.height))
 
 
-def tier_of(a: Fingerprint, b: Fingerprint, near_distance: int = NEAR_DISTANCE) -> Duplicate | None:
-    """How ``b`` duplicates ``a``, or None when it does not."""
+def tier_of(a: Fingerprint, b: Fingerprint, near_distance: int = NEAR_DISTANCE,
+            full_pixels: FullPixels | None = None) -> Duplicate | None:
+    """How ``b`` duplicates ``a``, or None when it does not. With ``full_pixels``, a
+    pair of one size at distance 0 whose previews differ is exact if its full-size
+    pixels are the same (the previews of a JPEG and of its PNG copy differ by the
+    JPEG decoder's shrink-on-load)."""
     if is_exact(a, b):
         return Duplicate(b.asset_id, EXACT, 0)
     d = distance(a, b)
+    if (d == 0 and full_pixels is not None and (a.width, a.height) == (b.width, b.height)
+            and (digest := full_pixels(a.asset_id)) is not None and digest == full_pixels(b.asset_id)):
+        return Duplicate(b.asset_id, EXACT, 0)
     return Duplicate(b.asset_id, NEAR, d) if d <= near_distance else None
 
 
-def duplicates_of(target: Fingerprint, others: Iterable[Fingerprint]) -> list[Duplicate]:
+def duplicates_of(target: Fingerprint, others: Iterable[Fingerprint],
+                  full_pixels: FullPixels | None = None) -> list[Duplicate]:
     """``target``'s duplicates among ``others``: exact first, then by distance."""
-    found = [d for o in others if o.asset_id != target.asset_id and (d := tier_of(target, o))]
+    found = [d for o in others
+             if o.asset_id != target.asset_id and (d := tier_of(target, o, full_pixels=full_pixels))]
     return sorted(found, key=lambda d: (TIERS.index(d.tier), d.distance, d.asset_id))
 
 
-def groups(prints: list[Fingerprint], tier: str) -> list[DuplicateGroup]:
+def groups(prints: list[Fingerprint], tier: str,
+           full_pixels: FullPixels | None = None) -> list[DuplicateGroup]:
     """Assets joined by duplicate links: for ``exact`` by exact links only, for ``near``
     by any link (a near group holds its exact copies too); groups of two or more,
     largest first."""
@@ -125,7 +141,7 @@ def groups(prints: list[Fingerprint], tier: str) -> list[DuplicateGroup]:
     wanted = TIERS[: TIERS.index(tier) + 1]
     for i, a in enumerate(prints):
         for b in prints[i + 1:]:
-            d = tier_of(a, b)
+            d = tier_of(a, b, full_pixels=full_pixels)
             if d is not None and d.tier in wanted:
                 parent[root(b.asset_id)] = root(a.asset_id)
     members: dict[str, list[str]] = {}
@@ -156,15 +172,37 @@ def project_fingerprints(assets: AssetService, project: str) -> Iterator[Fingerp
         cursor = page.next_cursor
 
 
+def original_pixels(assets: AssetService, project: str) -> FullPixels:
+    """Full-size pixel digests of the project's originals, each decoded at most once
+    per call; None for one that cannot be decoded (it then stays near, not exact)."""
+    from vitrina.errors import VitrinaError
+    from vitrina.media.pixels import pixel_digest
+
+    digests: dict[str, str | None] = {}
+
+    def digest(asset_id: str) -> str | None:
+        if asset_id not in digests:
+            try:
+                record = assets.get(project, asset_id)
+                digests[asset_id] = pixel_digest(assets.store.read_bytes(record.blob_key))
+            except VitrinaError:
+                digests[asset_id] = None
+        return digests[asset_id]
+
+    return digest
+
+
 def find_duplicates(assets: AssetService, project: str, asset_id: str) -> DuplicateReport:
     """The project's duplicates of one of its assets; NotFound as :meth:`AssetService.get`."""
     target = fingerprint_of(assets.get(project, asset_id))
     if target is None:
         return DuplicateReport(asset_id, False, ())
-    return DuplicateReport(asset_id, True, tuple(duplicates_of(target, project_fingerprints(assets, project))))
+    found = duplicates_of(target, project_fingerprints(assets, project), original_pixels(assets, project))
+    return DuplicateReport(asset_id, True, tuple(found))
 
 
 def duplicate_groups(assets: AssetService, project: str, tiers: Iterable[str] = TIERS) -> list[DuplicateGroup]:
     """The project's groups of duplicates, per tier asked for."""
     prints = list(project_fingerprints(assets, project))
-    return [g for tier in tiers for g in groups(prints, tier)]
+    full_pixels = original_pixels(assets, project)
+    return [g for tier in tiers for g in groups(prints, tier, full_pixels)]
