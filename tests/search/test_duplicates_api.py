@@ -105,7 +105,9 @@ def _the_cli_reports_groups_per_tier(client, catalogue) -> None:
     groups = {g["tier"]: set(g["asset_ids"]) for g in json.loads(out.output)["groups"]}
     coffee = {catalogue[n] for n in ("coffee.png", "coffee-tagged.png", "coffee-q60.jpg",
                                      "coffee-half.webp", "coffee-crop.png")}
-    assert groups == {"exact": {catalogue["coffee.png"], catalogue["coffee-tagged.png"]}, "near": coffee}
+    # no image embeddings here (the model analysers are off): the similar group is the near one
+    assert groups == {"exact": {catalogue["coffee.png"], catalogue["coffee-tagged.png"]}, "near": coffee,
+                      "similar": coffee}
 
     text = runner.invoke(duplicates_command, ["--tier", "exact"], obj=settings)
     assert text.exit_code == 0, text.output

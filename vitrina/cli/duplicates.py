@@ -11,8 +11,9 @@ from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 
 @click.command()
-@click.option("--tier", type=click.Choice(["exact", "near"]), multiple=True,
-              help="Only this tier (repeatable); both by default. A near group holds its exact copies too.")
+@click.option("--tier", type=click.Choice(["exact", "near", "similar"]), multiple=True,
+              help="Only this tier (repeatable); all three by default. A group holds the stricter "
+                   "tiers' copies too (a near group its exact copies, a similar group both).")
 @click.option("--project", default=DEFAULT_PROJECT, show_default=True, help="The project the assets belong to.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context

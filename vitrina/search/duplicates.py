@@ -7,7 +7,9 @@ a JPEG), the same full-size pixels, decoded only then (:mod:`vitrina.media.pixel
 the two assets' pHashes, whole frame against whole frame, whole frame against each
 region (a crop matches the region it was cut from) and region against the same
 region (a corner overlay is left out by the regions that skip that corner), is at
-most :data:`NEAR_DISTANCE`.
+most :data:`NEAR_DISTANCE`. ``similar``: neither, but the cosine similarity of the two
+assets' image embeddings (the ``imagenet`` signal) is at least :data:`SIMILAR_COSINE`:
+frames of one burst, a re-shoot, a heavy crop.
 
 The pure functions come first; :func:`find_duplicates` and :func:`duplicate_groups`
 read a project's signals through the asset service. They scan every image of the
@@ -17,17 +19,20 @@ project (fine for catalogues of thousands; an index over the hashes comes later)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from vitrina.assets.records import MAX_PAGE, AssetRecord
 
 if TYPE_CHECKING:
     from vitrina.assets.service import AssetService
 
-EXACT, NEAR = "exact", "near"
-TIERS = (EXACT, NEAR)  # strictest first
+EXACT, NEAR, SIMILAR = "exact", "near", "similar"
+TIERS = (EXACT, NEAR, SIMILAR)  # strictest first
 HASH_SIGNAL = "phash"
+EMBEDDING_SIGNAL = "imagenet"  # its value's "embedding" is the image embedding
 
 #: Calibrated on the labelled set of tests/search/labelled.py (8 photos, 22 edits each,
 #: mirrors, look-alike regions: 16,312 pairs; `python -m tests.search.labelled`): at 12
@@ -35,6 +40,11 @@ HASH_SIGNAL = "phash"
 #: (off-centre crops, text boxes), at 16 precision falls to 0.870 (different photos
 #: carrying the same watermark). The figures per edit are in decision 024.
 NEAR_DISTANCE = 12
+
+#: Calibrated on the labelled bursts of tests/search/bursts.py (frames of the demo
+#: videos' shots, 0.5-1 s apart, against frames of other shots and other photos;
+#: `python -m tests.search.bursts`); the figures are in decision 024.
+SIMILAR_COSINE = 0.60
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class Fingerprint:
     hash: int  # the whole preview's 64-bit pHash
     regions: tuple[int, ...] = ()  # the regions' pHashes in a fixed order; () before phash 2
     pixels: str | None = None  # digest of the preview's pixels; None before phash 2
+    #: the unit-length image embedding, None until the embedding analyser has run
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class Duplicate:
     asset_id: str
     tier: str
     distance: int
+    #: cosine similarity of the image embeddings; None when either has none
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,11 +88,18 @@ class DuplicateGroup:
 
 # --- pure functions ----------------------------------------------------------------------
 def fingerprint(asset_id: str, sha256: str, width: int | None, height: int | None,
-                signal: dict) -> Fingerprint:
+                signal: dict, embedding: np.ndarray | None = None) -> Fingerprint:
     """A fingerprint from a stored ``phash`` signal's value (version 1 or 2)."""
     regions = signal.get("regions") or {}
     return Fingerprint(asset_id, sha256, width, height, int(signal["hash"], 16),
-                       tuple(int(regions[k], 16) for k in sorted(regions)), signal.get("pixels"))
+                       tuple(int(regions[k], 16) for k in sorted(regions)), signal.get("pixels"),
+                       embedding)
+
+
+def cosine(a: Fingerprint, b: Fingerprint) -> float | None:
+    if a.embedding is None or b.embedding is None or a.embedding.shape != b.embedding.shape:
+        return None
+    return round(float(a.embedding @ b.embedding), 4)
 
 
 def distance(a: Fingerprint, b: Fingerprint) -> int:
@@ -103,18 +124,23 @@ def is_exact(a: Fingerprint, b: Fingerprint) -> bool:
 
 
 def tier_of(a: Fingerprint, b: Fingerprint, near_distance: int = NEAR_DISTANCE,
-            full_pixels: FullPixels | None = None) -> Duplicate | None:
+            full_pixels: FullPixels | None = None, similar_cosine: float = SIMILAR_COSINE) -> Duplicate | None:
     """How ``b`` duplicates ``a``, or None when it does not. With ``full_pixels``, a
     pair of one size at distance 0 whose previews differ is exact if its full-size
     pixels are the same (the previews of a JPEG and of its PNG copy differ by the
     JPEG decoder's shrink-on-load)."""
+    similarity = cosine(a, b)
     if is_exact(a, b):
-        return Duplicate(b.asset_id, EXACT, 0)
+        return Duplicate(b.asset_id, EXACT, 0, similarity)
     d = distance(a, b)
     if (d == 0 and full_pixels is not None and (a.width, a.height) == (b.width, b.height)
             and (digest := full_pixels(a.asset_id)) is not None and digest == full_pixels(b.asset_id)):
-        return Duplicate(b.asset_id, EXACT, 0)
-    return Duplicate(b.asset_id, NEAR, d) if d <= near_distance else None
+        return Duplicate(b.asset_id, EXACT, 0, similarity)
+    if d <= near_distance:
+        return Duplicate(b.asset_id, NEAR, d, similarity)
+    if similarity is not None and similarity >= similar_cosine:
+        return Duplicate(b.asset_id, SIMILAR, d, similarity)
+    return None
 
 
 def duplicates_of(target: Fingerprint, others: Iterable[Fingerprint],
@@ -122,14 +148,14 @@ def duplicates_of(target: Fingerprint, others: Iterable[Fingerprint],
     """``target``'s duplicates among ``others``: exact first, then by distance."""
     found = [d for o in others
              if o.asset_id != target.asset_id and (d := tier_of(target, o, full_pixels=full_pixels))]
-    return sorted(found, key=lambda d: (TIERS.index(d.tier), d.distance, d.asset_id))
+    return sorted(found, key=lambda d: (TIERS.index(d.tier), d.distance if d.tier != SIMILAR
+                                        else -(d.similarity or 0.0), d.asset_id))
 
 
 def groups(prints: list[Fingerprint], tier: str,
            full_pixels: FullPixels | None = None) -> list[DuplicateGroup]:
-    """Assets joined by duplicate links: for ``exact`` by exact links only, for ``near``
-    by any link (a near group holds its exact copies too); groups of two or more,
-    largest first."""
+    """Assets joined by duplicate links of ``tier`` or a stricter one (a near group holds
+    its exact copies too); groups of two or more, largest first."""
     parent = {p.asset_id: p.asset_id for p in prints}
 
     def root(x: str) -> str:
@@ -156,7 +182,25 @@ def fingerprint_of(record: AssetRecord) -> Fingerprint | None:
     signal = record.signals.get(HASH_SIGNAL)
     if signal is None or "hash" not in signal.value:
         return None
-    return fingerprint(record.id, record.sha256, record.width, record.height, signal.value)
+    return fingerprint(record.id, record.sha256, record.width, record.height, signal.value,
+                       embedding_of(record))
+
+
+def embedding_of(record: AssetRecord) -> np.ndarray | None:
+    """The asset's unit-length image embedding, None when it has none (or a bad one)."""
+    from vitrina.errors import InvalidInput
+    from vitrina.search.vectors import decode_vector
+
+    signal = record.signals.get(EMBEDDING_SIGNAL)
+    value = signal.value.get("embedding") if signal is not None else None
+    if not value:
+        return None
+    try:
+        vector = decode_vector(value)
+    except InvalidInput:
+        return None
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 and np.isfinite(norm) else None
 
 
 def project_fingerprints(assets: AssetService, project: str) -> Iterator[Fingerprint]:
