@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from vitrina.projects.quotas import QuotaService
     from vitrina.projects.service import ProjectService
     from vitrina.projects.usage import UsageMeter, UsageService
+    from vitrina.search.service import SearchService
     from vitrina.uploads.service import UploadService
 
 
@@ -122,6 +123,19 @@ class Runtime:
         from vitrina.uploads.service import UploadService
 
         return UploadService(self)
+
+    @cached_property
+    def search(self) -> SearchService:
+        """Hybrid search and search by example, with this process's vector indexes (decision 027)."""
+        from vitrina.search import index_kinds
+        from vitrina.search.catalogue import SearchCatalogue
+        from vitrina.search.live import LiveIndexes
+        from vitrina.search.service import SearchService, default_encoders
+        from vitrina.search.store import IndexStore
+
+        catalogue = SearchCatalogue(self.sessions)
+        indexes = LiveIndexes(catalogue, IndexStore(self.store, index_kinds()))
+        return SearchService(catalogue, self.assets, indexes, encoders=default_encoders(self.settings))
 
     def close(self) -> None:
         if "images" in self.__dict__:

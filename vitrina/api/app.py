@@ -18,6 +18,7 @@ from vitrina.api.routers import (
     experiments,
     health,
     projects,
+    search,
     uploads,
     usage,
     video,
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(health.router)
     app.include_router(assets.router)
     app.include_router(duplicates.router)
+    app.include_router(search.router)
     app.include_router(collections.router)
     app.include_router(experiments.router)
     app.include_router(usage.router)

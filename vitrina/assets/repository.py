@@ -190,6 +190,18 @@ class AssetRepository:
             items = self._records(s, rows[:limit])
         return AssetPage(items, encode_cursor(items[-1].id) if more else None)
 
+    def get_many(self, project: str, asset_ids: Sequence[str]) -> tuple[AssetRecord, ...]:
+        """The project's assets among these ids, in the order given (unknown or other
+        projects' ids are left out); five queries however many (search's result pages)."""
+        if not asset_ids:
+            return ()
+        query = _RECORDS.where(_a.project_id == bindparam("p_project"),
+                               _a.id.in_(bindparam("p_ids", expanding=True)))
+        with self.sessions() as s:
+            found = {r.id: r for r in self._records(s, s.execute(query, {"p_project": project,
+                                                                        "p_ids": list(asset_ids)}).all())}
+        return tuple(found[i] for i in asset_ids if i in found)
+
     # --- user metadata ------------------------------------------------------------------
     def update_metadata(self, project: str, asset_id: str, change: Callable[[UserMetadata], UserMetadata],
                         now: datetime) -> AssetRecord | None:

@@ -29,11 +29,22 @@ def main() -> None:
 
 
 def _register() -> None:
-    from vitrina.cli import admin, assets, collections, experiments, projects, server, url, usage
+    from vitrina.cli import (
+        admin,
+        assets,
+        collections,
+        experiments,
+        projects,
+        search,
+        server,
+        url,
+        usage,
+    )
 
-    for module in (server, assets, collections, admin, projects, url, experiments, usage):
+    for module in (server, assets, collections, search, admin, projects, url, experiments, usage):
         for command in module.COMMANDS:
             main.add_command(command)
+    assets.assets.add_command(search.similar)
 
 
 _register()

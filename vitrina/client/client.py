@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
@@ -26,6 +27,9 @@ from vitrina.client.models import (
     CollectionPage,
     Derivative,
     Health,
+    SearchHit,
+    SearchPage,
+    SimilarResult,
     UploadResult,
 )
 from vitrina.client.resumable import (
@@ -186,6 +190,40 @@ class Client:
                 raise WaitTimeoutError(asset, timeout)
             time.sleep(min(poll, remaining))
 
+    # --- search ---------------------------------------------------------------------------
+    def search(self, q: str | None = None, *, color: str | None = None, color_tolerance: float | None = None,
+               kind: str | None = None, tag: str | None = None, collection: str | None = None,
+               min_width: int | None = None, max_width: int | None = None, min_height: int | None = None,
+               max_height: int | None = None, created_after: str | datetime | None = None,
+               created_before: str | datetime | None = None, limit: int = 20,
+               cursor: str | None = None) -> SearchPage:
+        """One page of a hybrid search, best first: words ``q`` (titles, alt text, tags, OCR
+        text, text embeddings) and/or a ``color`` ("#rrggbb"), within the filters; neither:
+        the filtered assets, newest first. Each hit's ``explain`` says why it was found."""
+        params = {"q": q, "color": color, "color_tolerance": color_tolerance, "kind": kind, "tag": tag,
+                  "collection": collection, "min_width": min_width, "max_width": max_width,
+                  "min_height": min_height, "max_height": max_height,
+                  "created_after": _iso(created_after), "created_before": _iso(created_before),
+                  "limit": limit, "cursor": cursor}
+        return self._parse(SearchPage.from_json, self._request(
+            "GET", "/v1/search", params={k: v for k, v in params.items() if v is not None}))
+
+    def iter_search(self, q: str | None = None, *, limit: int = 100, **filters: Any) -> Iterator[SearchHit]:
+        """Every hit of :meth:`search`, following cursors page by page (``limit`` per page)."""
+        cursor: str | None = None
+        while True:
+            page = self.search(q, limit=limit, cursor=cursor, **filters)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def similar(self, asset_id: str, *, by: str = "image", limit: int = 10) -> SimilarResult:
+        """The project's assets most like this one by an embedding: ``image``, ``text`` or
+        ``clip``; ``embedded`` is False while the asset has none yet."""
+        return self._parse(SimilarResult.from_json, self._request(
+            "GET", f"{_asset_path(asset_id)}/similar", params={"by": by, "limit": limit}))
+
     # --- collections ----------------------------------------------------------------------
     def create_collection(self, name: str, description: str | None = None) -> Collection:
         """A new collection; ConflictError if the project has one of that name."""
@@ -306,6 +344,10 @@ class Client:
                 f"with a body this SDK cannot read ({type(exc).__name__}: {exc}); is base_url a "
                 "Vitrina server of a compatible version?"
             ) from exc
+
+
+def _iso(value: str | datetime | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _collection_path(collection_id: str) -> str:

@@ -200,3 +200,66 @@ class Health:
 
     ok: bool
     checks: Mapping[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One asset a search found: its score (reciprocal rank fusion) and why: ``explain``
+    has an entry per component that found it (``keyword``: score, rank, matched
+    ``{field, term}``; ``text_embedding``/``clip``: similarity, rank; ``color``: hex,
+    delta_e, fraction, score, rank), each with its ``contribution`` to the score."""
+
+    asset: Asset
+    score: float
+    explain: Mapping[str, Any] = field(hash=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SearchHit:
+        explain = {k: v for k, v in (data.get("explain") or {}).items() if v is not None}
+        return cls(asset=Asset.from_json(data["asset"]), score=float(data["score"]), explain=explain)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results, best first; pass ``next_cursor`` back (with the same
+    query) for the next (None: this was the last)."""
+
+    items: tuple[SearchHit, ...]
+    next_cursor: str | None
+    #: what ranked the query: keyword, text_embedding, clip, color (none: a filtered listing)
+    components: tuple[str, ...] = ()
+    #: how many assets the query found, over all pages
+    total: int = 0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SearchPage:
+        return cls(items=tuple(SearchHit.from_json(h) for h in data["items"]),
+                   next_cursor=data.get("next_cursor") or None,
+                   components=tuple(data.get("components") or ()), total=int(data.get("total") or 0))
+
+
+@dataclass(frozen=True)
+class SimilarAsset:
+    asset: Asset
+    #: cosine of the two embeddings (1: the same)
+    similarity: float
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SimilarAsset:
+        return cls(asset=Asset.from_json(data["asset"]), similarity=float(data["similarity"]))
+
+
+@dataclass(frozen=True)
+class SimilarResult:
+    """The assets most like ``asset_id`` by the embedding ``by`` names; ``embedded`` is
+    False while the asset has none yet (nothing was compared)."""
+
+    asset_id: str
+    by: str
+    embedded: bool
+    similar: tuple[SimilarAsset, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SimilarResult:
+        return cls(asset_id=str(data["asset_id"]), by=str(data["by"]), embedded=bool(data["embedded"]),
+                   similar=tuple(SimilarAsset.from_json(s) for s in data.get("similar") or ()))

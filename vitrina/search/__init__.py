@@ -55,6 +55,11 @@ class VectorIndex(Protocol):
 
     def __len__(self) -> int: ...
 
+    def ids(self) -> list[str]:
+        """Every id held, in no particular order (what an incremental update compares
+        with the catalogue to find removals)."""
+        ...
+
     def save(self) -> bytes:
         """The whole index as bytes that the same kind's ``load`` reads back."""
         ...

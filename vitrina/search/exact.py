@@ -37,6 +37,11 @@ class ExactIndex:
     def __contains__(self, id_: object) -> bool:
         return id_ in self._rows
 
+    def ids(self) -> list[str]:
+        """Every id held, in no particular order."""
+        with self._lock.reading():
+            return list(self._ids)
+
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         ids, array = check_batch(ids, vectors, self.dim, self.metric)
         with self._lock.writing():

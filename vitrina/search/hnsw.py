@@ -70,6 +70,11 @@ class HnswIndex:
     def __contains__(self, id_: object) -> bool:
         return id_ in self._labels
 
+    def ids(self) -> list[str]:
+        """Every id held, in no particular order."""
+        with self._lock.reading():
+            return list(self._labels)
+
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         ids, array = check_batch(ids, vectors, self.dim, self.metric)
         if not ids:

@@ -1,0 +1,270 @@
+"""Vector indexes kept current with the catalogue, one per (project, embedding signal).
+
+An index is opened lazily on first use: loaded from the blob store
+(:class:`~vitrina.search.store.IndexStore`), or rebuilt from the catalogue when the
+stored one is missing, unreadable or of the wrong kind. Before each use it is brought
+up to date incrementally (decision 027):
+
+- *position*: the newest ``signals.created_at`` the index covers, in microseconds since
+  1970. The pipeline replaces a signal by deleting and inserting its row, so a new or
+  changed embedding always carries a newer ``created_at``.
+- a cheap check first: the count and newest ``created_at`` of the project's signals of
+  that name. If neither moved since the last look, nothing changed.
+- otherwise the (asset id, created_at) pairs are read (no vectors): ids gone from the
+  catalogue are removed from the index; ids the index lacks, and ids written after
+  ``position - LAG``, have their vectors read and added (a replace for ids already
+  there). ``LAG`` covers a write that committed after a newer one was seen (its
+  ``created_at`` is taken before its transaction commits).
+- the index is saved back, at most every ``save_interval`` seconds, with the new
+  position in its manifest; a process that loads it catches up from that position.
+
+The kind follows the size (decision 023): ``exact`` up to :data:`EXACT_MAX` vectors,
+``hnsw`` beyond; an index crossing the line is rebuilt in the other kind, with some
+hysteresis so that a catalogue hovering at the line is not rebuilt back and forth.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vitrina.errors import VitrinaError
+from vitrina.plugins import Registry
+from vitrina.search import IndexKind, VectorIndex
+from vitrina.search.catalogue import SearchCatalogue
+from vitrina.search.store import IndexStore, Manifest, Source
+from vitrina.search.vectors import decode_vector
+
+log = logging.getLogger(__name__)
+
+#: up to this many vectors a numpy scan is as fast as a graph and always exact (decision 023)
+EXACT_MAX = 5000
+#: an ``hnsw`` index shrinking below this goes back to ``exact`` (hysteresis)
+EXACT_BACK = 4000
+#: microseconds of writes re-read behind the position, for writes that committed late
+LAG = 60_000_000
+METRIC = "cosine"
+
+
+def vector_of(value: Any) -> np.ndarray | None:
+    """The embedding inside a signal's value (``{"embedding": {...}}``), or None when it
+    has none (an empty text) or it is malformed."""
+    embedding = value.get("embedding") if isinstance(value, dict) else None
+    if embedding is None:
+        return None
+    try:
+        vector = decode_vector(embedding)
+    except VitrinaError:
+        return None
+    if not np.isfinite(vector).all() or not np.any(vector):
+        return None
+    return vector
+
+
+def kind_for(count: int, current: str | None = None) -> str:
+    if current == "hnsw" and count >= EXACT_BACK:
+        return "hnsw"
+    return "exact" if count <= EXACT_MAX else "hnsw"
+
+
+@dataclass
+class _Live:
+    index: VectorIndex
+    manifest: Manifest
+    #: the catalogue's (count, newest) when the index was last brought up to date
+    seen: tuple[int, int] | None = None
+    #: ids whose signal holds no usable vector, with the created_at read
+    empty: dict[str, int] = field(default_factory=dict)
+    position: int = 0
+    dirty: bool = False
+    saved_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    added: int = 0
+    removed: int = 0
+    rebuilt: str | None = None  # why the stored index was not used, as IndexStore.open says
+
+
+class LiveIndexes:
+    """The indexes of every (project, signal) this process has used."""
+
+    def __init__(self, catalogue: SearchCatalogue, store: IndexStore, *, save_interval: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.catalogue, self.store = catalogue, store
+        self.save_interval, self.clock = save_interval, clock
+        self._live: dict[tuple[str, str], _Live] = {}
+        self._lock = threading.Lock()
+        self._opening: dict[tuple[str, str], threading.Lock] = {}
+
+    @property
+    def kinds(self) -> Registry[IndexKind]:
+        return self.store.kinds
+
+    def index(self, project: str, name: str) -> tuple[VectorIndex | None, Refreshed]:
+        """The project's index of signal ``name``, up to date; None when no asset of the
+        project holds a vector of that signal yet."""
+        key = (project, name)
+        with self._lock:
+            opening = self._opening.setdefault(key, threading.Lock())
+        with opening:  # one opener or refresher per index; queries on the index run freely
+            live = self._live.get(key)
+            rebuilt = None
+            if live is None:
+                live, rebuilt = self._open(project, name)
+                if live is None:
+                    return None, Refreshed()
+                self._live[key] = live
+            added, removed = self._refresh(project, name, live)
+            wanted = kind_for(len(live.index), live.index.kind)
+            if wanted != live.index.kind:  # crossed the size line: rebuild as the other kind
+                live, rebuilt = self._rebuild(project, name, wanted, reason="resized")
+                self._live[key] = live
+            self._maybe_save(project, name, live)
+            return live.index, Refreshed(added, removed, rebuilt)
+
+    def forget(self) -> None:
+        """Drop what this process holds (the stored indexes stay)."""
+        with self._lock:
+            self._live.clear()
+
+    def flush(self) -> None:
+        """Save every index changed since its last save."""
+        for (project, name), live in list(self._live.items()):
+            with live.lock:
+                if live.dirty:
+                    self._save(project, name, live)
+
+    # --- internals ----------------------------------------------------------------------
+    def _open(self, project: str, name: str) -> tuple[_Live | None, str | None]:
+        count, _ = self.catalogue.signal_stat(project, name)
+        stored = self.store.manifest(project, name)
+        if count == 0 and stored is None:
+            return None, None
+        dim = stored.dim if stored is not None else None
+        if dim is None:
+            dim = self._dim(project, name)
+            if dim is None:  # signals, but none holds a vector
+                return None, None
+        kind = kind_for(count, stored.kind if stored is not None else None)
+        times: dict[str, int] = {}
+        holder: dict[str, dict[str, int]] = {}
+
+        def source() -> Source:  # called only when the stored index cannot be used
+            times.update(self.catalogue.signal_times(project, name))
+            holder["empty"] = {}
+            return Source(self._rows(sorted(times), name, dim, times, holder["empty"]),
+                          position=max(times.values(), default=0), total=len(times))
+
+        opened = self.store.open(project, name, kind=kind, dim=dim, metric=METRIC, source=source)
+        live = _Live(opened.index, opened.manifest, position=opened.manifest.position,
+                     empty=holder.get("empty", {}), saved_at=self.clock())
+        if opened.rebuilt is not None:
+            log.info("vector index %s/%s rebuilt (%s): %d vectors", project, name, opened.rebuilt,
+                     len(opened.index))
+        return live, opened.rebuilt
+
+    def _rebuild(self, project: str, name: str, kind: str, reason: str) -> tuple[_Live, str]:
+        times = self.catalogue.signal_times(project, name)
+        current = self._live[(project, name)].index
+        index = self.kinds.get(kind).create(current.dim, METRIC)
+        empty: dict[str, int] = {}
+        from vitrina.search.store import build
+
+        build(index, self._rows(sorted(times), name, current.dim, times, empty))
+        position = max(times.values(), default=0)
+        manifest = self.store.save(project, name, index, position)
+        live = _Live(index, manifest, seen=None, empty=empty, position=position, saved_at=self.clock())
+        return live, reason
+
+    def _refresh(self, project: str, name: str, live: _Live) -> tuple[int, int]:
+        stat = self.catalogue.signal_stat(project, name)
+        if stat == live.seen:
+            return 0, 0
+        times = self.catalogue.signal_times(project, name)
+        index = live.index
+        held = set(_ids(index))
+        gone = sorted(held - times.keys())
+        for id_ in set(live.empty) - times.keys():
+            del live.empty[id_]
+        fresh = sorted(id_ for id_, t in times.items()
+                       if t > live.position - LAG
+                       or (id_ not in held and live.empty.get(id_) != t))
+        added = 0
+        if gone:
+            index.remove(gone)
+        if fresh:
+            ids, vectors = [], []
+            drop = []
+            for id_, value in self.catalogue.signals(fresh, name).items():
+                vector = vector_of(value)
+                if vector is None or vector.shape != (index.dim,):
+                    live.empty[id_] = times[id_]
+                    if id_ in index:
+                        drop.append(id_)
+                    continue
+                live.empty.pop(id_, None)
+                ids.append(id_)
+                vectors.append(vector)
+            if drop:
+                index.remove(drop)
+                gone += drop
+            if ids:
+                index.add(ids, np.stack(vectors))
+                added = len(ids)
+        live.seen = stat
+        new_position = max(times.values(), default=live.position)
+        if gone or added or new_position != live.position:
+            live.dirty = True
+        live.position = max(live.position, new_position)
+        return added, len(gone)
+
+    def _maybe_save(self, project: str, name: str, live: _Live) -> None:
+        if live.dirty and self.clock() - live.saved_at >= self.save_interval:
+            self._save(project, name, live)
+
+    def _save(self, project: str, name: str, live: _Live) -> None:
+        live.manifest = self.store.save(project, name, live.index, live.position)
+        live.dirty, live.saved_at = False, self.clock()
+
+    def _dim(self, project: str, name: str) -> int | None:
+        """The dimension of the first usable vector of the project's ``name`` signals."""
+        times = self.catalogue.signal_times(project, name)
+        ids = sorted(times)
+        for start in range(0, len(ids), 200):
+            for value in self.catalogue.signals(ids[start:start + 200], name).values():
+                vector = vector_of(value)
+                if vector is not None:
+                    return int(vector.shape[0])
+        return None
+
+    def _rows(self, ids: list[str], name: str, dim: int, times: dict[str, int],
+              empty: dict[str, int]) -> Iterator[tuple[str, np.ndarray]]:
+        """(id, vector) of these assets' ``name`` signals, read in chunks; the ids
+        without a usable vector of this dimension go to ``empty``."""
+        for start in range(0, len(ids), 1000):
+            part = ids[start:start + 1000]
+            values = self.catalogue.signals(part, name)
+            for id_ in part:
+                vector = vector_of(values.get(id_))
+                if vector is None or vector.shape != (dim,):
+                    empty[id_] = times.get(id_, 0)
+                    continue
+                yield id_, vector
+
+
+
+def _ids(index: VectorIndex) -> list[str]:
+    """The ids an index holds (both built-in kinds can list them)."""
+    ids = getattr(index, "ids", None)
+    if callable(ids):
+        return list(ids())
+    raise TypeError(f"a {index.kind} index cannot list its ids")

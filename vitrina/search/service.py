@@ -1,0 +1,376 @@
+"""The search service: hybrid search over a project's assets and search by example
+(decision 027).
+
+``search``: the query's filters pick the candidates (newest first, at most
+:data:`MAX_CANDIDATES`); then each active component ranks them -
+
+- ``keyword``: BM25F over title, alt text, user tags, model tags and OCR text
+  (:mod:`vitrina.search.keyword`), the assets holding at least one query term;
+- ``text_embedding``: the query's text embedding against the assets' text embeddings
+  (the project's ``text_embedding`` index), the :data:`SEMANTIC_DEPTH` nearest;
+- ``clip``: the same with a joint image-text model's text encoder against the assets'
+  ``clip`` image embeddings, when one is configured;
+- ``color``: how much of each picture is near the query colour (:mod:`vitrina.search.colour`).
+
+A query (``q``) keeps the assets some text component found; a colour keeps those with
+a colour match; both together keep those found by both. The kept assets are ordered
+by reciprocal rank fusion, ``score = sum over components of 1 / (RRF_K + rank)``, each
+hit's ``explain`` giving every component's rank and share. No query and no colour is
+a filtered listing, newest first, score 0.
+
+``similar``: the nearest neighbours of an asset's own embedding in the project's
+index of that signal (:mod:`vitrina.search.live`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import numpy as np
+
+from vitrina.assets.metadata import USER_TAGS, normalise_tag
+from vitrina.assets.records import AssetRecord
+from vitrina.assets.service import AssetService
+from vitrina.errors import InvalidInput
+from vitrina.search import colour, keyword
+from vitrina.search.catalogue import Candidate, Filters, SearchCatalogue
+from vitrina.search.live import LiveIndexes, vector_of
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY = 500
+MAX_LIMIT = 100
+#: the assets one search ranks at most (the newest that pass the filters)
+MAX_CANDIDATES = 20_000
+#: nearest neighbours an embedding component contributes
+SEMANTIC_DEPTH = 200
+#: reciprocal rank fusion's constant: 60 as in Cormack, Clarke and Buettcher (2009)
+RRF_K = 60
+#: the components, and the signal each reads
+KEYWORD, TEXT_EMBEDDING, CLIP, COLOR = "keyword", "text_embedding", "clip", "color"
+#: search by example: ``by`` -> the signal holding the embedding
+SIMILAR_BY = {"image": "imagenet", "text": "text_embedding", "clip": "clip"}
+OCR_SIGNAL = "ocr"
+
+#: a text encoder: text in, one vector out
+Encoder = Callable[[str], np.ndarray]
+
+
+# --- the query ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""
+    color: str | None = None  # "#rrggbb"
+    color_tolerance: float = colour.DEFAULT_TOLERANCE
+    filters: Filters = field(default_factory=Filters)
+    limit: int = 20
+    offset: int = 0
+
+    def fingerprint(self) -> str:
+        """What a cursor is bound to: the same query and filters (not the page)."""
+        f = self.filters
+        parts = [self.q, self.color, self.color_tolerance, f.kind, f.tag, f.collection, f.min_width,
+                 f.max_width, f.min_height, f.max_height,
+                 *(None if d is None else d.isoformat() for d in (f.created_after, f.created_before))]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def parse_query(*, q: str | None = None, color: str | None = None, color_tolerance: float | None = None,
+                kind: str | None = None, tag: str | None = None, collection: str | None = None,
+                min_width: int | None = None, max_width: int | None = None,
+                min_height: int | None = None, max_height: int | None = None,
+                created_after: str | None = None, created_before: str | None = None,
+                limit: int = 20, cursor: str | None = None) -> SearchQuery:
+    """A checked query, or a 400 with a stable code: ``query_too_long``, ``invalid_color``,
+    ``invalid_date``, ``invalid_range``, ``invalid_limit``, ``invalid_cursor``."""
+    q = (q or "").strip()
+    if len(q) > MAX_QUERY:
+        raise InvalidInput(f"q is at most {MAX_QUERY} characters.", code="query_too_long",
+                           details={"length": len(q), "max": MAX_QUERY})
+    hex_ = colour.parse_hex(color) if color not in (None, "") else None
+    tolerance = colour.DEFAULT_TOLERANCE if color_tolerance is None else color_tolerance
+    if not colour.MIN_TOLERANCE <= tolerance <= colour.MAX_TOLERANCE:
+        raise InvalidInput(f"color_tolerance is a ΔE from {colour.MIN_TOLERANCE:g} to {colour.MAX_TOLERANCE:g}.",
+                           code="invalid_color", details={"color_tolerance": tolerance})
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit",
+                           details={"limit": repr(limit)[:20]})
+    for name, value in (("min_width", min_width), ("max_width", max_width),
+                        ("min_height", min_height), ("max_height", max_height)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**9):
+            raise InvalidInput(f"{name} is a number of pixels from 0 to 10^9.", code="invalid_range",
+                               details={"field": name})
+    after, before = _date("created_after", created_after), _date("created_before", created_before)
+    for low, high, names in ((min_width, max_width, "min_width > max_width"),
+                             (min_height, max_height, "min_height > max_height"),
+                             (after, before, "created_after > created_before")):
+        if low is not None and high is not None and low > high:
+            raise InvalidInput(f"Empty range: {names}.", code="invalid_range", details={"range": names})
+    try:
+        tag_ = None if tag in (None, "") else normalise_tag(tag)
+    except (InvalidInput, TypeError, ValueError):
+        raise InvalidInput("tag is 1 to 64 characters.", code="invalid_tag", details={"tag": str(tag)[:80]}) from None
+    filters = Filters(kind=kind or None, tag=tag_, collection=collection or None,
+                      min_width=min_width, max_width=max_width, min_height=min_height, max_height=max_height,
+                      created_after=after, created_before=before)
+    query = SearchQuery(q=q, color=hex_, color_tolerance=float(tolerance), filters=filters, limit=limit)
+    if cursor:
+        offset = _decode_cursor(cursor, query.fingerprint())
+        query = SearchQuery(q, hex_, float(tolerance), filters, limit, offset)
+    return query
+
+
+def _date(name: str, value: str | None) -> datetime | None:
+    """ISO 8601: a date (midnight UTC) or a date and time (UTC when no offset is given)."""
+    if value in (None, ""):
+        return None
+    try:
+        text = value.strip()
+        if len(text) == 10:
+            parsed = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, AttributeError):
+        raise InvalidInput(f"{name} must be an ISO 8601 date or date and time, e.g. 2026-12-01 "
+                           "or 2026-12-01T10:00:00Z.", code="invalid_date",
+                           details={"field": name, "value": str(value)[:60]}) from None
+    if not 1970 <= parsed.year <= 9998:
+        raise InvalidInput(f"{name} must be between 1970 and 9998.", code="invalid_date",
+                           details={"field": name, "value": str(value)[:60]})
+    return parsed
+
+
+def _encode_cursor(offset: int, fingerprint: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset, "f": fingerprint}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, fingerprint: str) -> int:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset, bound = raw["o"], raw["f"]
+        ok = isinstance(offset, int) and not isinstance(offset, bool) and 0 < offset <= MAX_CANDIDATES
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        ok, bound = False, None
+    if not ok:
+        raise InvalidInput("cursor is not one this API gave out", code="invalid_cursor")
+    if bound != fingerprint:
+        raise InvalidInput("cursor belongs to another query: pass the same q, color and filters",
+                           code="invalid_cursor")
+    return offset
+
+
+# --- results --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Hit:
+    asset: AssetRecord
+    score: float
+    explain: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: tuple[Hit, ...]
+    next_cursor: str | None
+    #: the components that ranked this query (keyword, text_embedding, clip, color)
+    components: tuple[str, ...]
+    #: how many assets the query kept (all pages)
+    total: int
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    asset: AssetRecord
+    similarity: float
+
+
+@dataclass(frozen=True)
+class SimilarResult:
+    asset_id: str
+    by: str
+    #: False while the asset has no such embedding (still processing, the model off, not
+    #: an image): nothing was compared
+    embedded: bool
+    similar: tuple[Neighbour, ...]
+
+
+# --- the service ----------------------------------------------------------------------
+class SearchService:
+    def __init__(self, catalogue: SearchCatalogue, assets: AssetService, indexes: LiveIndexes, *,
+                 encoders: Callable[[str], Encoder | None] | None = None) -> None:
+        """``encoders(component)``: the query-side text encoder of ``text_embedding`` or
+        ``clip``, or None when that model is not available (keyword search goes on)."""
+        self.catalogue, self.assets, self.indexes = catalogue, assets, indexes
+        self._encoders = encoders or (lambda component: None)
+        self._encoder_cache: dict[str, Encoder | None] = {}
+        self._lock = threading.Lock()
+
+    def encoder(self, component: str) -> Encoder | None:
+        with self._lock:
+            if component not in self._encoder_cache:
+                try:
+                    self._encoder_cache[component] = self._encoders(component)
+                except Exception:  # a model that cannot load leaves keyword search working
+                    log.exception("the %s query encoder could not be loaded; searching without it", component)
+                    self._encoder_cache[component] = None
+            return self._encoder_cache[component]
+
+    # --- search -----------------------------------------------------------------------
+    def search(self, project: str, query: SearchQuery) -> SearchPage:
+        candidates = self.catalogue.candidates(project, query.filters, MAX_CANDIDATES)
+        ids = [c.id for c in candidates]
+        rankings: dict[str, dict[str, dict[str, Any]]] = {}  # component -> id -> explanation
+        if query.q:
+            rankings[KEYWORD] = self._keyword(candidates, query.q)
+            for component, signal in ((TEXT_EMBEDDING, TEXT_EMBEDDING), (CLIP, CLIP)):
+                found = self._semantic(project, component, signal, query.q, set(ids))
+                if found is not None:
+                    rankings[component] = found
+        if query.color is not None:
+            rankings[COLOR] = self._colour(ids, query.color, query.color_tolerance)
+        components = tuple(rankings)
+        if not rankings:  # a filtered listing
+            kept = [(i, 0.0, {}) for i in ids]
+        else:
+            text = [rankings[c] for c in (KEYWORD, TEXT_EMBEDDING, CLIP) if c in rankings]
+            keep = set(ids)
+            if query.q:
+                keep &= set().union(*(r.keys() for r in text))
+            if query.color is not None:
+                keep &= rankings[COLOR].keys()
+            kept = []
+            for i in keep:
+                explain, total = {}, 0.0
+                for component, ranking in rankings.items():
+                    if i in ranking:
+                        entry = dict(ranking[i])
+                        entry["contribution"] = 1.0 / (RRF_K + entry["rank"])
+                        total += entry["contribution"]
+                        explain[component] = entry
+                kept.append((i, total, explain))
+            newest = {i: n for n, i in enumerate(ids)}
+            kept.sort(key=lambda k: (-k[1], newest[k[0]]))
+        page = kept[query.offset:query.offset + query.limit]
+        records = {a.id: a for a in self.assets.get_many(project, [i for i, _, _ in page])}
+        items = tuple(Hit(records[i], score, explain) for i, score, explain in page if i in records)
+        more = query.offset + query.limit < len(kept)
+        cursor = _encode_cursor(query.offset + query.limit, query.fingerprint()) if more else None
+        return SearchPage(items, cursor, components, len(kept))
+
+    def _keyword(self, candidates: Sequence[Candidate], q: str) -> dict[str, dict[str, Any]]:
+        q_terms = keyword.query_terms(q)
+        if not q_terms:
+            return {}
+        ids = [c.id for c in candidates]
+        tags = self.catalogue.tags(ids)
+        ocr = self.catalogue.signals(ids, OCR_SIGNAL)
+        documents = []
+        for c in candidates:
+            mine = tags.get(c.id, ())
+            text = ocr.get(c.id) or {}
+            documents.append(keyword.Document.of(c.id, {
+                "title": [c.title], "alt_text": [c.alt_text],
+                "user_tags": [t for t, source in mine if source == USER_TAGS],
+                "model_tags": [t for t, source in mine if source != USER_TAGS],
+                "ocr": [text.get("text") if isinstance(text.get("text"), str) else None],
+            }))
+        return {h.id: {"rank": rank, "score": round(h.score, 6),
+                       "matched": [{"field": f, "term": t} for f, t in h.matched]}
+                for rank, h in enumerate(keyword.score(documents, q_terms), 1)}
+
+    def _semantic(self, project: str, component: str, signal: str, q: str,
+                  candidates: set[str]) -> dict[str, dict[str, Any]] | None:
+        """None when the component cannot run (no encoder, no index)."""
+        encode = self.encoder(component)
+        if encode is None:
+            return None
+        index, _ = self.indexes.index(project, signal)
+        if index is None or not len(index):
+            return None
+        try:
+            vector = np.asarray(encode(q), dtype=np.float32).reshape(-1)
+        except Exception:
+            log.exception("the %s query encoder failed; searching without it", component)
+            return None
+        if vector.shape != (index.dim,) or not np.isfinite(vector).all() or not vector.any():
+            log.warning("the %s query encoder gave a vector of shape %s for an index of %d",
+                        component, vector.shape, index.dim)
+            return None
+        # filters that leave fewer assets than the index holds: look deeper, so that
+        # the nearest of the kept ones are among those returned
+        depth = min(len(index), SEMANTIC_DEPTH if len(candidates) >= len(index) else 10_000)
+        found = [(i, s) for i, s in index.query(vector, depth) if i in candidates][:SEMANTIC_DEPTH]
+        return {i: {"rank": rank, "similarity": round(s, 6)} for rank, (i, s) in enumerate(found, 1)}
+
+    def _colour(self, ids: list[str], hex_: str, tolerance: float) -> dict[str, dict[str, Any]]:
+        target = colour.lab_of(hex_)
+        matches = []
+        for i, value in self.catalogue.signals(ids, colour.SIGNAL).items():
+            m = colour.match(target, value, tolerance)
+            if m is not None:
+                matches.append((i, m))
+        newest = {i: n for n, i in enumerate(ids)}
+        matches.sort(key=lambda im: (-im[1].score, im[1].delta_e, newest[im[0]]))
+        return {i: {"rank": rank, "score": round(m.score, 6), "hex": m.hex, "delta_e": round(m.delta_e, 3),
+                    "fraction": m.fraction}
+                for rank, (i, m) in enumerate(matches, 1)}
+
+    # --- similar ----------------------------------------------------------------------
+    def similar(self, project: str, asset_id: str, *, by: str = "image", limit: int = 10) -> SimilarResult:
+        """The project's assets nearest to ``asset_id`` by the embedding ``by`` names;
+        NotFound as :meth:`AssetService.get`."""
+        if by not in SIMILAR_BY:
+            raise InvalidInput(f"by is one of {', '.join(SIMILAR_BY)}.", code="invalid_input",
+                               details={"by": str(by)[:20]})
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit",
+                               details={"limit": repr(limit)[:20]})
+        record = self.assets.get(project, asset_id)
+        signal = SIMILAR_BY[by]
+        stored = record.signals.get(signal)
+        vector = None if stored is None else vector_of(dict(stored.value))
+        if vector is None:
+            return SimilarResult(record.id, by, False, ())
+        index, _ = self.indexes.index(project, signal)
+        if index is None or vector.shape != (index.dim,):
+            return SimilarResult(record.id, by, False, ())
+        found = index.query(vector, min(limit, max(len(index) - 1, 1)), exclude={record.id}) if len(index) else []
+        records = {a.id: a for a in self.assets.get_many(project, [i for i, _ in found])}
+        neighbours = tuple(Neighbour(records[i], float(s)) for i, s in found if i in records)
+        return SimilarResult(record.id, by, True, neighbours)
+
+
+def default_encoders(settings: Any) -> Callable[[str], Encoder | None]:
+    """The query encoders of the model analysers the settings switch on (decision 025):
+    ``text_embedding`` when ``analysis.models`` names it, ``clip`` when a joint model is
+    configured; None otherwise, or when the models cannot be imported (keyword search
+    goes on). Imported on first use: loading a model takes seconds."""
+    analysis = getattr(settings, "analysis", None)
+
+    def encoders(component: str) -> Encoder | None:
+        if analysis is None:
+            return None
+        try:
+            if component == TEXT_EMBEDDING and TEXT_EMBEDDING in (getattr(analysis, "models", None) or ()):
+                from vitrina.analysis.models.text_embedding import embed_query
+
+                return embed_query
+            if component == CLIP and getattr(analysis, "clip_text_model", None) is not None:
+                from vitrina.analysis.models.clip import ClipAnalyser
+
+                return ClipAnalyser(analysis).encode_text
+        except ImportError:
+            log.warning("the %s query encoder is not installed; searching without it", component)
+        return None
+
+    return encoders
