@@ -17,3 +17,7 @@ def register(registries: Registries) -> None:
         registries.analysers.add(analyser)
     registries.stores.add(LocalStores())
     registries.stores.add(S3Stores())
+    from vitrina.batch.engines import builtin_engines
+
+    for engine in builtin_engines():
+        registries.engines.add(engine)

@@ -24,6 +24,7 @@ from vitrina.errors import ConfigError
 
 if TYPE_CHECKING:
     from vitrina.analysis.base import Analyser
+    from vitrina.batch.engines import BackfillEngine
     from vitrina.kinds import MediaKind
     from vitrina.pipeline.steps import Step
     from vitrina.storage.blobs import StoreKind
@@ -106,6 +107,7 @@ class Registries:
     analysers: Registry[Analyser] = field(default_factory=lambda: Registry(
         "analyser", ("name", "version", "input", "model", "batch_size", "analyse")))
     stores: Registry[StoreKind] = field(default_factory=lambda: Registry("blob store", ("name", "open")))
+    engines: Registry[BackfillEngine] = field(default_factory=lambda: Registry("backfill engine", ("name", "run")))
 
     def add_kind(self, kind: MediaKind) -> MediaKind:
         """Register a media kind with its own steps (a plug-in may then replace one of

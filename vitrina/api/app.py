@@ -13,6 +13,7 @@ from vitrina.api import errors, images, limits, openapi
 from vitrina.api.metrics import Metrics, MetricsMiddleware
 from vitrina.api.routers import (
     assets,
+    batch,
     collections,
     duplicates,
     experiments,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(duplicates.router)
     app.include_router(search.router)
     app.include_router(collections.router)
+    app.include_router(batch.router)
     app.include_router(experiments.router)
     app.include_router(usage.router)
     app.include_router(projects.router)

@@ -117,3 +117,8 @@ def batch_reprocess(ctx: click.Context, step: str | None, analysers: tuple[str, 
 
 
 COMMANDS = [keys, batch]
+
+
+from vitrina.cli import backfills as _backfills  # batch backfill | jobs | cancel | export
+
+_backfills.attach(batch)
