@@ -9,10 +9,15 @@ analysers of the output. Sections so far:
   candidates   the raw ANN libraries side by side (those installed of usearch, hnswlib,
                faiss-cpu): build time, memory, recall@10 at several search depths,
                latency, save/load, removal (decision 023).
+  backfill     the same analyser backfill (the five plain-code analysers' results of
+               --backfill-n real-photo variants, all missing) on the local process pool
+               and on Ray, --processes wide each: images/s and the ratio (decision 026).
+               Ray is started before the clock (as a running cluster would be).
 
     .venv/bin/python bench/analysis.py                        # ann, 100,000 x 384
     .venv/bin/python bench/analysis.py --n 20000 --dim 1280
     .venv/bin/python bench/analysis.py --sections candidates --n 20000
+    .venv/bin/python bench/analysis.py --sections backfill --backfill-n 200 --processes 2
 """
 
 from __future__ import annotations
@@ -214,7 +219,95 @@ def section_candidates(args: argparse.Namespace) -> list[str]:
     return [f"candidates measured: {len({r['library'] for r in rows})}"]
 
 
-SECTIONS = {"ann": section_ann, "candidates": section_candidates}
+# -- section: backfill -------------------------------------------------------------------
+
+PLAIN_ANALYSERS = ("blurhash", "phash", "colors", "quality", "focus")
+
+
+def _backfill_catalog(root: Path, n: int):
+    """Settings over a processed catalog of ``n`` distinct images: the repository's
+    photos at several widths and crops, ingested and run through the pipeline."""
+    import pyvips
+
+    from vitrina.config import Settings
+    from vitrina.testing import make_runtime, process_all
+
+    values = {"dev": True, "data_dir": root / "data", "server": {"inprocess_workers": 0},
+              "derivatives": {"formats": ["jpeg"]}}
+    if "analysis" in Settings.model_fields:
+        values["analysis"] = {"models": []}  # plain-code analysers only: no model is loaded
+    settings = Settings(**values)
+    rt = make_runtime(settings)
+    photos = sorted((Path(__file__).resolve().parents[1] / "data" / "photos").iterdir())
+    (root / "src").mkdir()
+    for i in range(n):
+        img = pyvips.Image.new_from_file(str(photos[i % len(photos)]))
+        img = (img.flatten() if img.hasalpha() else img).thumbnail_image(96 + 8 * (i // len(photos)))
+        k = i // len(photos)
+        if k % 2:
+            w, h = max(8, img.width * 3 // 4), max(8, img.height * 3 // 4)
+            img = img.crop((k * 7) % (img.width - w + 1), (k * 5) % (img.height - h + 1), w, h)
+        path = root / "src" / f"{i:05d}.png"
+        img.pngsave(str(path))
+        rt.ingestor.ingest_file(path)
+    process_all(rt)
+    rt.close()
+    return settings
+
+
+def section_backfill(args: argparse.Namespace) -> list[str]:
+    import shutil
+
+    from sqlalchemy import delete
+
+    from vitrina.batch.backfill import BackfillRequest, backfill
+    from vitrina.pipeline.queue import SIGNALS
+    from vitrina.runtime import Runtime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        start = time.perf_counter()
+        template = _backfill_catalog(root / "template", args.backfill_n)
+        print(f"backfill: {args.backfill_n} images ingested and processed in "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
+        rates, catalogs = {}, {}
+        for engine in ("local", "ray"):
+            data = root / engine / "data"
+            shutil.copytree(template.data_dir, data)
+            rt = Runtime(template.model_copy(update={"data_dir": data}))
+            with rt.sessions() as s, s.begin():
+                s.execute(delete(SIGNALS).where(SIGNALS.c.name.in_(PLAIN_ANALYSERS)))
+            ray_init = None
+            if engine == "ray":
+                import ray
+
+                t = time.perf_counter()
+                ray.init(num_cpus=args.processes, include_dashboard=False, log_to_driver=False)
+                ray_init = round(time.perf_counter() - t, 1)
+            try:
+                summary = backfill(rt, BackfillRequest(PLAIN_ANALYSERS, engine=engine,
+                                                       processes=args.processes))
+            finally:
+                if engine == "ray":
+                    ray.shutdown()
+            with rt.sessions() as s:
+                catalogs[engine] = {(r.asset_id, r.name): (r.version, json.dumps(r.value, sort_keys=True))
+                                    for r in s.execute(SIGNALS.select())}
+            rt.close()
+            rates[engine] = summary.assets / summary.seconds
+            row = {"engine": engine, "images": summary.assets, "results": summary.written,
+                   "failed": summary.failed, "processes": args.processes,
+                   "seconds": round(summary.seconds, 2), "images_per_s": round(rates[engine], 1)}
+            if ray_init is not None:
+                row["ray_init_s"] = ray_init
+            print(json.dumps(row), flush=True)
+        same = catalogs["ray"] == catalogs["local"]
+        print(f"backfill catalogs equal: {same}")
+    return [f"backfill local images/s: {rates['local']:.1f}", f"backfill ray images/s: {rates['ray']:.1f}",
+            f"backfill ray/local: {rates['ray'] / rates['local']:.2f}"]
+
+
+SECTIONS = {"ann": section_ann, "candidates": section_candidates, "backfill": section_backfill}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
                         default=[128, 256, 512], help="candidates: search depths to try")
     parser.add_argument("--m", type=int, default=16, help="candidates: graph edges per node")
     parser.add_argument("--efc", type=int, default=128, help="candidates: insert depth")
+    parser.add_argument("--backfill-n", type=int, default=200, help="backfill: images in the catalog")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="backfill: worker processes of each engine")
     args = parser.parse_args(argv)
     if args.ef is None:
         from vitrina.search.hnsw import EXPANSION_SEARCH

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -36,6 +37,7 @@ from vitrina.assets.states import StepState
 from vitrina.batch.engines import EngineOptions
 from vitrina.batch.jobs import HEARTBEAT_SECONDS, BackfillJobs, JobView, now
 from vitrina.batch.work import BatchOutcome, BatchTask, compute_batch
+from vitrina.config import Settings
 from vitrina.errors import InvalidInput
 from vitrina.pipeline.queue import ASSETS, RUNS, SIGNALS, write_signals
 from vitrina.pipeline.steps import SignalOut
@@ -238,6 +240,11 @@ def prepare(rt: Runtime, request: BackfillRequest, resume: str | None = None) ->
     return jobs.get(job_id), False
 
 
+def portable(settings: Settings) -> Settings:
+    """``settings`` with the data dir absolute: a worker may start in another directory."""
+    return settings.model_copy(update={"data_dir": Path(settings.data_dir).resolve()})
+
+
 def run_job(rt: Runtime, job: JobView, request: BackfillRequest, *, resumed: bool = False,
             progress: Callable[[int], None] | None = None) -> BackfillSummary:
     """Run ``job`` (from :func:`prepare`) to the end: plan what is stale, compute it on the
@@ -252,6 +259,8 @@ def run_job(rt: Runtime, job: JobView, request: BackfillRequest, *, resumed: boo
     assets = written = failed = 0
     state = "done"
 
+    settings = portable(rt.settings)
+
     def tasks() -> Iterator[BatchTask]:
         for (kind, name), group in by_input(analysers).items():
             size = task_size(group, job.left or 1, options.width(), request.batch_size)
@@ -259,10 +268,10 @@ def run_job(rt: Runtime, job: JobView, request: BackfillRequest, *, resumed: boo
             for item in stale_items(rt, group, job.project, since):
                 chunk.append(item)
                 if len(chunk) == size:
-                    yield BatchTask(rt.settings, kind, name, tuple(chunk))
+                    yield BatchTask(settings, kind, name, tuple(chunk))
                     chunk = []
             if chunk:
-                yield BatchTask(rt.settings, kind, name, tuple(chunk))
+                yield BatchTask(settings, kind, name, tuple(chunk))
 
     try:
         with Heartbeat(jobs, job.id):
