@@ -72,6 +72,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides):
         "server": {"inprocess_workers": 0},
         "derivatives": {"formats": ["webp", "jpeg"]},
         "pipeline": {"lease_seconds": 5.0, "retry_base_seconds": 0.0},
+        # no model analysers unless a test asks: OCR and torch would slow every ingest test
+        "analysis": {"models": []},
     }
     return Settings(**merged(values, overrides))
 

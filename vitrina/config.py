@@ -138,6 +138,39 @@ class ProjectSettings(Section):
     storage_price_per_gb_month: float = Field(0.0, ge=0, description="Price of one GB (10^9 bytes) held for a month, in your currency; usage reports show the storage cost when it is set. 0 = no cost shown.")
 
 
+#: the model-backed analysers ``analysis.models`` can switch on (decision 025)
+MODEL_ANALYSERS = ("imagenet", "ocr", "text_embedding")
+
+
+class AnalysisSettings(Section):
+    """The model-backed analysers (decision 025): which run, and the optional joint
+    image-text model. Plain-code analysers (blurhash, phash, colours...) always run."""
+
+    models: list[str] = Field(default_factory=lambda: list(MODEL_ANALYSERS), description="Model analysers that run on new images: imagenet (tags + image embedding over the 256 px preview), ocr (text in the picture, its own step over a page of up to 1280 px), text_embedding (title, alt text, tags and OCR text as one vector; needs ocr). [] runs none and never loads a model.")
+    clip_image_model: Path | None = Field(None, description="A joint image-text model's image half: a local ONNX file taking float32 [batch, 3, S, S] (CLIP normalisation) and giving [batch, dim]. With clip_text_model and clip_vocab set, a clip analyser embeds every image.")
+    clip_text_model: Path | None = Field(None, description="The joint model's text half: a local ONNX file taking int64 token ids [batch, clip_max_tokens] (0 = padding) and giving [batch, dim] in the image half's space.")
+    clip_vocab: Path | None = Field(None, description="The text half's vocabulary: a UTF-8 file with one token a line, its id the line number (line 0 is padding); a query is lower-cased and split into words and punctuation, unknown words are dropped.")
+    clip_max_tokens: int = Field(32, ge=1, le=4096, description="Token ids the text half takes per query (longer queries are cut).")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str]) -> list[str]:
+        unknown = [m for m in v if m not in MODEL_ANALYSERS]
+        if unknown:
+            raise ValueError(f"unknown model analyser(s) {unknown}; known: {', '.join(MODEL_ANALYSERS)}")
+        if "text_embedding" in v and "ocr" not in v:
+            raise ValueError("text_embedding embeds the OCR text too: it needs ocr in the list")
+        return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _clip_complete(self) -> AnalysisSettings:
+        given = {n: getattr(self, n) for n in ("clip_image_model", "clip_text_model", "clip_vocab")}
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(n for n, v in given.items() if not v)
+            raise ValueError(f"a joint image-text model needs clip_image_model, clip_text_model and clip_vocab; missing: {missing}")
+        return self
+
+
 #: old flat names -> (section, field), still read with a warning
 RENAMED: dict[str, tuple[str, str]] = {
     "host": ("server", "host"), "port": ("server", "port"), "http_workers": ("server", "http_workers"),
@@ -186,6 +219,7 @@ class Settings(BaseSettings):
     video: VideoSettings = Field(default_factory=VideoSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     projects: ProjectSettings = Field(default_factory=ProjectSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 def registries_for(settings: Settings) -> Registries:
     """The built-in plug-ins plus the modules named in ``settings.plugins``."""
     registries = Registries()
-    builtins.register(registries)
+    builtins.register(registries, settings)
     for name in settings.plugins:
         load_plugin(name, registries)
     return registries

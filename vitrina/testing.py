@@ -38,12 +38,15 @@ def make_registries(
     analysers: Iterable[Analyser] = (),
     stores: Iterable[StoreKind] = (),
     with_builtins: bool = True,
+    settings: Settings | None = None,
 ) -> Registries:
     """Registries holding the built-ins (unless ``with_builtins`` is False) and the
-    given plug-ins; ``replace_steps`` replace registered steps of the same kind and name."""
+    given plug-ins; ``replace_steps`` replace registered steps of the same kind and name.
+    With ``settings``, the built-ins include the model analysers ``analysis.models``
+    switches on."""
     registries = Registries()
     if with_builtins:
-        builtins.register(registries)
+        builtins.register(registries, settings)
     for kind in kinds:
         registries.add_kind(kind)
     for step in steps:
@@ -58,9 +61,10 @@ def make_registries(
 
 
 def make_runtime(settings: Settings, *, migrate: bool = True, **plugins: Iterable) -> Runtime:
-    """A runtime over ``settings`` with the plug-ins of :func:`make_registries`; its
+    """A runtime over ``settings`` with the plug-ins of :func:`make_registries` (the
+    model analysers its ``analysis.models`` switches on among the built-ins); its
     catalog is brought to the current schema unless ``migrate`` is False."""
-    runtime = Runtime(settings, make_registries(**plugins))
+    runtime = Runtime(settings, make_registries(settings=settings, **plugins))
     if migrate:
         upgrade(runtime.engine)
     return runtime

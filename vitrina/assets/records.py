@@ -116,6 +116,11 @@ class AssetSnapshot:
     height: int | None
     meta: dict[str, Any]
     derivatives: tuple[DerivativeRecord, ...]  # in the order they were made
+    #: what analysers of the asset's text read (decision 025): its user metadata, the
+    #: version of it, and the signals stored so far
+    metadata: UserMetadata = field(default_factory=UserMetadata)
+    metadata_version: int = 0
+    signals: Mapping[str, SignalRecord] = field(default_factory=dict)
 
 
 class Rendition(NamedTuple):

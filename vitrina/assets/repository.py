@@ -34,6 +34,8 @@ from vitrina.assets.records import (
     StepRecord,
 )
 from vitrina.assets.states import AssetStatus, StepState
+from vitrina.kinds.image.inputs import TEXT_STEP
+from vitrina.pipeline.queue import requeue
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import (
     Asset,
@@ -48,6 +50,8 @@ from vitrina.storage.catalog.models import (
 
 #: the signal holding the faces and salient point that smart crops keep
 FOCUS_SIGNAL = "focus"
+#: steps that read the title, alt text and tags: an edit of them queues these again
+TEXT_READERS = (TEXT_STEP,)
 
 ASSETS, ORIGINALS, DERIVATIVES = Asset.__table__, Original.__table__, Derivative.__table__
 SIGNALS, RUNS, IDEMPOTENCY_KEYS = Signal.__table__, StepRun.__table__, IdempotencyKey.__table__
@@ -68,8 +72,8 @@ def _page_query(status: bool, kind: bool, mime: bool, collection: bool, tag: boo
     if collection:  # the caller checked that the collection is the project's
         query = query.where(_a.id.in_(select(_m.asset_id).where(_m.collection_id == bindparam("p_collection"))))
     if tag:
-        query = query.where(_a.id.in_(select(_t.asset_id).where(_t.tag == bindparam("p_tag"),
-                                                                _t.source == USER_TAGS)))
+        # a person's tags and the models' alike (decision 025)
+        query = query.where(_a.id.in_(select(_t.asset_id).where(_t.tag == bindparam("p_tag"))))
     if status:
         query = query.where(_a.status == bindparam("p_status"))
     if kind:
@@ -111,8 +115,10 @@ _DROP_USER_TAGS = delete(TAGS).where(_t.asset_id == bindparam("p_asset"), _t.sou
 _ADD_TAG = insert(TAGS)
 
 # --- pipeline and delivery --------------------------------------------------------------
-_SNAPSHOT = (select(_a.id, _a.project_id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
+_SNAPSHOT = (select(_a.id, _a.project_id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta,
+                    _a.title, _a.alt_text, _a.metadata_version)
              .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
+_SNAPSHOT_SIGNALS = select(_s.name, _s.producer, _s.version, _s.value).where(_s.asset_id == bindparam("p_asset"))
 _SNAPSHOT_DERIVATIVES = (
     select(_d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
     .where(_d.asset_id == bindparam("p_asset")).order_by(_d.id)
@@ -226,6 +232,8 @@ class AssetRepository:
                     if after.tags:
                         s.execute(_ADD_TAG, [{"asset_id": asset_id, "tag": t, "source": USER_TAGS}
                                              for t in after.tags])
+                if (after.title, after.alt_text, after.tags) != (before.title, before.alt_text, before.tags):
+                    requeue(s, asset_id, TEXT_READERS)  # the text embedding is stale (decision 025)
             return self._get(s, project, asset_id)
 
     # --- pipeline and delivery ----------------------------------------------------------
@@ -237,11 +245,16 @@ class AssetRepository:
         row = session.execute(_SNAPSHOT, {"p_asset": asset_id}).first()
         if row is None:
             return None
-        derivatives = session.execute(_SNAPSHOT_DERIVATIVES, {"p_asset": asset_id}).all()
+        params = {"p_asset": asset_id}
+        derivatives = session.execute(_SNAPSHOT_DERIVATIVES, params).all()
+        tags = tuple(sorted(session.scalars(_TAGS_OF_ONE, params)))
+        signals = {g.name: SignalRecord(g.producer, g.version, g.value) for g in session.execute(_SNAPSHOT_SIGNALS, params)}
         return AssetSnapshot(
             id=row.id, project_id=row.project_id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
             width=row.width, height=row.height, meta=dict(row.meta or {}),
             derivatives=tuple(DerivativeRecord(*d) for d in derivatives),
+            metadata=UserMetadata(row.title, row.alt_text, tags), metadata_version=row.metadata_version or 0,
+            signals=signals,
         )
 
     def source_facts(self, asset_id: str) -> SourceFacts | None:

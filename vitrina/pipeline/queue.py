@@ -22,12 +22,12 @@ from vitrina.assets.states import AssetStatus, StepState
 from vitrina.pipeline.dag import Pipelines
 from vitrina.pipeline.steps import SignalOut, Step, StepResult
 from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.models import Asset, Derivative, Original, Signal, StepRun
+from vitrina.storage.catalog.models import Asset, Derivative, Original, Signal, StepRun, Tag
 
 # The hot path speaks SQL Core to the tables: the ORM's per-statement bookkeeping cost
 # more than the SQL itself (several ms per image against ~1 ms of SQLite work).
 RUNS, ASSETS, ORIGINALS = StepRun.__table__, Asset.__table__, Original.__table__
-DERIVATIVES, SIGNALS = Derivative.__table__, Signal.__table__
+DERIVATIVES, SIGNALS, TAGS = Derivative.__table__, Signal.__table__, Tag.__table__
 
 # Statements every step runs are built once, with bound parameters (``p_*``): building
 # and keying a statement cost more Python than SQLite spends running it.
@@ -71,6 +71,11 @@ _DROP_DERIVATIVES = delete(DERIVATIVES).where(DERIVATIVES.c.asset_id == bindpara
 _DROP_SIGNALS = delete(SIGNALS).where(SIGNALS.c.asset_id == bindparam("p_asset"),
                                       SIGNALS.c.name.in_(bindparam("p_names", expanding=True)))
 _ADD_RUNS, _ADD_DERIVATIVES, _ADD_SIGNALS = insert(RUNS), insert(DERIVATIVES), insert(SIGNALS)
+#: a signal carrying ``tags`` ([{"label", "score"}, ...]) owns the asset's tag rows whose
+#: source is the signal's name: they are replaced with it (decision 025)
+_DROP_TAGS = delete(TAGS).where(TAGS.c.asset_id == bindparam("p_asset"),
+                                TAGS.c.source.in_(bindparam("p_sources", expanding=True)))
+_ADD_TAGS = insert(TAGS)
 
 
 def now() -> datetime:
@@ -278,6 +283,9 @@ def write_result(s: Session, asset_id: str, step: Step, result: StepResult) -> N
 
 
 def write_signals(s: Session, asset_id: str, signals: Sequence[SignalOut]) -> None:
+    """Replace the asset's signals of these names; a signal carrying ``tags`` also
+    replaces the asset's tag rows of its source (the signal's name), so ``?tag=`` and
+    keyword search find what a model saw."""
     if signals:
         s.execute(_DROP_SIGNALS, {"p_asset": asset_id, "p_names": [sig.name for sig in signals]})
         s.execute(_ADD_SIGNALS, [
@@ -285,3 +293,44 @@ def write_signals(s: Session, asset_id: str, signals: Sequence[SignalOut]) -> No
              "version": sig.version, "value": sig.value}
             for sig in signals
         ])
+        tagged = [sig for sig in signals if isinstance(sig.value.get("tags"), list)]
+        if tagged:
+            s.execute(_DROP_TAGS, {"p_asset": asset_id, "p_sources": [sig.name for sig in tagged]})
+            rows = [row for sig in tagged for row in tag_rows(asset_id, sig)]
+            if rows:
+                s.execute(_ADD_TAGS, rows)
+
+
+def tag_rows(asset_id: str, signal: SignalOut) -> list[dict]:
+    """One row per distinct label (normalised as a person's tags are), its best score."""
+    from vitrina.assets.metadata import normalise_tag
+
+    best: dict[str, float | None] = {}
+    for tag in signal.value["tags"]:
+        label = normalise_tag(str(tag.get("label") or ""))[:128] if isinstance(tag, dict) else ""
+        if not label:
+            continue
+        score = tag.get("score")
+        score = float(score) if isinstance(score, int | float) else None
+        if label not in best or (score or 0.0) > (best[label] or 0.0):
+            best[label] = score
+    return [{"asset_id": asset_id, "tag": label, "source": signal.name[:64], "score": score,
+             "version": signal.version[:64]} for label, score in best.items()]
+
+
+def requeue(s: Session, asset_id: str, steps: Sequence[str]) -> int:
+    """Queue the asset's finished (or running) runs of ``steps`` again, in the caller's
+    transaction: what they read has changed (a metadata edit, decision 025). A running
+    attempt loses its lease, so its result, made from what was there before, is
+    dropped; a run still waiting for its prerequisites is left as it is. Returns how
+    many runs were queued."""
+    queued = s.execute(
+        update(RUNS)
+        .where(RUNS.c.asset_id == asset_id, RUNS.c.step.in_(list(steps)),
+               RUNS.c.state.in_((StepState.DONE, StepState.FAILED, StepState.RUNNING)))
+        .values(state=StepState.PENDING, attempts=0, error=None, error_code=None, worker_id=None,
+                lease_until=None, progress=None, progress_at=None, next_attempt_at=now())
+    ).rowcount
+    if queued:
+        s.execute(_SET_STATUS, {"p_asset": asset_id, "p_status": AssetStatus.PROCESSING, "p_error": None})
+    return queued

@@ -1,7 +1,9 @@
 """The image kind: stills (JPEG, PNG, WebP, GIF, AVIF, HEIC, TIFF).
 
 Pipeline: probe (done at ingest) -> derivatives -> signals (the analysers over one
-256 px preview decoded from the smallest JPEG derivative).
+256 px preview decoded from the smallest JPEG derivative); with model analysers on,
+also derivatives -> ocr (a page of up to 1280 px) and ocr + signals -> text (the
+asset's text embedding; decision 025).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from vitrina.analysis.base import AnalysisInput
 from vitrina.config import Settings
 from vitrina.errors import UnsupportedMediaType
-from vitrina.kinds.image.inputs import IMAGE, PREVIEW
+from vitrina.kinds.image.inputs import IMAGE, PAGE, PREVIEW, TEXT
 from vitrina.kinds.image.steps import DerivativesStep, ProbeStep, facts_of, limits_of
 from vitrina.media.probe import verify_decodes
 from vitrina.media.sniff import MediaType, sniff
@@ -43,4 +45,4 @@ class ImageKind:
         return (ProbeStep(), DerivativesStep())
 
     def inputs(self) -> Sequence[AnalysisInput]:
-        return (PREVIEW,)
+        return (PREVIEW, PAGE, TEXT)
