@@ -55,9 +55,11 @@ def edits(tmp_path: Path) -> dict[str, Path]:
     return {"coffee-crop.jpg": path}
 
 
-def ingest_photos(rt, tmp_path: Path, *, project: str = "default") -> dict[str, str]:
-    """Every photo of data/photos and the coffee crop, processed; asset ids by file name."""
-    files = {p.name: p for p in sorted(PHOTOS.iterdir())} | edits(tmp_path)
+def ingest_photos(rt, tmp_path: Path, *, project: str = "default",
+                  only: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Every photo of data/photos (or those named in ``only``) and the coffee crop,
+    processed; asset ids by file name."""
+    files = {p.name: p for p in sorted(PHOTOS.iterdir()) if only is None or p.name in only} | edits(tmp_path)
     ids = {name: rt.ingestor.ingest_file(path, project=project).asset_id for name, path in files.items()}
     process_all(rt)
     return ids

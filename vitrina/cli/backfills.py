@@ -116,8 +116,10 @@ def jobs(ctx: click.Context, project: str | None, as_json: bool) -> None:
         rate = f"{j.rate:.1f}/s" if j.rate else "-"
         eta = f"eta {j.eta_seconds} s" if j.eta_seconds is not None else ""
         state = "stalled" if j.stalled else j.state
+        what = ",".join(j.analysers) if j.analysers else "every analyser"
+        what += " (all results)" if j.force else " (stale results)"
         click.echo(f"{j.id}  {state:9}  {j.done}/{j.total} done  {j.failed} failed  {rate:>8}  "
-                   f"{','.join(j.analysers or ['stale'])}  {j.engine}  {eta}".rstrip())
+                   f"{j.engine:6}  {what}  {eta}".rstrip())
 
 
 @click.command("cancel")

@@ -7,6 +7,7 @@ writer never pairs an id with another vector's label.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -36,6 +37,11 @@ _USEARCH_METRIC = {"cosine": "ip", "dot": "ip"}
 
 
 def _usearch():
+    # onnxruntime (the OCR and joint-model analysers) ends the process with a segmentation
+    # fault when it is first imported after usearch (usearch 2.26.6, onnxruntime 1.32);
+    # imported first, both work: so it goes first whenever it is installed
+    if importlib.util.find_spec("onnxruntime") is not None:
+        import onnxruntime  # noqa: F401
     import usearch
     from usearch.index import Index
 

@@ -38,7 +38,7 @@ from vitrina.errors import VitrinaError
 from vitrina.plugins import Registry
 from vitrina.search import IndexKind, VectorIndex
 from vitrina.search.catalogue import SearchCatalogue
-from vitrina.search.store import IndexStore, Manifest, Source
+from vitrina.search.store import IndexStore, Manifest, Source, build
 from vitrina.search.vectors import decode_vector
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,9 @@ class _Live:
     manifest: Manifest
     #: the catalogue's (count, newest) when the index was last brought up to date
     seen: tuple[int, int] | None = None
-    #: ids whose signal holds no usable vector, with the created_at read
-    empty: dict[str, int] = field(default_factory=dict)
+    #: the created_at of each signal this process read (with a vector or without): a
+    #: signal read at the same created_at is not read again
+    read: dict[str, int] = field(default_factory=dict)
     position: int = 0
     dirty: bool = False
     saved_at: float = 0.0
@@ -160,13 +161,13 @@ class LiveIndexes:
 
         def source() -> Source:  # called only when the stored index cannot be used
             times.update(self.catalogue.signal_times(project, name))
-            holder["empty"] = {}
-            return Source(self._rows(sorted(times), name, dim, times, holder["empty"]),
+            holder["read"] = dict(times)
+            return Source(self._rows(sorted(times), name, dim),
                           position=max(times.values(), default=0), total=len(times))
 
         opened = self.store.open(project, name, kind=kind, dim=dim, metric=METRIC, source=source)
         live = _Live(opened.index, opened.manifest, position=opened.manifest.position,
-                     empty=holder.get("empty", {}), saved_at=self.clock())
+                     read=holder.get("read", {}), saved_at=self.clock())
         if opened.rebuilt is not None:
             log.info("vector index %s/%s rebuilt (%s): %d vectors", project, name, opened.rebuilt,
                      len(opened.index))
@@ -176,13 +177,10 @@ class LiveIndexes:
         times = self.catalogue.signal_times(project, name)
         current = self._live[(project, name)].index
         index = self.kinds.get(kind).create(current.dim, METRIC)
-        empty: dict[str, int] = {}
-        from vitrina.search.store import build
-
-        build(index, self._rows(sorted(times), name, current.dim, times, empty))
+        build(index, self._rows(sorted(times), name, current.dim))
         position = max(times.values(), default=0)
         manifest = self.store.save(project, name, index, position)
-        live = _Live(index, manifest, seen=None, empty=empty, position=position, saved_at=self.clock())
+        live = _Live(index, manifest, seen=None, read=dict(times), position=position, saved_at=self.clock())
         return live, reason
 
     def _refresh(self, project: str, name: str, live: _Live) -> tuple[int, int]:
@@ -193,11 +191,14 @@ class LiveIndexes:
         index = live.index
         held = set(_ids(index))
         gone = sorted(held - times.keys())
-        for id_ in set(live.empty) - times.keys():
-            del live.empty[id_]
+        for id_ in set(live.read) - times.keys():
+            del live.read[id_]
+        # read again: what changed since this process read it; and, of what it never read,
+        # what the index lacks or what was written close to the stored position (a late
+        # commit may carry an older created_at than one the position already covers)
         fresh = sorted(id_ for id_, t in times.items()
-                       if t > live.position - LAG
-                       or (id_ not in held and live.empty.get(id_) != t))
+                       if live.read.get(id_) != t
+                       and (id_ in live.read or id_ not in held or t > live.position - LAG))
         added = 0
         if gone:
             index.remove(gone)
@@ -206,12 +207,11 @@ class LiveIndexes:
             drop = []
             for id_, value in self.catalogue.signals(fresh, name).items():
                 vector = vector_of(value)
+                live.read[id_] = times[id_]
                 if vector is None or vector.shape != (index.dim,):
-                    live.empty[id_] = times[id_]
                     if id_ in index:
                         drop.append(id_)
                     continue
-                live.empty.pop(id_, None)
                 ids.append(id_)
                 vectors.append(vector)
             if drop:
@@ -246,17 +246,15 @@ class LiveIndexes:
                     return int(vector.shape[0])
         return None
 
-    def _rows(self, ids: list[str], name: str, dim: int, times: dict[str, int],
-              empty: dict[str, int]) -> Iterator[tuple[str, np.ndarray]]:
-        """(id, vector) of these assets' ``name`` signals, read in chunks; the ids
-        without a usable vector of this dimension go to ``empty``."""
+    def _rows(self, ids: list[str], name: str, dim: int) -> Iterator[tuple[str, np.ndarray]]:
+        """(id, vector) of these assets' ``name`` signals that hold a usable vector of
+        this dimension, read in chunks."""
         for start in range(0, len(ids), 1000):
             part = ids[start:start + 1000]
             values = self.catalogue.signals(part, name)
             for id_ in part:
                 vector = vector_of(values.get(id_))
                 if vector is None or vector.shape != (dim,):
-                    empty[id_] = times.get(id_, 0)
                     continue
                 yield id_, vector
 
