@@ -98,6 +98,14 @@ def _cli_env(data, **extra) -> dict:
                 VITRINA_ANALYSIS__MODELS="[]", PYTHONPATH=str(ROOT), **extra)
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_a_killed_backfill_continues_where_it_stopped(catalog_template, tmp_path):
     # the reference: the same backfill, uninterrupted
     ref_data = copy_catalog(catalog_template, tmp_path / "ref")
@@ -121,10 +129,14 @@ def test_a_killed_backfill_continues_where_it_stopped(catalog_template, tmp_path
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             assert time.time() < deadline, "the backfill never got going"
             time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its pool, mid-way
+        proc.send_signal(signal.SIGKILL)  # the driver, mid-way
         proc.wait(10)
+        deadline = time.time() + 15
+        while _group_alive(proc.pid):  # its pool's workers end by themselves
+            assert time.time() < deadline, "the pool outlived its driver"
+            time.sleep(0.1)
     finally:
-        if proc.poll() is None:
+        if _group_alive(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.stdout.close()
         proc.stderr.close()

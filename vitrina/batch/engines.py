@@ -50,7 +50,9 @@ class BackfillEngine(Protocol):
 
 class LocalEngine:
     """A pool of fresh Python processes (``spawn``: no state forked from the driver,
-    whose catalog connections and threads must not be shared)."""
+    whose catalog connections and threads must not be shared). Like any spawn pool, a
+    script that runs it needs an ``if __name__ == "__main__":`` guard. Workers end
+    when the driver does, even when it is killed."""
 
     name = "local"
 
@@ -59,7 +61,8 @@ class LocalEngine:
         from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
         width = options.width()
-        pool = ProcessPoolExecutor(max_workers=width, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=width, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
         pending: set[Future] = set()
         it = iter(tasks)
         try:
@@ -73,6 +76,20 @@ class LocalEngine:
             for future in pending:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In each pool worker: end the process once the driver is gone (a SIGKILLed
+    driver leaves its workers blocked on a queue nobody writes to any more)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 class RayEngine:
