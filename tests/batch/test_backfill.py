@@ -12,10 +12,12 @@ import sys
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.batch.conftest import BUMPED, copy_catalog, settings_for
 from tests.conftest import ROOT
+from vitrina.api.app import create_app
 from vitrina.batch.backfill import (
     BackfillRequest,
     backfill,
@@ -121,14 +123,26 @@ def test_a_killed_backfill_continues_where_it_stopped(catalog_template, tmp_path
     proc = subprocess.Popen(cmd, env=_cli_env(data, VITRINA_TEST_SLOW_SECONDS="0.05"), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.time() + 60
-        while True:
-            listed = jobs.list()
-            if listed and listed[0].done >= 12:  # three batches committed
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            assert time.time() < deadline, "the backfill never got going"
-            time.sleep(0.05)
+        # the service keeps answering beside it: the job's progress, an asset
+        with TestClient(create_app(settings_for(data, BUMPED), start_workers=False)) as api:
+            asset_id = api.get("/v1/assets?limit=1").json()["items"][0]["id"]
+            deadline, seen = time.time() + 60, []
+            while True:
+                started = time.perf_counter()
+                listed = api.get("/v1/batch/jobs").json()["items"]
+                assert api.get(f"/v1/assets/{asset_id}").status_code == 200
+                assert time.perf_counter() - started < 2.0  # never waits for the backfill
+                if listed:
+                    seen.append(listed[0]["done"])
+                    if listed[0]["done"] >= 12:  # three batches committed
+                        break
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert time.time() < deadline, "the backfill never got going"
+                time.sleep(0.05)
+        running = listed[0]
+        assert running["state"] == "running" and running["total"] == 48 and not running["stalled"]
+        assert running["rate"] > 0 and running["eta_seconds"] is not None and seen == sorted(seen)
+        listed = jobs.list()
         proc.send_signal(signal.SIGKILL)  # the driver, mid-way
         proc.wait(10)
         deadline = time.time() + 15
@@ -177,10 +191,7 @@ def test_every_batch_command_explains_itself():
 
 
 def test_the_api_shows_jobs_to_admins(catalog_template, tmp_path):
-    from fastapi.testclient import TestClient
-
     from vitrina.access.keys import create_key
-    from vitrina.api.app import create_app
 
     data = copy_catalog(catalog_template, tmp_path)
     rt = Runtime(settings_for(data, BUMPED))
