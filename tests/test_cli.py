@@ -18,7 +18,8 @@ def run(monkeypatch, tmp_path):
     for name in [n for n in os.environ if n.startswith("VITRINA_")]:
         monkeypatch.delenv(name)
     env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(tmp_path / "data"),
-           "VITRINA_DERIVATIVES__FORMATS": '["webp","jpeg"]'}
+           "VITRINA_DERIVATIVES__FORMATS": '["webp","jpeg"]',
+           "VITRINA_ANALYSIS__MODELS": "[]"}  # as in make_settings: no OCR or torch per ingest
     runner = CliRunner()
 
     def invoke(*args: str, plugins: tuple[str, ...] = ()):
