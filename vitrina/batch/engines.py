@@ -102,11 +102,23 @@ class RayEngine:
     name = "ray"
 
     def run(self, fn: Callable[[T], R], tasks: Iterable[T], options: EngineOptions) -> Iterator[R]:
-        import ray
+        from vitrina.errors import Unavailable
 
+        try:
+            import ray
+        except ImportError:
+            raise Unavailable("Ray is not installed here: install the ml/batch extras (`make`), or use "
+                              "--engine local", code="engine_unavailable") from None
         started = not ray.is_initialized()
         if started:
-            ray.init(**ray_init_options(options))
+            _reachable(options.address)
+            try:
+                ray.init(**ray_init_options(options))
+            except Exception as exc:  # noqa: BLE001 - ray raises many kinds; the user needs one message
+                where = f"the Ray cluster at {options.address!r}" if options.address else "a local Ray instance"
+                raise Unavailable(f"cannot start or reach {where}: {type(exc).__name__}: {exc}"[:500]
+                                  + " (check --address: ray://host:10001 or auto; or use --engine local)",
+                                  code="engine_unavailable") from None
         try:
             width = max(1, int(ray.available_resources().get("CPU", 0)) or options.width())
             remote = ray.remote(num_cpus=1, max_retries=0)(fn)
@@ -124,6 +136,26 @@ class RayEngine:
         finally:
             if started:
                 ray.shutdown()
+
+
+def _reachable(address: str | None) -> None:
+    """Refuse at once an ``host:port`` (or ``ray://host:port``) nothing listens on: Ray
+    itself retries such an address for minutes."""
+    import socket
+
+    from vitrina.errors import Unavailable
+
+    if not address or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise Unavailable(f"--address {address!r} is not host:port, ray://host:port or auto",
+                          code="engine_unavailable")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise Unavailable(f"nothing answers at {address} ({exc.strerror or exc}): is the Ray cluster up? "
+                          "(or use --engine local)", code="engine_unavailable") from None
 
 
 def ray_init_options(options: EngineOptions) -> dict[str, Any]:

@@ -82,7 +82,11 @@ def backfill(ctx: click.Context, analysers: tuple[str, ...], stale_only: bool, f
                    err=True)
         ctx.exit(130)
     except VitrinaError as exc:
-        raise _fail(exc) from None
+        raise click.ClickException(f"{exc.code}: {exc.message}\nbackfill {job.id} failed; once fixed, "
+                                   f"continue it with `vitrina batch backfill --resume {job.id}`") from None
+    except Exception as exc:  # noqa: BLE001 - the job row has the error; the user gets a line, not a traceback
+        raise click.ClickException(f"backfill {job.id} failed: {type(exc).__name__}: {exc}\nonce fixed, "
+                                   f"continue it with `vitrina batch backfill --resume {job.id}`") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     j = summary.job
