@@ -94,6 +94,25 @@ def test_a_forced_backfill_rewrites_current_results(catalog_template, tmp_path):
         rt.close()
 
 
+def test_an_analyser_failing_on_some_assets_fails_only_them(catalog_template, tmp_path, monkeypatch):
+    data = copy_catalog(catalog_template, tmp_path)
+    rt = Runtime(settings_for(data, BUMPED))
+    try:
+        monkeypatch.setenv("VITRINA_TEST_FAIL_NARROWER", "100")  # the pool's workers inherit it
+        summary = backfill(rt, BackfillRequest(("quality", "phash"), processes=2, batch_size=12))
+        narrow = summary.failed
+        assert 0 < narrow < 48 and summary.job.state == "done"
+        assert (summary.job.done, summary.job.failed, summary.written) == (48 - narrow, narrow, 2 * (48 - narrow))
+        # a failed asset keeps its old results (phash too: an asset is written whole or not at all)
+        assert count_stale(rt, chosen_analysers(rt, ["quality"])) == narrow
+        assert count_stale(rt, chosen_analysers(rt, ["phash"])) == narrow
+        monkeypatch.delenv("VITRINA_TEST_FAIL_NARROWER")
+        again = backfill(rt, BackfillRequest(("quality", "phash"), processes=1))
+        assert (again.assets, again.failed, again.written) == (narrow, 0, 2 * narrow)
+    finally:
+        rt.close()
+
+
 def _cli_env(data, **extra) -> dict:
     return dict(os.environ, VITRINA_DEV="1", VITRINA_DATA_DIR=str(data), VITRINA_DATABASE_URL="",
                 VITRINA_DERIVATIVES__FORMATS='["jpeg"]', VITRINA_PLUGINS=json.dumps([BUMPED]),
