@@ -113,6 +113,28 @@ def test_an_analyser_failing_on_some_assets_fails_only_them(catalog_template, tm
         rt.close()
 
 
+def test_a_cancelled_backfill_stops_after_its_batch_and_resumes(catalog_template, tmp_path):
+    from vitrina.batch.backfill import prepare, run_job
+
+    data = copy_catalog(catalog_template, tmp_path)
+    rt = Runtime(settings_for(data, BUMPED))
+    try:
+        request = BackfillRequest(("colors",), processes=1, batch_size=4)
+        job, resumed = prepare(rt, request)
+        jobs = BackfillJobs(rt.sessions)
+        summary = run_job(rt, job, request, progress=lambda n: jobs.cancel(job.id))
+        assert summary.job.state == "cancelled" and not resumed
+        assert summary.assets == summary.job.done == 8  # the batch in hand when it was cancelled, then stop
+        assert count_stale(rt, chosen_analysers(rt, ["colors"])) == 40
+        job, resumed = prepare(rt, BackfillRequest(processes=1), resume=job.id)
+        assert resumed and (job.state, job.total, job.done, job.left) == ("running", 48, 8, 40)
+        summary = run_job(rt, job, request, resumed=True)
+        assert (summary.assets, summary.job.state, summary.job.done) == (40, "done", 48)
+        assert jobs.cancel(job.id).state == "done"  # a finished job stays finished
+    finally:
+        rt.close()
+
+
 def _cli_env(data, **extra) -> dict:
     return dict(os.environ, VITRINA_DEV="1", VITRINA_DATA_DIR=str(data), VITRINA_DATABASE_URL="",
                 VITRINA_DERIVATIVES__FORMATS='["jpeg"]', VITRINA_PLUGINS=json.dumps([BUMPED]),
