@@ -44,7 +44,7 @@ NEAR_DISTANCE = 12
 #: Calibrated on the labelled bursts of tests/search/bursts.py (frames of the demo
 #: videos' shots, 0.5-1 s apart, against frames of other shots and other photos;
 #: `python -m tests.search.bursts`); the figures are in decision 024.
-SIMILAR_COSINE = 0.60
+SIMILAR_COSINE = 0.55
 
 
 @dataclass(frozen=True)
