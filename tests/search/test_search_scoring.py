@@ -109,3 +109,18 @@ def test_vectors_of_signals() -> None:
     assert vector_of({"embedding": encode_vector(np.zeros(4))}) is None
     assert vector_of({"embedding": {"dim": 3, "dtype": "float32", "data": "AAAA"}}) is None
     assert vector_of(None) is None and vector_of({}) is None
+
+
+def test_many_palettes_match_as_one_does() -> None:
+    rng = np.random.default_rng(0)
+    signals = {f"a{i}": {"colors": [{"hex": "#" + bytes(rng.integers(0, 256, 3).tolist()).hex(),
+                                     "fraction": round(float(f), 4)} for f in rng.dirichlet(np.ones(5))]}
+               for i in range(200)}
+    signals["none"], signals["bad"] = None, {"colors": [{"hex": "nope"}]}
+    target = colour.lab_of("#a0522d")
+    many = colour.match_many(target, colour.palettes(signals.items()), 30)
+    one = {i: m for i, s in signals.items() if (m := colour.match(target, s, 30)) is not None}
+    assert many.keys() == one.keys() and len(one) > 20
+    for i, m in one.items():
+        assert many[i].hex == m.hex and many[i].fraction == m.fraction
+        assert many[i].score == pytest.approx(m.score) and many[i].delta_e == pytest.approx(m.delta_e)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.storage.catalog.models import Asset, CollectionAsset, Signal, Tag
@@ -45,6 +45,9 @@ class Candidate:
     id: str
     title: str | None
     alt_text: str | None
+    #: changes whenever the asset's text may have (with ``stamps``): its metadata version
+    #: and its newest signal (OCR text and model tags come with signals)
+    stamp: tuple[Any, ...] | None = None
 
 
 def micros(value: datetime) -> int:
@@ -64,10 +67,16 @@ class SearchCatalogue:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def candidates(self, project: str, filters: Filters, limit: int) -> list[Candidate]:
-        """Up to ``limit`` of the project's assets passing ``filters``, newest first."""
+    def candidates(self, project: str, filters: Filters, limit: int, *, stamps: bool = False) -> list[Candidate]:
+        """Up to ``limit`` of the project's assets passing ``filters``, newest first; with
+        ``stamps``, each with a stamp of its text's version."""
         f = filters
-        query = select(_a.id, _a.title, _a.alt_text).where(_a.project_id == project)
+        columns = [_a.id, _a.title, _a.alt_text]
+        if stamps:  # as text: no timestamp parsing for a value only compared
+            newest = type_coerce(select(func.max(_s.created_at)).where(_s.asset_id == _a.id).scalar_subquery(),
+                                 String)
+            columns += [_a.metadata_version, newest.label("newest_signal")]
+        query = select(*columns).where(_a.project_id == project)
         if f.kind is not None:
             query = query.where(_a.kind == f.kind)
         if f.tag is not None:
@@ -85,7 +94,9 @@ class SearchCatalogue:
             query = query.where(_a.created_at < f.created_before)
         query = query.order_by(_a.id.desc()).limit(limit)
         with self.sessions() as s:
-            return [Candidate(r.id, r.title, r.alt_text) for r in s.execute(query)]
+            return [Candidate(r.id, r.title, r.alt_text,
+                              (r.metadata_version, r.newest_signal) if stamps else None)
+                    for r in s.execute(query)]
 
     def tags(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """``{asset id: [(tag, source), ...]}`` of these assets."""

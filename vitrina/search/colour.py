@@ -12,7 +12,7 @@ tolerance of 25 keeps a colour family (dark red to light red) and drops its neig
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,3 +74,66 @@ def match(query_lab: np.ndarray, signal: Mapping[str, Any] | None,
     best = int(np.argmax(parts))
     return ColourMatch(float(parts.sum()), parse_hex(colours[best]["hex"]), float(distances[best]),
                        float(fractions[best]))
+
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """An asset's dominant colours, parsed once: hexes, Lab values and fractions."""
+
+    hexes: tuple[str, ...]
+    labs: np.ndarray  # (k, 3)
+    fractions: np.ndarray  # (k,)
+
+
+def palettes(signals: Iterable[tuple[str, Mapping[str, Any] | None]]) -> dict[str, Palette]:
+    """The palettes of ``colors`` signal values, by asset id (one Lab conversion for all);
+    an asset without a usable colour gets an empty palette."""
+    owners, hexes, fractions = [], [], []
+    seen: list[str] = []
+    for asset_id, signal in signals:
+        seen.append(asset_id)
+        colours = signal.get("colors") if isinstance(signal, Mapping) else None
+        for c in colours if isinstance(colours, list) else ():
+            if isinstance(c, Mapping) and isinstance(c.get("hex"), str) and _HEX.fullmatch(c["hex"]):
+                fraction = c.get("fraction")
+                owners.append(asset_id)
+                hexes.append(parse_hex(c["hex"]))
+                fractions.append(float(fraction) if isinstance(fraction, int | float) else 0.0)
+    empty = Palette((), np.zeros((0, 3)), np.zeros(0))
+    found = dict.fromkeys(seen, empty)
+    if not hexes:
+        return found
+    rgb = np.frombuffer(bytes.fromhex("".join(h[1:] for h in hexes)), dtype=np.uint8).reshape(-1, 3)
+    labs, weights = srgb_to_lab(rgb), np.asarray(fractions)
+    start = 0
+    for end in range(1, len(owners) + 1):  # each asset's colours are consecutive
+        if end == len(owners) or owners[end] != owners[start]:
+            found[owners[start]] = Palette(tuple(hexes[start:end]), labs[start:end], weights[start:end])
+            start = end
+    return found
+
+
+def match_many(query_lab: np.ndarray, palettes_: Mapping[str, Palette],
+               tolerance: float = DEFAULT_TOLERANCE) -> dict[str, ColourMatch]:
+    """:func:`match` for many assets at once (one distance computation for every colour):
+    the assets with a match, by id."""
+    ids = [i for i, p in palettes_.items() if p.hexes]
+    if not ids:
+        return {}
+    labs = np.concatenate([palettes_[i].labs for i in ids])
+    fractions = np.concatenate([palettes_[i].fractions for i in ids])
+    distances = delta_e(labs, query_lab)
+    parts = fractions * np.clip(1.0 - distances / tolerance, 0.0, None)
+    found: dict[str, ColourMatch] = {}
+    start = 0
+    for i in ids:
+        p = palettes_[i]
+        end = start + len(p.hexes)
+        mine = parts[start:end]
+        if mine.any():
+            best = int(np.argmax(mine))
+            found[i] = ColourMatch(float(mine.sum()), p.hexes[best], float(distances[start + best]),
+                                   float(p.fractions[best]))
+        start = end
+    return found

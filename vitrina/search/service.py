@@ -51,6 +51,8 @@ MAX_QUERY = 500
 MAX_LIMIT = 100
 #: the assets one search ranks at most (the newest that pass the filters)
 MAX_CANDIDATES = 20_000
+#: assets whose text as terms one process keeps (a few hundred bytes each)
+DOCUMENTS_CACHED = 200_000
 #: nearest neighbours an embedding component contributes
 SEMANTIC_DEPTH = 200
 #: an embedding component keeps the assets within this cosine of its best match: text
@@ -219,6 +221,9 @@ class SearchService:
         self.catalogue, self.assets, self.indexes = catalogue, assets, indexes
         self._encoders = encoders or (lambda component: None)
         self._encoder_cache: dict[str, Encoder | None] = {}
+        #: asset id -> (stamp, its text as terms): see :meth:`_documents`
+        self._documents_cache: dict[str, tuple[Any, keyword.Document]] = {}
+        self._palettes_cache: dict[str, tuple[Any, colour.Palette]] = {}
         self._lock = threading.Lock()
 
     def encoder(self, component: str) -> Encoder | None:
@@ -233,7 +238,7 @@ class SearchService:
 
     # --- search -----------------------------------------------------------------------
     def search(self, project: str, query: SearchQuery) -> SearchPage:
-        candidates = self.catalogue.candidates(project, query.filters, MAX_CANDIDATES)
+        candidates = self.catalogue.candidates(project, query.filters, MAX_CANDIDATES, stamps=bool(query.q) or query.color is not None)
         ids = [c.id for c in candidates]
         rankings: dict[str, dict[str, dict[str, Any]]] = {}  # component -> id -> explanation
         if query.q:
@@ -243,7 +248,7 @@ class SearchService:
                 if found is not None:
                     rankings[component] = found
         if query.color is not None:
-            rankings[COLOR] = self._colour(ids, query.color, query.color_tolerance)
+            rankings[COLOR] = self._colour(candidates, query.color, query.color_tolerance)
         components = tuple(rankings)
         if not rankings:  # a filtered listing
             kept = [(i, 0.0, {}) for i in ids]
@@ -277,22 +282,32 @@ class SearchService:
         q_terms = keyword.query_terms(q)
         if not q_terms:
             return {}
-        ids = [c.id for c in candidates]
-        tags = self.catalogue.tags(ids)
-        ocr = self.catalogue.signals(ids, OCR_SIGNAL)
-        documents = []
-        for c in candidates:
-            mine = tags.get(c.id, ())
-            text = ocr.get(c.id) or {}
-            documents.append(keyword.Document.of(c.id, {
-                "title": [c.title], "alt_text": [c.alt_text],
-                "user_tags": [t for t, source in mine if source == USER_TAGS],
-                "model_tags": [t for t, source in mine if source != USER_TAGS],
-                "ocr": [text.get("text") if isinstance(text.get("text"), str) else None],
-            }))
+        documents = self._documents(candidates)
         return {h.id: {"rank": rank, "score": round(h.score, 6),
                        "matched": [{"field": f, "term": t} for f, t in h.matched]}
                 for rank, h in enumerate(keyword.score(documents, q_terms), 1)}
+
+    def _documents(self, candidates: Sequence[Candidate]) -> list[keyword.Document]:
+        """The candidates' text as terms: from this process's cache while an asset's stamp
+        (metadata version, newest signal) is the same, read and split otherwise."""
+        cache = self._documents_cache
+        stale = [c for c in candidates if (cache.get(c.id) or (None,))[0] != c.stamp or c.stamp is None]
+        if stale:
+            ids = [c.id for c in stale]
+            tags = self.catalogue.tags(ids)
+            ocr = self.catalogue.signals(ids, OCR_SIGNAL)
+            if len(cache) + len(stale) > DOCUMENTS_CACHED:
+                cache.clear()
+            for c in stale:
+                mine = tags.get(c.id, ())
+                text = ocr.get(c.id) or {}
+                cache[c.id] = (c.stamp, keyword.Document.of(c.id, {
+                    "title": [c.title], "alt_text": [c.alt_text],
+                    "user_tags": [t for t, source in mine if source == USER_TAGS],
+                    "model_tags": [t for t, source in mine if source != USER_TAGS],
+                    "ocr": [text.get("text") if isinstance(text.get("text"), str) else None],
+                }))
+        return [cache[c.id][1] for c in candidates]
 
     def _semantic(self, project: str, component: str, signal: str, q: str,
                   candidates: set[str]) -> dict[str, dict[str, Any]] | None:
@@ -320,13 +335,23 @@ class SearchService:
             found = [(i, s) for i, s in found if s >= found[0][1] - SEMANTIC_MARGIN]
         return {i: {"rank": rank, "similarity": round(s, 6)} for rank, (i, s) in enumerate(found, 1)}
 
-    def _colour(self, ids: list[str], hex_: str, tolerance: float) -> dict[str, dict[str, Any]]:
-        target = colour.lab_of(hex_)
-        matches = []
-        for i, value in self.catalogue.signals(ids, colour.SIGNAL).items():
-            m = colour.match(target, value, tolerance)
-            if m is not None:
-                matches.append((i, m))
+    def _palettes(self, candidates: Sequence[Candidate]) -> dict[str, colour.Palette]:
+        """The candidates' dominant colours, cached per asset like their text."""
+        cache = self._palettes_cache
+        stale = [c.id for c in candidates if (cache.get(c.id) or (None,))[0] != c.stamp or c.stamp is None]
+        if stale:
+            if len(cache) + len(stale) > DOCUMENTS_CACHED:
+                cache.clear()
+            values = self.catalogue.signals(stale, colour.SIGNAL)
+            stamps = {c.id: c.stamp for c in candidates}
+            for i, p in colour.palettes((i, values.get(i)) for i in stale).items():
+                cache[i] = (stamps[i], p)
+        return {c.id: cache[c.id][1] for c in candidates}
+
+    def _colour(self, candidates: Sequence[Candidate], hex_: str, tolerance: float) -> dict[str, dict[str, Any]]:
+        ids = [c.id for c in candidates]
+        found = colour.match_many(colour.lab_of(hex_), self._palettes(candidates), tolerance)
+        matches = list(found.items())
         newest = {i: n for n, i in enumerate(ids)}
         matches.sort(key=lambda im: (-im[1].score, im[1].delta_e, newest[im[0]]))
         return {i: {"rank": rank, "score": round(m.score, 6), "hex": m.hex, "delta_e": round(m.delta_e, 3),
