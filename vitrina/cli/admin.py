@@ -64,7 +64,8 @@ def keys_revoke(ctx: click.Context, key_id: str) -> None:
 
 @click.group()
 def batch() -> None:
-    """Work over the whole catalog: stale results, reprocessing."""
+    """Work over the whole catalog: stale results, reprocessing, backfills on a process
+    pool or Ray (backfill, jobs, cancel), Parquet exports."""
 
 
 @batch.command("stale")
