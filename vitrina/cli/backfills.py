@@ -23,8 +23,9 @@ def _fail(exc: VitrinaError) -> click.ClickException:
               help="Recompute stale results only: missing or of another version (the default).")
 @click.option("--all", "force", is_flag=True,
               help="Recompute every result of the chosen analysers, current or not.")
-@click.option("--engine", default="local", show_default=True, metavar="NAME",
-              help="Where batches are computed: local (a process pool here) or ray.")
+@click.option("--engine", default=None, metavar="NAME",
+              help="Where batches are computed: local (a process pool here, the default) or ray. "
+                   "With --resume: the job's own unless given.")
 @click.option("--processes", type=click.IntRange(1, 1024), default=None, metavar="N",
               help="Worker processes (local) or CPUs of a local Ray instance. Default: this machine's CPUs.")
 @click.option("--address", default=None, metavar="ADDR",
@@ -36,7 +37,7 @@ def _fail(exc: VitrinaError) -> click.ClickException:
               help="Continue this job (after a kill or a cancel) with its own analysers and project.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def backfill(ctx: click.Context, analysers: tuple[str, ...], stale_only: bool, force: bool, engine: str,
+def backfill(ctx: click.Context, analysers: tuple[str, ...], stale_only: bool, force: bool, engine: str | None,
              processes: int | None, address: str | None, project: str | None, batch_size: int | None,
              resume: str | None, quiet: bool) -> None:
     """Recompute analyser results across the catalog, in batches, on an engine.
@@ -54,12 +55,14 @@ def backfill(ctx: click.Context, analysers: tuple[str, ...], stale_only: bool, f
 
     if stale_only and force:
         raise click.UsageError("--stale and --all contradict each other: choose one")
-    if address and engine != "ray":
+    if address and engine not in (None, "ray"):
         raise click.UsageError("--address is for --engine ray")
     if resume and (analysers or force or project or stale_only):
         raise click.UsageError("--resume JOB runs with the job's own analysers and project: drop "
                                "--analyser/--all/--stale/--project")
     rt = runtime_of(ctx)
+    if engine is None:
+        engine = "ray" if address else _engine_of(rt, resume) if resume else "local"
     if engine not in rt.registries.engines:
         raise click.UsageError(f"no engine {engine!r}; known: {', '.join(rt.registries.engines.names())}")
     request = BackfillRequest(analysers or None, force, project, engine, processes, address, batch_size)
@@ -97,6 +100,15 @@ def backfill(ctx: click.Context, analysers: tuple[str, ...], stale_only: bool, f
     if summary.failed:
         click.echo("failed assets are listed in the log above; they stay stale and a re-run retries them", err=True)
         ctx.exit(1)
+
+
+def _engine_of(rt, job_id: str) -> str:
+    from vitrina.batch.jobs import BackfillJobs
+
+    try:
+        return BackfillJobs(rt.sessions).get(job_id).engine
+    except VitrinaError as exc:
+        raise _fail(exc) from None
 
 
 def _interrupt(signum: int, frame: object) -> None:
