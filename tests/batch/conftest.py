@@ -53,8 +53,14 @@ def build_catalog(root: Path, n: int) -> Path:
 
 @pytest.fixture(scope="session")
 def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """48 processed image assets (session-wide; copy before changing)."""
-    return build_catalog(tmp_path_factory.mktemp("batch-template"), 48)
+    """48 processed image assets (session-wide; copy before changing). Kept by path, so
+    a module that borrows the fixture (the engine contracts) finds the same one."""
+    root = tmp_path_factory.getbasetemp() / "batch-template"
+    if not (root / "done").exists():
+        root.mkdir(exist_ok=True)
+        build_catalog(root, 48)
+        (root / "done").touch()
+    return root / "data"
 
 
 def copy_catalog(template: Path, root: Path) -> Path:
