@@ -263,3 +263,21 @@ def test_the_api_shows_jobs_to_admins(catalog_template, tmp_path):
         r = c.get("/v1/batch/jobs", headers=reader)
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
         assert c.get("/v1/batch/jobs").status_code == 401
+
+
+def test_a_model_shaped_analyser_gets_its_own_batch_size_and_big_vectors(catalog_template, tmp_path):
+    from vitrina.search.vectors import decode_vector
+
+    data = copy_catalog(catalog_template, tmp_path)
+    rt = Runtime(settings_for(data, "tests.batch.embedder"))
+    try:
+        assert count_stale(rt, chosen_analysers(rt, None)) == 48  # new: every asset lacks it
+        summary = backfill(rt, BackfillRequest(processes=2, batch_size=16))
+        assert (summary.assets, summary.written, summary.failed) == (48, 48, 0)
+        with rt.sessions() as s:
+            rows = s.scalars(select(Signal).where(Signal.name == "fake_embedding")).all()
+        assert {r.producer for r in rows} == {"fake-net@1"} and len(rows) == 48
+        assert max(r.value["batch"] for r in rows) == 3  # tasks of 16, calls of at most 3
+        assert {decode_vector(r.value["embedding"]).shape for r in rows} == {(1280,)}
+    finally:
+        rt.close()
