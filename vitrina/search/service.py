@@ -244,7 +244,11 @@ class SearchService:
         if query.q:
             rankings[KEYWORD] = self._keyword(candidates, query.q)
             for component, signal in ((TEXT_EMBEDDING, TEXT_EMBEDDING), (CLIP, CLIP)):
-                found = self._semantic(project, component, signal, query.q, set(ids))
+                try:
+                    found = self._semantic(project, component, signal, query.q, set(ids))
+                except Exception:  # an index that cannot be read or built: keywords still answer
+                    log.exception("the %s component failed; searching without it", component)
+                    found = None
                 if found is not None:
                     rankings[component] = found
         if query.color is not None:
