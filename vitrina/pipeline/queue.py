@@ -19,6 +19,7 @@ from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, 
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.assets.states import AssetStatus, StepState
+from vitrina.kinds.image.inputs import TEXT_SIGNALS, TEXT_STEP
 from vitrina.pipeline.dag import Pipelines
 from vitrina.pipeline.steps import SignalOut, Step, StepResult
 from vitrina.storage.catalog.db import transaction
@@ -285,7 +286,8 @@ def write_result(s: Session, asset_id: str, step: Step, result: StepResult) -> N
 def write_signals(s: Session, asset_id: str, signals: Sequence[SignalOut]) -> None:
     """Replace the asset's signals of these names; a signal carrying ``tags`` also
     replaces the asset's tag rows of its source (the signal's name), so ``?tag=`` and
-    keyword search find what a model saw."""
+    keyword search find what a model saw. A new model tag or OCR text queues a finished
+    text step again (:func:`requeue`; one still waiting for it is left alone)."""
     if signals:
         s.execute(_DROP_SIGNALS, {"p_asset": asset_id, "p_names": [sig.name for sig in signals]})
         s.execute(_ADD_SIGNALS, [
@@ -293,6 +295,8 @@ def write_signals(s: Session, asset_id: str, signals: Sequence[SignalOut]) -> No
              "version": sig.version, "value": sig.value}
             for sig in signals
         ])
+        if any(sig.name in TEXT_SIGNALS for sig in signals):
+            requeue(s, asset_id, (TEXT_STEP,))  # the asset's text changed: embed it again
         tagged = [sig for sig in signals if isinstance(sig.value.get("tags"), list)]
         if tagged:
             s.execute(_DROP_TAGS, {"p_asset": asset_id, "p_sources": [sig.name for sig in tagged]})

@@ -11,8 +11,9 @@ from tests.conftest import PHOTOS, make_settings
 from vitrina.analysis.models.text_embedding import embed_passages
 from vitrina.api.app import create_app
 from vitrina.config import MODEL_ANALYSERS
+from vitrina.kinds.image.inputs import load_preview
 from vitrina.pipeline.queue import TAGS, write_signals
-from vitrina.pipeline.steps import SignalOut
+from vitrina.pipeline.steps import SignalOut, StepContext, signal_of
 from vitrina.search.vectors import decode_vector
 from vitrina.storage.catalog.db import transaction
 from vitrina.testing import make_registries, make_runtime, process_all
@@ -71,19 +72,35 @@ def test_tag_rows_are_replaced_with_their_signal(models):
     with transaction(rt.sessions) as s:
         write_signals(s, asset_id, [SignalOut("imagenet", "test@1", "1", {"tags": tags})])
     assert [(r.tag, r.source, r.score) for r in rows()] == [("missile", "imagenet", 0.5)]
-    with transaction(rt.sessions) as s:  # put the real one back for the other tests
-        stored = rt.asset_repository.snapshot(s, asset_id)
+    with transaction(rt.sessions) as s:
         write_signals(s, asset_id, [SignalOut("imagenet", "x", "1", {"tags": []})])
     assert rows() == []
-    process_all(rt)  # nothing queued: the rows stay as written
+    # put the real one back for the other tests, the way an analyser backfill writes it
     analyser = rt.registries.analysers.get("imagenet")
-    from vitrina.kinds.image.inputs import load_preview
-    from vitrina.pipeline.steps import StepContext, signal_of
-
-    value = analyser.analyse([load_preview(StepContext(stored, rt.store, rt.settings, attempt=1))])[0]
+    snapshot = rt.asset_repository.snapshot(None, asset_id)
+    value = analyser.analyse([load_preview(StepContext(snapshot, rt.store, rt.settings, attempt=1))])[0]
     with transaction(rt.sessions) as s:
         write_signals(s, asset_id, [signal_of(analyser, value)])
     assert rows() == before
+    assert process_all(rt) == 1  # new model tags: the text step ran again, once
+
+
+def test_a_new_ocr_text_makes_the_text_embedding_run_again(models, api):
+    rt = models.runtime
+    asset_id = models.ids["chelsea.png"]
+    before = dict(rt.asset_repository.snapshot(None, asset_id).signals["text_embedding"].value)
+    ocr = rt.registries.analysers.get("ocr")
+    with transaction(rt.sessions) as s:  # as a backfill of a newer OCR would
+        write_signals(s, asset_id, [signal_of(ocr, {"text": "Chelsea", "lines": []})])
+    assert api.get(f"/v1/assets/{asset_id}").json()["status"] == "processing"
+    assert process_all(rt) == 1
+    after = dict(rt.asset_repository.snapshot(None, asset_id).signals["text_embedding"].value)
+    assert after["chars"] == before["chars"] + len("\nChelsea")
+    with transaction(rt.sessions) as s:  # as it was, for the other tests
+        write_signals(s, asset_id, [signal_of(ocr, {"text": "", "lines": []})])
+    assert process_all(rt) == 1
+    assert dict(rt.asset_repository.snapshot(None, asset_id).signals["text_embedding"].value) == before
+    assert api.get(f"/v1/assets/{asset_id}").json()["status"] == "ready"
 
 
 def test_an_edit_makes_the_text_embedding_run_again(models, api):

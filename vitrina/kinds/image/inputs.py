@@ -93,12 +93,18 @@ class AssetText:
     metadata_version: int  # of the title, alt text and user tags read (decision 022)
 
 
+#: the signals the asset's text is made of (the model tags, the OCR text): writing a new
+#: value of one queues the text step again (a backfill, a re-run)
+TEXT_SIGNALS = ("imagenet", "ocr")
+
+
 def asset_text(ctx: StepContext) -> AssetText:
     asset = ctx.asset
     meta = asset.metadata
     signals = asset.signals
-    labels = [t["label"] for t in (signals["imagenet"].value.get("tags") or [])] if "imagenet" in signals else []
-    ocr = (signals["ocr"].value.get("text") or "") if "ocr" in signals else ""
+    tags, ocr = TEXT_SIGNALS
+    labels = [t["label"] for t in (signals[tags].value.get("tags") or [])] if tags in signals else []
+    ocr = (signals[ocr].value.get("text") or "") if ocr in signals else ""
     parts = [meta.title or "", meta.alt_text or "", ", ".join(meta.tags),
              ", ".join(dict.fromkeys(labels)), ocr]
     return AssetText("\n".join(p.strip() for p in parts if p and p.strip()), asset.metadata_version)
