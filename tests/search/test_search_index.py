@@ -200,3 +200,20 @@ def test_cached_text_and_colours_follow_edits(rt, tmp_path: Path) -> None:
     assert found(color="#ff0000") == [ids[1]]
     write_signal(rt, ids[1], "colors", {"colors": [{"hex": "#00ff00", "fraction": 1.0}]})
     assert found(color="#ff0000") == [] and found(color="#00ff00") == [ids[1]]
+
+
+def test_a_joint_model_ranks_and_finds_lookalikes(rt, tmp_path: Path) -> None:
+    """``clip``: the joint model's text vector against the images' vectors, fused with the
+    others; and ``similar?by=clip``."""
+    ids = _assets(rt, tmp_path, 3)
+    for asset_id, text in zip(ids, ["coffee", "espresso", "rocket"], strict=True):
+        write_signal(rt, asset_id, "clip", {"embedding": encode_vector(_toy_embed(text))})
+    rt.search._encoders = lambda component: _toy_embed if component == "clip" else None
+    rt.search._encoder_cache.clear()
+    page = rt.search.search("default", parse_query(q="coffee"))
+    assert page.components == ("keyword", "clip")
+    assert {h.asset.id for h in page.items} == {ids[0], ids[1]}
+    assert all(set(h.explain) == {"clip"} and h.explain["clip"]["similarity"] > 0.9 for h in page.items)
+    found = rt.search.similar("default", ids[0], by="clip", limit=5)
+    assert found.embedded and found.similar[0].asset.id == ids[1]
+    assert rt.search.similar("default", ids[0], by="image").embedded is False
