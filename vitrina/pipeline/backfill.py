@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from vitrina.analysis.base import Analyser
 from vitrina.assets.states import AssetStatus, StepState
 from vitrina.errors import VitrinaError
 from vitrina.pipeline.queue import ASSETS, RUNS, SIGNALS, write_signals
-from vitrina.pipeline.steps import StepContext, signal_of
+from vitrina.pipeline.steps import Step, StepContext, signal_of
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import transaction
 
@@ -41,21 +41,65 @@ def _stale_runs(kind: str, step: str, version: str) -> tuple:
             RUNS.c.asset_id.in_(select(ASSETS.c.id).where(ASSETS.c.kind == kind)))
 
 
+def _without_run(kind: str, step: str) -> tuple:
+    """Assets of ``kind`` with no run of ``step``: ingested before the step existed (a
+    model analyser switched on later, decision 025; a plug-in's new step)."""
+    return (ASSETS.c.kind == kind, ASSETS.c.id.not_in(select(RUNS.c.asset_id).where(RUNS.c.step == step)))
+
+
 def stale_steps(rt: Runtime) -> dict[str, int]:
-    """Finished runs per step whose recorded version is not the step's current one."""
+    """Per step: finished runs whose recorded version is not the step's current one, and
+    assets that have no run of it yet could run it (see :func:`requeue_stale`)."""
     counts: dict[str, int] = {}
     with rt.sessions() as s:
         for (kind, step), version in rt.pipelines.versions().items():
             n = s.scalar(select(func.count()).select_from(RUNS).where(*_stale_runs(kind, step, version)))
+            n += len(_missing_runs(s, rt.pipelines.step(kind, step), kind))
             if n:
                 counts[step] = counts.get(step, 0) + n
     return counts
 
 
+def _missing_runs(s: Session, step: Step, kind: str) -> dict[str, StepState]:
+    """Assets of ``kind`` without a run of ``step`` -> the state their run starts in:
+    pending when every step it requires is done, waiting when those are still to run
+    (the queue unblocks it). An asset one of whose required steps failed, or lacks a
+    run too, is left out: it could never run (a missing prerequisite is added first)."""
+    runs: dict[str, dict[str, str]] = {}
+    for r in s.execute(select(RUNS.c.asset_id, RUNS.c.step, RUNS.c.state)
+                       .where(RUNS.c.asset_id.in_(select(ASSETS.c.id).where(*_without_run(kind, step.name))))):
+        runs.setdefault(r.asset_id, {})[r.step] = r.state
+    missing = {}
+    for asset_id, states in runs.items():
+        needed = [states.get(dep) for dep in step.requires]
+        if any(state in (StepState.FAILED, None) for state in needed):
+            continue
+        missing[asset_id] = StepState.PENDING if all(x == StepState.DONE for x in needed) else StepState.WAITING
+    return missing
+
+
+def _add_missing_runs(s: Session, rt: Runtime, kind: str, step: str | None) -> int:
+    """Give assets of ``kind`` the runs of the kind's steps (all, or ``step``) they lack,
+    dependencies first (a step added here counts for the steps after it)."""
+    added = 0
+    for each in rt.pipelines.steps(kind):
+        if step and each.name != step:
+            continue
+        for asset_id, state in _missing_runs(s, each, kind).items():
+            s.execute(insert(RUNS).values(asset_id=asset_id, step=each.name, version=each.version, state=state,
+                                          attempts=0, next_attempt_at=func.now()))
+            s.execute(update(ASSETS).where(ASSETS.c.id == asset_id).values(status=AssetStatus.PROCESSING))
+            added += 1
+    return added
+
+
 def requeue_stale(rt: Runtime, step: str | None = None) -> int:
-    """Send stale step runs back to the queue; their assets read as processing until done."""
+    """Send stale step runs back to the queue, and add the runs of steps an asset has
+    none of; their assets read as processing until done."""
     total = 0
     with transaction(rt.sessions) as s:
+        for kind in rt.pipelines.kinds():
+            total += _add_missing_runs(s, rt, kind, step)
         for (kind, name), version in rt.pipelines.versions().items():
             if step and name != step:
                 continue

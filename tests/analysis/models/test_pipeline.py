@@ -12,6 +12,7 @@ from vitrina.analysis.models.text_embedding import embed_passages
 from vitrina.api.app import create_app
 from vitrina.config import MODEL_ANALYSERS
 from vitrina.kinds.image.inputs import load_preview
+from vitrina.pipeline.backfill import backfill_analysers, requeue_stale, stale_counts
 from vitrina.pipeline.queue import TAGS, write_signals
 from vitrina.pipeline.steps import SignalOut, StepContext, signal_of
 from vitrina.search.vectors import decode_vector
@@ -125,3 +126,24 @@ def test_an_edit_makes_the_text_embedding_run_again(models, api):
     # fields are not embedded: changing one queues nothing
     assert api.patch(f"/v1/assets/{asset_id}", json={"fields": {"shot": 3}}).status_code == 200
     assert process_all(rt) == 0
+
+
+def test_switching_the_models_on_later_processes_the_assets_already_there(tmp_path):
+    db = f"sqlite:///{tmp_path / 'catalog.db'}"
+    before = make_runtime(make_settings(tmp_path, db))  # models off, as the suite's default
+    asset_id = before.ingestor.ingest_file(PHOTOS / "coffee.png").asset_id
+    assert process_all(before) == 2  # derivatives, signals
+    before.close()
+    rt = make_runtime(make_settings(tmp_path, db, analysis={"models": list(MODEL_ANALYSERS)}))
+    # the text step waits for ocr, which the asset has no run of yet: ocr is counted first
+    assert stale_counts(rt) == {"ocr": 1, "analyser:imagenet": 1}
+    assert requeue_stale(rt) == 2  # ocr pending, text waiting for it
+    assert process_all(rt) == 2
+    assert backfill_analysers(rt) == 1  # imagenet, in this process
+    assert process_all(rt) == 1  # its tags are new text: the text step again
+    assert stale_counts(rt) == {}
+    signals = rt.asset_repository.snapshot(None, asset_id).signals
+    assert {"imagenet", "ocr", "text_embedding"} <= signals.keys()
+    assert signals["imagenet"].value["tags"][0]["class_id"] == 967  # espresso
+    assert rt.assets.get("default", asset_id).status == "ready"
+    rt.close()
