@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, func, select, type_coerce
@@ -127,10 +127,13 @@ class SearchCatalogue:
             count, newest = s.execute(query).one()
         return int(count), 0 if newest is None else micros(_aware(newest))
 
-    def signal_times(self, project: str, name: str) -> dict[str, int]:
-        """``{asset id: created_at in microseconds}`` of the project's ``name`` signals."""
+    def signal_times(self, project: str, name: str, *, since: int | None = None) -> dict[str, int]:
+        """``{asset id: created_at in microseconds}`` of the project's ``name`` signals
+        (those written after ``since``, in microseconds, when given)."""
         query = (select(_s.asset_id, _s.created_at).join(Asset.__table__, _a.id == _s.asset_id)
                  .where(_a.project_id == project, _s.name == name))
+        if since is not None:
+            query = query.where(_s.created_at > _EPOCH + timedelta(microseconds=max(since, 0)))
         with self.sessions() as s:
             return {r.asset_id: micros(_aware(r.created_at)) for r in s.execute(query)}
 

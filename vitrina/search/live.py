@@ -10,11 +10,14 @@ up to date incrementally (decision 027):
   changed embedding always carries a newer ``created_at``.
 - a cheap check first: the count and newest ``created_at`` of the project's signals of
   that name. If neither moved since the last look, nothing changed.
-- otherwise the (asset id, created_at) pairs are read (no vectors): ids gone from the
-  catalogue are removed from the index; ids the index lacks, and ids written after
-  ``position - LAG``, have their vectors read and added (a replace for ids already
-  there). ``LAG`` covers a write that committed after a newer one was seen (its
-  ``created_at`` is taken before its transaction commits).
+- then the (asset id, created_at) pairs written since ``position - LAG`` are listed and
+  those not read at that time have their vectors read and added (a replace for ids
+  already there). If the ids known then add up to the catalogue's count, that is all.
+- otherwise (a deletion, a late write, the first look after a load) every (asset id,
+  created_at) pair is listed (no vectors): ids gone from the catalogue are removed from
+  the index; ids the index lacks, and ids written after ``position - LAG``, are read.
+  ``LAG`` covers a write that committed after a newer one was seen (its ``created_at``
+  is taken before its transaction commits).
 - the index is saved back, at most every ``save_interval`` seconds, with the new
   position in its manifest; a process that loads it catches up from that position.
 
@@ -187,45 +190,66 @@ class LiveIndexes:
         stat = self.catalogue.signal_stat(project, name)
         if stat == live.seen:
             return 0, 0
+        count, newest = stat
+        added = removed = 0
+        if live.read:
+            # the usual case: read only what was written since a little before the
+            # position; if the ids then known add up to the catalogue's count, nothing
+            # was deleted or missed and the (id, created_at) scan of them all is spared
+            recent = self.catalogue.signal_times(project, name, since=live.position - LAG)
+            added, removed = self._apply(live, name, sorted(i for i, t in recent.items() if live.read.get(i) != t),
+                                         recent)
+            if len(live.read) == count:
+                self._advance(live, stat, newest, added or removed)
+                return added, removed
         times = self.catalogue.signal_times(project, name)
         index = live.index
         held = set(_ids(index))
         gone = sorted(held - times.keys())
         for id_ in set(live.read) - times.keys():
             del live.read[id_]
+        if gone:
+            index.remove(gone)
         # read again: what changed since this process read it; and, of what it never read,
         # what the index lacks or what was written close to the stored position (a late
         # commit may carry an older created_at than one the position already covers)
         fresh = sorted(id_ for id_, t in times.items()
                        if live.read.get(id_) != t
                        and (id_ in live.read or id_ not in held or t > live.position - LAG))
-        added = 0
-        if gone:
-            index.remove(gone)
-        if fresh:
-            ids, vectors = [], []
-            drop = []
-            for id_, value in self.catalogue.signals(fresh, name).items():
-                vector = vector_of(value)
-                live.read[id_] = times[id_]
-                if vector is None or vector.shape != (index.dim,):
-                    if id_ in index:
-                        drop.append(id_)
-                    continue
-                ids.append(id_)
-                vectors.append(vector)
-            if drop:
-                index.remove(drop)
-                gone += drop
-            if ids:
-                index.add(ids, np.stack(vectors))
-                added = len(ids)
+        more, dropped = self._apply(live, name, fresh, times)
+        live.read.update(times)  # the rest is what the stored index already covers
+        added, removed = added + more, removed + len(gone) + dropped
+        self._advance(live, stat, max(times.values(), default=live.position), added or removed)
+        return added, removed
+
+    def _apply(self, live: _Live, name: str, fresh: list[str], times: dict[str, int]) -> tuple[int, int]:
+        """Read the ``fresh`` ids' signals into the index (added or replaced; taken out
+        when the embedding is empty); (added, taken out)."""
+        if not fresh:
+            return 0, 0
+        index = live.index
+        ids, vectors, drop = [], [], []
+        for id_, value in self.catalogue.signals(fresh, name).items():
+            vector = vector_of(value)
+            live.read[id_] = times[id_]
+            if vector is None or vector.shape != (index.dim,):
+                if id_ in index:
+                    drop.append(id_)
+                continue
+            ids.append(id_)
+            vectors.append(vector)
+        if drop:
+            index.remove(drop)
+        if ids:
+            index.add(ids, np.stack(vectors))
+        return len(ids), len(drop)
+
+    @staticmethod
+    def _advance(live: _Live, stat: tuple[int, int], position: int, changed: int) -> None:
         live.seen = stat
-        new_position = max(times.values(), default=live.position)
-        if gone or added or new_position != live.position:
+        if changed or position > live.position:
             live.dirty = True
-        live.position = max(live.position, new_position)
-        return added, len(gone)
+        live.position = max(live.position, position)
 
     def _maybe_save(self, project: str, name: str, live: _Live) -> None:
         if live.dirty and self.clock() - live.saved_at >= self.save_interval:
