@@ -88,3 +88,15 @@ def test_the_text_embedding_holds_tags_and_ocr_text(models):
     scores = {f: float(decode_vector(signal(models, "text_embedding", f)["embedding"]) @ cat)
               for f in ("sign.png", "chelsea.png", "coffee.png")}
     assert max(scores, key=scores.get) == "chelsea.png", scores
+
+
+def test_an_asset_with_no_text_stores_no_vector():
+    from vitrina.analysis.models.text_embedding import TextEmbeddingAnalyser
+    from vitrina.kinds.image.inputs import AssetText
+
+    analyser = TextEmbeddingAnalyser()
+    items = [AssetText("", 3), AssetText("tabby cat", 1), AssetText("", 0)]
+    together = analyser.analyse(items)
+    assert together[0] == {"embedding": None, "chars": 0, "metadata_version": 3}
+    assert together[1]["chars"] == 9 and decode_vector(together[1]["embedding"]).shape == (384,)
+    assert together == [analyser.analyse([item])[0] for item in items]
