@@ -125,6 +125,10 @@ def test_hnsw_above_the_size_line_gives_the_exact_top_ten(rt, tmp_path: Path, mo
 
     monkeypatch.setattr(live, "EXACT_MAX", 50)
     monkeypatch.setattr(live, "EXACT_BACK", 40)
+    # past the line: the exact index answers while the HNSW one is built beside it
+    index, how = rt.search.indexes.index("default", SIGNAL)
+    assert index.kind == "exact"
+    rt.search.indexes.wait()
     index, how = rt.search.indexes.index("default", SIGNAL)
     assert index.kind == "hnsw" and how.rebuilt == "resized" and _manifest(rt)["kind"] == "hnsw"
     ann = {i: rt.search.similar("default", i, limit=10).similar for i in ids}

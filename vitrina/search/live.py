@@ -22,8 +22,9 @@ up to date incrementally (decision 027):
   position in its manifest; a process that loads it catches up from that position.
 
 The kind follows the size (decision 023): ``exact`` up to :data:`EXACT_MAX` vectors,
-``hnsw`` beyond; an index crossing the line is rebuilt in the other kind, with some
-hysteresis so that a catalogue hovering at the line is not rebuilt back and forth.
+``hnsw`` beyond; an index crossing the line is rebuilt in the other kind on a thread
+while the current one answers, with some hysteresis so that a catalogue hovering at
+the line is not rebuilt back and forth.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def kind_for(count: int, current: str | None = None) -> str:
 @dataclass
 class _Live:
     index: VectorIndex
-    manifest: Manifest
+    manifest: Manifest | None  # None until first saved
     #: the catalogue's (count, newest) when the index was last brought up to date
     seen: tuple[int, int] | None = None
     #: the created_at of each signal this process read (with a vector or without): a
@@ -89,6 +90,8 @@ class _Live:
     dirty: bool = False
     saved_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: why this index replaced the one before, told once by the next :meth:`LiveIndexes.index`
+    rebuilt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,16 @@ class LiveIndexes:
     """The indexes of every (project, signal) this process has used."""
 
     def __init__(self, catalogue: SearchCatalogue, store: IndexStore, *, save_interval: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, background: bool = True) -> None:
+        """``background``: an index that outgrows its kind is rebuilt on a thread of its
+        own while the current one keeps answering (an HNSW build of thousands of
+        vectors takes minutes on a small machine); False rebuilds it in the call."""
         self.catalogue, self.store = catalogue, store
-        self.save_interval, self.clock = save_interval, clock
+        self.save_interval, self.clock, self.background = save_interval, clock, background
         self._live: dict[tuple[str, str], _Live] = {}
         self._lock = threading.Lock()
-        self._opening: dict[tuple[str, str], threading.Lock] = {}
+        self._opening: dict[tuple[str, str], threading.RLock] = {}
+        self._switching: dict[tuple[str, str], threading.Thread] = {}
 
     @property
     def kinds(self) -> Registry[IndexKind]:
@@ -117,26 +124,32 @@ class LiveIndexes:
         """The project's index of signal ``name``, up to date; None when no asset of the
         project holds a vector of that signal yet."""
         key = (project, name)
-        with self._lock:
-            opening = self._opening.setdefault(key, threading.Lock())
+        opening = self._opening_lock(key)
         with opening:  # one opener or refresher per index; queries on the index run freely
             live = self._live.get(key)
-            rebuilt = None
             if live is None:
-                live, rebuilt = self._open(project, name)
-                if live is None:
+                opened, reason = self._open(project, name)
+                if opened is None:
                     return None, Refreshed()
-                self._live[key] = live
+                opened.rebuilt = reason
+                live = self._live[key] = opened
             added, removed = self._refresh(project, name, live)
             wanted = kind_for(len(live.index), live.index.kind)
             if wanted != live.index.kind:  # crossed the size line: rebuild as the other kind
-                live, rebuilt = self._rebuild(project, name, wanted, reason="resized")
-                self._live[key] = live
+                self._switch(project, name, wanted)
+                live = self._live[key]
             self._maybe_save(project, name, live)
+            rebuilt, live.rebuilt = live.rebuilt, None
             return live.index, Refreshed(added, removed, rebuilt)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the rebuilds running in the background."""
+        for thread in list(self._switching.values()):
+            thread.join(timeout)
 
     def forget(self) -> None:
         """Drop what this process holds (the stored indexes stay)."""
+        self.wait()
         with self._lock:
             self._live.clear()
 
@@ -148,6 +161,44 @@ class LiveIndexes:
                     self._save(project, name, live)
 
     # --- internals ----------------------------------------------------------------------
+    def _opening_lock(self, key: tuple[str, str]) -> threading.RLock:
+        with self._lock:
+            return self._opening.setdefault(key, threading.RLock())
+
+    def _switch(self, project: str, name: str, kind: str) -> None:
+        """Rebuild the index as ``kind`` and put it in place of the current one, which
+        answers meanwhile; at most one such rebuild per index at a time."""
+        key = (project, name)
+        with self._lock:
+            running = self._switching.get(key)
+            if running is not None and running.is_alive():
+                return
+
+            def run() -> None:
+                try:
+                    built = self._rebuild(project, name, kind, self._live[key].index.dim)
+                    with self._opening_lock(key):
+                        self._refresh(project, name, built)  # the writes made during the build
+                        self._save(project, name, built)
+                        built.rebuilt = "resized"
+                        self._live[key] = built
+                    log.info("vector index %s/%s rebuilt as %s: %d vectors", project, name, kind, len(built.index))
+                except Exception:
+                    log.exception("rebuilding vector index %s/%s as %s failed", project, name, kind)
+                finally:
+                    with self._lock:
+                        self._switching.pop(key, None)
+
+            if not self.background:
+                self._switching[key] = threading.current_thread()
+        if not self.background:
+            run()
+            return
+        thread = threading.Thread(target=run, name=f"index-{name}", daemon=True)
+        with self._lock:
+            self._switching[key] = thread
+        thread.start()
+
     def _open(self, project: str, name: str) -> tuple[_Live | None, str | None]:
         count, _ = self.catalogue.signal_stat(project, name)
         stored = self.store.manifest(project, name)
@@ -158,7 +209,8 @@ class LiveIndexes:
             dim = self._dim(project, name)
             if dim is None:  # signals, but none holds a vector
                 return None, None
-        kind = kind_for(count, stored.kind if stored is not None else None)
+        # what is stored, or exact: a change of kind for the size is made in the background
+        kind = stored.kind if stored is not None and self.kinds.find(stored.kind) is not None else "exact"
         times: dict[str, int] = {}
         holder: dict[str, dict[str, int]] = {}
 
@@ -176,15 +228,13 @@ class LiveIndexes:
                      len(opened.index))
         return live, opened.rebuilt
 
-    def _rebuild(self, project: str, name: str, kind: str, reason: str) -> tuple[_Live, str]:
+    def _rebuild(self, project: str, name: str, kind: str, dim: int) -> _Live:
+        """A new index of ``kind`` from the catalogue (not saved, not in place yet)."""
         times = self.catalogue.signal_times(project, name)
-        current = self._live[(project, name)].index
-        index = self.kinds.get(kind).create(current.dim, METRIC)
-        build(index, self._rows(sorted(times), name, current.dim))
-        position = max(times.values(), default=0)
-        manifest = self.store.save(project, name, index, position)
-        live = _Live(index, manifest, seen=None, read=dict(times), position=position, saved_at=self.clock())
-        return live, reason
+        index = self.kinds.get(kind).create(dim, METRIC)
+        build(index, self._rows(sorted(times), name, dim))
+        return _Live(index, None, seen=None, read=dict(times), position=max(times.values(), default=0),
+                     dirty=True)
 
     def _refresh(self, project: str, name: str, live: _Live) -> tuple[int, int]:
         stat = self.catalogue.signal_stat(project, name)
