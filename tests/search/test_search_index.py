@@ -114,6 +114,14 @@ def test_the_index_is_stored_updated_incrementally_and_rebuilt(rt, tmp_path: Pat
     index, how = indexes.index("default", SIGNAL)
     assert how.rebuilt == "unreadable" and len(index) == 10
 
+    # saves are spaced out: a change waits for the interval (or a flush) to be stored
+    indexes.save_interval = 3600
+    rt.assets.delete("default", ids[3])
+    index, _ = indexes.index("default", SIGNAL)
+    assert len(index) == 9 and _manifest(rt)["count"] == 10
+    indexes.flush()
+    assert _manifest(rt)["count"] == 9
+
 
 def test_hnsw_above_the_size_line_gives_the_exact_top_ten(rt, tmp_path: Path, monkeypatch) -> None:
     n = 120

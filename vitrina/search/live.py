@@ -89,7 +89,6 @@ class _Live:
     position: int = 0
     dirty: bool = False
     saved_at: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
     #: why this index replaced the one before, told once by the next :meth:`LiveIndexes.index`
     rebuilt: str | None = None
 
@@ -156,7 +155,7 @@ class LiveIndexes:
     def flush(self) -> None:
         """Save every index changed since its last save."""
         for (project, name), live in list(self._live.items()):
-            with live.lock:
+            with self._opening_lock((project, name)):
                 if live.dirty:
                     self._save(project, name, live)
 
