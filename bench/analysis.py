@@ -4,6 +4,11 @@ Each section is a function that prints its own lines and returns its closing lin
 the closing lines of every section run are printed last, in section order, for
 analysers of the output. Sections so far:
 
+  analysers    the model analysers (ImageNet tags + embedding, OCR, text embedding) on
+               the demo photos, one image per call against calls of their batch size
+               (bench/models.py); `analysis batched/single` is the images/s of all three
+               in turn, batched over one by one.
+
   ann          Vitrina's HNSW index against exact search on the same vectors and queries:
                recall@10 and single-query latency (p50/p99).
   candidates   the raw ANN libraries side by side (those installed of usearch, hnswlib,
@@ -14,7 +19,7 @@ analysers of the output. Sections so far:
                and on Ray, --processes wide each: images/s and the ratio (decision 026).
                Ray is started before the clock (as a running cluster would be).
 
-    .venv/bin/python bench/analysis.py                        # ann, 100,000 x 384
+    .venv/bin/python bench/analysis.py                        # analysers, then ann at 100,000 x 384
     .venv/bin/python bench/analysis.py --n 20000 --dim 1280
     .venv/bin/python bench/analysis.py --sections candidates --n 20000
     .venv/bin/python bench/analysis.py --sections backfill --backfill-n 200 --processes 2
@@ -307,13 +312,22 @@ def section_backfill(args: argparse.Namespace) -> list[str]:
             f"backfill ray/local: {rates['ray'] / rates['local']:.2f}"]
 
 
-SECTIONS = {"ann": section_ann, "candidates": section_candidates, "backfill": section_backfill}
+def section_analysers(args: argparse.Namespace) -> list[str]:
+    from bench.models import measure
+
+    rows = measure(args.rounds)
+    single, batched = sum(r[2] for r in rows), sum(r[3] for r in rows)
+    return [f"analysis batched/single: {single / batched:.2f}"]
+
+
+SECTIONS = {"analysers": section_analysers, "ann": section_ann, "candidates": section_candidates, "backfill": section_backfill}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", default="ann",
+    parser.add_argument("--sections", default="analysers,ann",
                         help=f"comma-separated, from: {', '.join(SECTIONS)}")
+    parser.add_argument("--rounds", type=int, default=3, help="analysers: rounds (the best counts)")
     parser.add_argument("--n", type=int, default=100_000, help="indexed vectors")
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=1000)

@@ -29,10 +29,10 @@ from vitrina.pipeline.steps import StepContext
 from vitrina.testing import make_runtime, process_all
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+def measure(rounds: int) -> list[tuple[str, int, float, float]]:
+    """(analyser, batch size, best ms/image one by one, best ms/image batched) per model
+    analyser, after printing the table."""
+    rows = []
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-models-") as tmp:
         directory = Path(tmp)
         settings = make_settings(directory, f"sqlite:///{directory / 'catalog.db'}",
@@ -41,7 +41,7 @@ def main() -> None:
         paths = [*sorted(PHOTOS.iterdir()), make_sign(directory / "sign.png")]
         ids = [rt.ingestor.ingest_file(p).asset_id for p in paths]
         process_all(rt)
-        print(f"{len(ids)} images, {args.rounds} rounds, ms per image (best round)")
+        print(f"{len(ids)} images, {rounds} rounds, ms per image (best round)")
         print(f"{'analyser':<16}{'batch':>6}{'one by one':>12}{'batched':>10}{'ratio':>8}")
         for name in MODEL_ANALYSERS:
             analyser = rt.registries.analysers.get(name)
@@ -49,7 +49,7 @@ def main() -> None:
                                                      rt.settings, attempt=1)) for i in ids]
             analyser.analyse(items[:2])  # load the model
             single, batched = [], []
-            for _ in range(args.rounds):
+            for _ in range(rounds):
                 t = time.perf_counter()
                 for item in items:
                     analyser.analyse([item])
@@ -60,7 +60,15 @@ def main() -> None:
                 batched.append((time.perf_counter() - t) * 1000 / len(items))
             s, b = min(single), min(batched)
             print(f"{name:<16}{analyser.batch_size:>6}{s:>12.1f}{b:>10.1f}{s / b:>8.2f}")
+            rows.append((name, analyser.batch_size, s, b))
         rt.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    measure(parser.parse_args().rounds)
 
 
 if __name__ == "__main__":
