@@ -34,6 +34,7 @@ def start_worker(settings, tmp_path) -> subprocess.Popen:
                VITRINA_DATABASE_URL=settings.database_url,
                VITRINA_PIPELINE__LEASE_SECONDS=str(LEASE_SECONDS), VITRINA_PIPELINE__POLL_SECONDS="0.05",
                VITRINA_DERIVATIVES__FORMATS=json.dumps(settings.derivatives.formats),
+               VITRINA_ANALYSIS__MODELS=json.dumps(settings.analysis.models),  # the same pipeline
                TMPDIR=str(scratch), PYTHONPATH=str(ROOT))
     return subprocess.Popen([sys.executable, "-m", "vitrina.cli", "worker"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)

@@ -19,6 +19,7 @@ from tests.api.test_experiments import body as experiment_body
 from tests.conftest import PHOTOS, make_settings
 from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
+from vitrina.batch.jobs import BackfillJobs
 from vitrina.delivery.playback import playback_token
 from vitrina.delivery.signing import Signer
 from vitrina.ids import new_id
@@ -48,6 +49,8 @@ def world(tmp_path, database_url):
     asset_b = rt.ingestor.ingest_file(PHOTOS / "coffee.png", project=B).asset_id
     rt.ingestor.ingest_file(PHOTOS / "rocket.jpg", project=DEFAULT_PROJECT)  # A has its own
     upload_b = rt.uploads.create(B, 1000, {"filename": "half.jpg"}).id  # a resumable upload under way
+    job_b = BackfillJobs(rt.sessions).create(project=B, analysers=["phash"], force=True, engine="local",
+                                             options={}, total=1)  # a backfill of B's
     process_all(rt)
     app = create_app(settings, start_workers=False, runtime=rt)
     with TestClient(app) as client:
@@ -67,10 +70,11 @@ def world(tmp_path, database_url):
             "ops": "w_64",
             "upload_id": upload_b,
             "collection_id": b_collection["id"],
+            "job_id": job_b,
         }
         missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
                          "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id(),
-                         "collection_id": new_id()}
+                         "collection_id": new_id(), "job_id": new_id()}
         yield (client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing,
                (b_asset, b_experiment, b_collection))
     rt.close()

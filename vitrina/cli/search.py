@@ -4,12 +4,20 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from vitrina.cli.assets import PROJECT
 from vitrina.cli.common import runtime_of
-from vitrina.search.service import MAX_LIMIT, SIMILAR_BY, Hit, parse_query
+
+if TYPE_CHECKING:
+    from vitrina.search.service import Hit
+
+# the service's own values, repeated so that starting `vitrina` loads no numpy
+# (tests/search/test_search_cli_light.py holds them equal)
+MAX_LIMIT = 100
+SIMILAR_BY = {"image": "imagenet", "text": "text_embedding", "clip": "clip"}
 
 
 def _name(asset) -> str:
@@ -61,6 +69,8 @@ def search(ctx: click.Context, words: tuple[str, ...], color: str | None, color_
     """Search the project's assets for WORDS (titles, alt text, tags, OCR text, and text
     embeddings when the model analysers are on) and/or a colour; filters apply first.
     No words and no colour: the filtered assets, newest first."""
+    from vitrina.search.service import parse_query
+
     query = parse_query(q=" ".join(words), color=color, color_tolerance=color_tolerance, kind=kind, tag=tag,
                         collection=collection, min_width=min_width, min_height=min_height,
                         created_after=created_after, created_before=created_before, limit=limit)
