@@ -13,6 +13,16 @@ from vitrina.assets.states import StepState
 PRIVATE_META = frozenset({"gps"})
 
 
+def without_vector(value: dict[str, Any]) -> dict[str, Any]:
+    """A signal's value with its embedding as its shape only: 1280 floats are 7 KB of
+    base64 per asset in every listing, and what needs them reads them from the
+    catalogue (search, ``vitrina batch export``)."""
+    vector = value.get("embedding")
+    if isinstance(vector, dict) and "data" in vector:
+        return {**value, "embedding": {k: v for k, v in vector.items() if k != "data"}}
+    return value
+
+
 def asset_json(a: AssetRecord, base_url: str, now: datetime | None = None) -> dict[str, Any]:
     """``a`` as JSON-ready values, its URLs under ``base_url`` (no trailing slash), its
     running steps' time left as seen at ``now`` (default: the current time)."""
@@ -28,7 +38,7 @@ def asset_json(a: AssetRecord, base_url: str, now: datetime | None = None) -> di
              "size_bytes": d.size_bytes, "path": d.path(a.id), "url": f"{root}/derivatives/{d.name}"}
             for d in a.derivatives
         ],
-        "signals": {name: {"producer": s.producer, "version": s.version, **s.value}
+        "signals": {name: {"producer": s.producer, "version": s.version, **without_vector(s.value)}
                     for name, s in a.signals.items()},
         "steps": [
             {"step": r.step, "version": r.version, "state": r.state.value, "attempts": r.attempts,
