@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import _pg_url, make_settings, process_all
+from tests.conftest import catalog_database, make_settings, process_all
 from tests.search.searching import OTHER_PROJECT, ingest_photos, write_model_signals, write_signal
 from vitrina.api.app import create_app
 from vitrina.testing import make_runtime, running_server
@@ -30,7 +27,7 @@ def served(request, tmp_path_factory) -> Iterator[tuple[TestClient, dict[str, st
     """One catalogue per module (ingest and processing are what take the time): the
     photos and a crop in the default project, the crop again in another project."""
     tmp = tmp_path_factory.mktemp("search")
-    with _database(request.param, tmp) as url:
+    with catalog_database(request.param, tmp) as url:
         settings = make_settings(tmp, url)
         rt = make_runtime(settings)
         app = create_app(settings, start_workers=False, runtime=rt)
@@ -46,24 +43,6 @@ def served(request, tmp_path_factory) -> Iterator[tuple[TestClient, dict[str, st
             write_model_signals(rt, {"coffee-crop.jpg": other})
             ids["elsewhere/coffee-crop.jpg"] = other
             yield client, ids
-
-
-@contextmanager
-def _database(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'catalog.db'}"
-        return
-    import psycopg
-
-    base = _pg_url()
-    schema = f"t_{secrets.token_hex(6)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture

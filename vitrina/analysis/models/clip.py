@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy
-from PIL import Image
 
 from vitrina.analysis.base import check_image
 from vitrina.analysis.models.loading import THREADS, cached
+from vitrina.analysis.models.square import centre_square
 from vitrina.errors import ConfigError, InvalidInput
 from vitrina.kinds.image.inputs import PREVIEW
 
@@ -159,15 +159,8 @@ class ClipAnalyser:
 
 
 def prepare(image: numpy.ndarray, size: int) -> numpy.ndarray:
-    """3 x size x size float32: shorter side to ``size`` (bicubic), centre crop, CLIP's
-    normalisation."""
-    h, w = image.shape[:2]
-    scale = size / min(h, w)
-    dims = (max(size, round(w * scale)), max(size, round(h * scale)))
-    resized = numpy.asarray(Image.fromarray(image).resize(dims, Image.Resampling.BICUBIC))
-    top, left = (dims[1] - size) // 2, (dims[0] - size) // 2
-    crop = resized[top:top + size, left:left + size].astype(numpy.float32) / 255.0
-    return ((crop - MEAN) / STD).transpose(2, 0, 1)
+    """3 x size x size float32 with CLIP's normalisation."""
+    return centre_square(image, size, MEAN, STD)
 
 
 def encode_text(settings: Any, query: str) -> numpy.ndarray:

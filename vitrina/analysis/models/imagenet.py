@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy
-from PIL import Image
 
-from vitrina.analysis.base import check_image
 from vitrina.analysis.models.loading import THREADS, cached, package_version
+from vitrina.analysis.models.square import centre_square
 from vitrina.kinds.image.inputs import PREVIEW
 
 SIZE = 224
@@ -66,15 +65,8 @@ def _load(path: str) -> Network:
 
 
 def prepare(image: numpy.ndarray) -> numpy.ndarray:
-    """3 x 224 x 224 float32, ImageNet-normalised: the shorter side resized to 224
-    (bicubic), then the centre cropped."""
-    h, w = check_image(image).shape[:2]
-    scale = SIZE / min(h, w)
-    size = (max(SIZE, round(w * scale)), max(SIZE, round(h * scale)))
-    resized = numpy.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
-    top, left = (size[1] - SIZE) // 2, (size[0] - SIZE) // 2
-    crop = resized[top:top + SIZE, left:left + SIZE].astype(numpy.float32) / 255.0
-    return ((crop - MEAN) / STD).transpose(2, 0, 1)
+    """3 x 224 x 224 float32, ImageNet-normalised."""
+    return centre_square(image, SIZE, MEAN, STD)
 
 
 class ImagenetAnalyser:
