@@ -1,5 +1,5 @@
-"""`vitrina batch export`: a Parquet dataset read back with DuckDB and Polars equals the
-catalog, vectors included; it is written whole or not at all."""
+"""`vitrina batch export`: a Parquet dataset read back with DuckDB, Polars and Spark
+equals the catalog, vectors included; it is written whole or not at all."""
 
 from __future__ import annotations
 
@@ -74,6 +74,7 @@ def test_the_export_reads_back_as_the_catalog(catalog_template, tmp_path, monkey
         assert np.array_equal(np.asarray(row["vector"], dtype=np.float32), vectors[row["asset_id"]])
     dim = db.execute(f"select len(vector) from '{out}/embeddings/imagenet.parquet' limit 1").fetchone()[0]
     assert dim == 1280
+    _spark_reads(out, ids, len(signals), vectors)
 
     # project filter; an existing target is refused and left alone
     other, rt = tmp_path / "none", Runtime(settings)
@@ -83,3 +84,21 @@ def test_the_export_reads_back_as_the_catalog(catalog_template, tmp_path, monkey
         export_dataset(rt, out)
     assert err.value.code == "export_target_exists"
     rt.close()
+
+
+def _spark_reads(out, ids: list[str], signals: int, vectors: dict[str, np.ndarray]) -> None:
+    """A local Spark (one JVM, no UI) reads the same dataset: ids, counts and a vector."""
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[1]").appName("vitrina-export-test")
+             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1").getOrCreate())
+    try:
+        assets = spark.read.parquet(str(out / "assets.parquet"))
+        assert sorted(r["id"] for r in assets.select("id").collect()) == ids
+        assert spark.read.parquet(str(out / "signals.parquet")).count() == signals
+        rows = spark.read.parquet(str(out / "embeddings" / "imagenet.parquet")).collect()
+        assert len(rows) == len(vectors)
+        for row in rows[:3]:
+            assert np.array_equal(np.asarray(row["vector"], dtype=np.float32), vectors[row["asset_id"]])
+    finally:
+        spark.stop()
