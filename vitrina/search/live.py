@@ -21,8 +21,8 @@ up to date incrementally (decision 027):
 - the index is saved back, at most every ``save_interval`` seconds, with the new
   position in its manifest; a process that loads it catches up from that position.
 
-The kind follows the size (decision 023): ``exact`` up to :data:`EXACT_MAX` vectors,
-``hnsw`` beyond; an index crossing the line is rebuilt in the other kind on a thread
+The kind follows the size (decision 023): ``exact`` up to :data:`EXACT_MAX_FLOATS`
+(vectors x dimension), ``hnsw`` beyond; an index crossing the line is rebuilt in the other kind on a thread
 while the current one answers, with some hysteresis so that a catalogue hovering at
 the line is not rebuilt back and forth.
 """
@@ -47,10 +47,13 @@ from vitrina.search.vectors import decode_vector
 
 log = logging.getLogger(__name__)
 
-#: up to this many vectors a numpy scan is as fast as a graph and always exact (decision 023)
-EXACT_MAX = 5000
-#: an ``hnsw`` index shrinking below this goes back to ``exact`` (hysteresis)
-EXACT_BACK = 4000
+#: up to this many floats (vectors x dimension) a query scans them all: exact, and on
+#: one core under 10 ms at p99 (100,000 x 384 measured 8-9 ms p50, 9-11 ms p99 with
+#: `bench/analysis.py`; an HNSW graph at its default depth found a quarter of the true
+#: neighbours of random vectors there). That is about 31,000 image embeddings of 1280.
+EXACT_MAX_FLOATS = 40_000_000
+#: an ``hnsw`` index shrinking below this share of the line goes back to ``exact`` (hysteresis)
+EXACT_BACK = 0.8
 #: microseconds of writes re-read behind the position, for writes that committed late
 LAG = 60_000_000
 METRIC = "cosine"
@@ -71,10 +74,11 @@ def vector_of(value: Any) -> np.ndarray | None:
     return vector
 
 
-def kind_for(count: int, current: str | None = None) -> str:
-    if current == "hnsw" and count >= EXACT_BACK:
+def kind_for(count: int, dim: int, current: str | None = None) -> str:
+    floats = count * dim
+    if current == "hnsw" and floats >= EXACT_BACK * EXACT_MAX_FLOATS:
         return "hnsw"
-    return "exact" if count <= EXACT_MAX else "hnsw"
+    return "exact" if floats <= EXACT_MAX_FLOATS else "hnsw"
 
 
 @dataclass
@@ -133,7 +137,7 @@ class LiveIndexes:
                 opened.rebuilt = reason
                 live = self._live[key] = opened
             added, removed = self._refresh(project, name, live)
-            wanted = kind_for(len(live.index), live.index.kind)
+            wanted = kind_for(len(live.index), live.index.dim, live.index.kind)
             if wanted != live.index.kind:  # crossed the size line: rebuild as the other kind
                 self._switch(project, name, wanted)
                 live = self._live[key]
