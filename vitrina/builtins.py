@@ -33,3 +33,7 @@ def register(registries: Registries, settings: Settings | None = None) -> None:
 
     for engine in builtin_engines():
         registries.engines.add(engine)
+    from vitrina.recs.models import builtin_recommenders
+
+    for recommender in builtin_recommenders():
+        registries.recommenders.add(recommender)

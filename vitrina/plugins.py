@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vitrina.batch.engines import BackfillEngine
     from vitrina.kinds import MediaKind
     from vitrina.pipeline.steps import Step
+    from vitrina.recs.models import Recommender
     from vitrina.storage.blobs import StoreKind
 
 T = TypeVar("T")
@@ -108,6 +109,10 @@ class Registries:
         "analyser", ("name", "version", "input", "model", "batch_size", "analyse")))
     stores: Registry[StoreKind] = field(default_factory=lambda: Registry("blob store", ("name", "open")))
     engines: Registry[BackfillEngine] = field(default_factory=lambda: Registry("backfill engine", ("name", "run")))
+    #: recommender model classes by name (a class is called with its parameters)
+    recommenders: Registry[type[Recommender]] = field(default_factory=lambda: Registry(
+        "recommender", ("name", "version", "fit", "recommend", "recommend_for_history",
+                        "similar_items", "save", "load")))
 
     def add_kind(self, kind: MediaKind) -> MediaKind:
         """Register a media kind with its own steps (a plug-in may then replace one of
