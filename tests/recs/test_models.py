@@ -139,3 +139,18 @@ def test_content_scores_items_nobody_has_touched():
     assert items[0].tolist() == [2, 3]  # the new item like the user's first, then the other
     with pytest.raises(ValueError, match="no item vectors"):
         ContentBased().fit(data)
+
+
+def test_importing_the_models_loads_neither_implicit_nor_scipy_sparse():
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, sys, vitrina, vitrina.recs.data, vitrina.recs.evaluation\n"
+              "from vitrina.recs.models import builtin_recommenders\n"
+              "builtin_recommenders()\n"
+              "print(json.dumps([m for m in ('implicit', 'scipy.sparse') if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
