@@ -33,7 +33,11 @@ B = "team-b"
 BODIES = {
     ("post", "/v1/experiments/{key}/assign"): lambda values: {"unit_id": "u1"},
     ("put", "/v1/experiments/{key}"): lambda values: experiment_body(values["key"]),
+    ("put", "/v1/items/{item_id}"): lambda values: {"type": "article", "title": "A's"},
 }
+#: upserts under the caller's own ids: A's PUT over B's item id makes A's own item, as
+#: over an id nobody used (the same answer both times), and B's item stays as it was
+UPSERTS = {("put", "/v1/items/{item_id}")}
 #: answers that prove nothing exists, by route: with a valid body every one is a 404
 EXPECTED = {404}
 
@@ -61,6 +65,8 @@ def world(tmp_path, database_url):
         b_collection = client.post("/v1/collections", json={"name": "Picks"}, headers=as_b).json()
         assert client.put(f"/v1/collections/{b_collection['id']}/assets/{asset_b}", headers=as_b).status_code == 204
         b_collection = client.get(f"/v1/collections/{b_collection['id']}", headers=as_b).json()
+        assert client.put("/v1/items/b-item", json={"type": "article", "title": "B's"},
+                          headers=as_b).status_code == 201
         own = {
             "asset_id": asset_b,
             "name": b_asset["derivatives"][0]["url"].rsplit("/", 1)[1],
@@ -71,10 +77,12 @@ def world(tmp_path, database_url):
             "upload_id": upload_b,
             "collection_id": b_collection["id"],
             "job_id": job_b,
+            "item_id": "b-item",
         }
         missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
                          "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id(),
-                         "collection_id": new_id(), "job_id": new_id()}
+                         "collection_id": new_id(), "job_id": new_id(),
+                         "item_id": "no-such-item"}
         yield (client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing,
                (b_asset, b_experiment, b_collection))
     rt.close()
@@ -112,6 +120,9 @@ def test_another_projects_resources_answer_as_missing_ones_on_every_route(world)
         theirs = call(client, method, path, own, as_a)
         nothing = call(client, method, path, missing, as_a)
         shown = f"{method.upper()} {path}"
+        if (method, path) in UPSERTS:
+            assert theirs.status_code == nothing.status_code == 201, shown
+            continue
         assert theirs.status_code >= 400, f"{shown} answered {theirs.status_code} for B's resource"
         assert theirs.status_code == nothing.status_code, shown
         if method != "head":  # a HEAD answer has no body to compare
@@ -122,6 +133,8 @@ def test_another_projects_resources_answer_as_missing_ones_on_every_route(world)
     experiment = client.get("/v1/experiments/hero", headers=as_b).json()
     collection = client.get(f"/v1/collections/{own['collection_id']}", headers=as_b).json()
     assert (after, experiment, collection) == before
+    item = client.get("/v1/items/b-item", headers=as_b).json()
+    assert (item["title"], item["updated_at"]) == ("B's", item["created_at"])
     assert client.head(f"/v1/uploads/{own['upload_id']}", headers={**as_b, "Tus-Resumable": "1.0.0"}
                        ).headers["Upload-Offset"] == "0"
 
@@ -134,6 +147,8 @@ def test_lists_show_only_the_callers_project(world):
     assert [a["id"] for a in theirs] == [own["asset_id"]]
     assert client.get("/v1/experiments", headers=as_a).json()["items"] == []
     assert [e["key"] for e in client.get("/v1/experiments", headers=as_b).json()["items"]] == ["hero"]
+    assert client.get("/v1/items", headers=as_a).json()["items"] == []
+    assert [i["id"] for i in client.get("/v1/items", headers=as_b).json()["items"]] == ["b-item"]
 
 
 def test_another_projects_asset_cannot_enter_or_leave_ones_own_collection(world):

@@ -18,6 +18,7 @@ from vitrina.api.routers import (
     duplicates,
     experiments,
     health,
+    items,
     projects,
     search,
     uploads,
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(collections.router)
     app.include_router(batch.router)
     app.include_router(experiments.router)
+    app.include_router(items.router)
     app.include_router(usage.router)
     app.include_router(projects.router)
     app.include_router(uploads.router)

@@ -41,6 +41,10 @@ UPLOAD_OVERHEAD = 128 * 1024
 METADATA_BODY_LIMIT = 512 * 1024
 #: cap of a collection's create or edit body (a name and a description)
 COLLECTION_BODY_LIMIT = 64 * 1024
+#: cap of an item batch (decision 029): 10,000 items of a couple of kilobytes
+ITEMS_BODY_LIMIT = 32 * 1024 * 1024
+#: cap of one item's PUT: every item limit at its largest, escaped, fits
+ITEM_BODY_LIMIT = 128 * 1024
 #: deepest nesting of arrays and objects in a JSON body
 MAX_JSON_DEPTH = 64
 
@@ -61,6 +65,7 @@ ROUTES: dict[tuple[str, str], BodyRule] = {
     ("POST", "/v1/exposures"): BodyRule(limit=LOG_BODY_LIMIT),
     ("POST", "/v1/uploads"): BodyRule(limit=None, json=False),  # creation-with-upload (decision 017)
     ("POST", "/v1/collections"): BodyRule(limit=COLLECTION_BODY_LIMIT),
+    ("POST", "/v1/items"): BodyRule(limit=ITEMS_BODY_LIMIT),
 }
 #: (method, path prefix) -> rule, for routes with an id in their path
 TUS_PREFIX = "/v1/uploads"
@@ -68,6 +73,7 @@ PREFIXES: dict[tuple[str, str], BodyRule] = {
     ("PATCH", f"{TUS_PREFIX}/"): BodyRule(limit=None, json=False),  # a tus chunk
     ("PATCH", "/v1/assets/"): BodyRule(limit=METADATA_BODY_LIMIT),  # user metadata (decision 022)
     ("PATCH", "/v1/collections/"): BodyRule(limit=COLLECTION_BODY_LIMIT),
+    ("PUT", "/v1/items/"): BodyRule(limit=ITEM_BODY_LIMIT),
 }
 
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")

@@ -35,13 +35,15 @@ def _register() -> None:
         collections,
         experiments,
         projects,
+        recs,
         search,
         server,
         url,
         usage,
     )
 
-    for module in (server, assets, collections, search, admin, projects, url, experiments, usage):
+    for module in (server, assets, collections, search, admin, projects, url, experiments, usage,
+                   recs):
         for command in module.COMMANDS:
             main.add_command(command)
     assets.assets.add_command(search.similar)

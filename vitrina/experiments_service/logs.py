@@ -8,6 +8,11 @@ Exposures are kept as first exposures: (project, experiment, unit, variant) is t
 and a repeat keeps the earlier time, so a retried batch changes nothing. Events carry
 an optional client ``id``, unique per project; a retried event with the same id is
 stored once, and the same id in another project is another event.
+
+An event may also name the item it is about, the session it belongs to and, for an
+event of a served recommendation, the request, model, variant, position and
+propensity it was served with (decision 029): the same log feeds experiment results
+(which read only unit, event, value and time) and the interaction features.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from vitrina.experiments_service.errors import BatchTooLarge
 from vitrina.experiments_service.repository import check_project
 from vitrina.storage.catalog.experiments import (
     EVENT_ID_LENGTH,
+    ITEM_LENGTH,
+    KEY_LENGTH,
     UNIT_LENGTH,
     EventRow,
     ExperimentRow,
@@ -62,6 +69,20 @@ class Event:
     timestamp: float
     value: float = 1.0
     id: str | None = None
+    item_id: str | None = None
+    session_id: str | None = None
+    request_id: str | None = None
+    model: str | None = None
+    variant: str | None = None
+    position: int | None = None
+    propensity: float | None = None
+
+
+#: optional fields of an event beyond the experiment's (decision 029)
+INTERACTION_FIELDS = ("item_id", "session_id", "request_id", "model", "variant", "position",
+                      "propensity")
+#: largest position in a served list
+MAX_POSITION = 1_000_000
 
 
 class _Problems:
@@ -137,14 +158,48 @@ def parse_exposures(items: Any, now: float, start: int = 0) -> list[Exposure]:
     return out
 
 
+def _optional_text(p: _Problems, i: int, item: dict, field: str, limit: int,
+                   pattern: re.Pattern[str] | None = None) -> str | None:
+    return _text(p, i, item, field, limit, pattern) if item.get(field) is not None else None
+
+
+def _position(p: _Problems, i: int, item: dict) -> int | None:
+    value = item.get("position")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_POSITION:
+        p.add(i, "position", f"must be an integer from 0 to {MAX_POSITION}")
+        return None
+    return value
+
+
+def _propensity(p: _Problems, i: int, item: dict) -> float | None:
+    value = item.get("propensity")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        p.add(i, "propensity", "must be a probability in (0, 1]")
+        return None
+    return float(value)
+
+
+_EVENT_FIELDS = {"unit_id", "event", "value", "timestamp", "id", *INTERACTION_FIELDS}
+
+
 def parse_events(items: Any, now: float, start: int = 0) -> list[Event]:
-    rows, p = _items(items, "events", {"unit_id", "event", "value", "timestamp", "id"}, start)
+    rows, p = _items(items, "events", _EVENT_FIELDS, start)
     out = []
     for i, x in enumerate(rows):
-        event_id = _text(p, i, x, "id", EVENT_ID_LENGTH) if x.get("id") is not None else None
+        event_id = _optional_text(p, i, x, "id", EVENT_ID_LENGTH)
         out.append(Event(_text(p, i, x, "unit_id", UNIT_LENGTH),
                          _text(p, i, x, "event", 128, _NAME), _time(p, i, x, now),
-                         _number(p, i, x, "value", 1.0), event_id))
+                         _number(p, i, x, "value", 1.0), event_id,
+                         _optional_text(p, i, x, "item_id", ITEM_LENGTH),
+                         _optional_text(p, i, x, "session_id", UNIT_LENGTH),
+                         _optional_text(p, i, x, "request_id", EVENT_ID_LENGTH),
+                         _optional_text(p, i, x, "model", KEY_LENGTH, _NAME),
+                         _optional_text(p, i, x, "variant", KEY_LENGTH, _NAME),
+                         _position(p, i, x), _propensity(p, i, x)))
     p.raise_any(len(rows))
     return out
 
@@ -217,5 +272,7 @@ def write_events(session: Session, project: str, events: list[Event]) -> Logged:
         index_elements=["project_id", "event_id"]).returning(EventRow.seq)
     stored = session.execute(stmt, [{"project_id": project, "event_id": e.id,
                                      "unit_id": e.unit_id, "event": e.event, "value": e.value,
-                                     "timestamp": e.timestamp} for e in events]).all()
+                                     "timestamp": e.timestamp,
+                                     **{f: getattr(e, f) for f in INTERACTION_FIELDS}}
+                                    for e in events]).all()
     return Logged(len(stored), len(events) - len(stored))

@@ -324,9 +324,17 @@ async def log_exposures(request: Request) -> Accepted:
                  "properties": {"unit_id": {"type": "string"}, "event": {"type": "string"},
                                 "value": {"type": "number", "default": 1},
                                 "timestamp": TIMESTAMP,
-                                "id": {"type": "string", "description": "stored once per id"}}}))
+                                "id": {"type": "string", "description": "stored once per id"},
+                                "item_id": {"type": "string"}, "session_id": {"type": "string"},
+                                "request_id": {"type": "string",
+                                               "description": "the served recommendation"},
+                                "model": {"type": "string"}, "variant": {"type": "string"},
+                                "position": {"type": "integer", "minimum": 0},
+                                "propensity": {"type": "number", "exclusiveMinimum": 0,
+                                               "maximum": 1}}}))
 async def log_events(request: Request) -> Accepted:
-    """A batch of outcome events (clicks, purchases...), all or nothing."""
+    """A batch of outcome events (clicks, purchases...), all or nothing. An event may
+    name its item and session, and the served recommendation it came from."""
     items = await _json_list(request, "events")
     logged = await run_in_threadpool(service(request).log_events, project_of(request), items)
     return Accepted(accepted=logged, duplicates=logged.duplicates)

@@ -8,7 +8,9 @@
   variant) is the key and a repeated exposure keeps the earlier time: the table grows
   with units, not with page views, and a retried batch changes nothing.
 - ``events``: outcomes (clicks, purchases...) shared by every experiment; an optional
-  client ``event_id`` makes retries of the same event idempotent.
+  client ``event_id`` makes retries of the same event idempotent. Since 0010 an event
+  may also name an item, a session and the served recommendation it came from
+  (request, model, variant, position, propensity): the interaction log of decision 029.
 
 Times are float epoch seconds (UTC), as the summary query reads them.
 """
@@ -35,6 +37,7 @@ from vitrina.storage.catalog.models import Base, utcnow
 KEY_LENGTH = 128
 UNIT_LENGTH = 256
 EVENT_ID_LENGTH = 64
+ITEM_LENGTH = 256
 
 
 class ExperimentRow(Base):
@@ -71,6 +74,7 @@ class EventRow(Base):
         UniqueConstraint("project_id", "event_id", name="uq_events_project_event_id"),
         Index("ix_events_unit_event", "project_id", "unit_id", "event"),  # an experiment's units
         Index("ix_events_event_time", "project_id", "event", "timestamp"),  # one kind over time
+        Index("ix_events_item", "project_id", "item_id"),  # an item's interactions (0010)
     )
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                      primary_key=True, autoincrement=True)
@@ -80,3 +84,11 @@ class EventRow(Base):
     event: Mapped[str] = mapped_column(String(KEY_LENGTH))
     value: Mapped[float] = mapped_column(Float, default=1.0)
     timestamp: Mapped[float] = mapped_column(Float)
+    # interaction and serving fields (0010, decision 029); null on experiment-only events
+    item_id: Mapped[str | None] = mapped_column(String(ITEM_LENGTH))
+    session_id: Mapped[str | None] = mapped_column(String(UNIT_LENGTH))
+    request_id: Mapped[str | None] = mapped_column(String(EVENT_ID_LENGTH))
+    model: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    variant: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    position: Mapped[int | None] = mapped_column(Integer)
+    propensity: Mapped[float | None] = mapped_column(Float)

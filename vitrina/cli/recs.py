@@ -1,0 +1,123 @@
+"""items and events: a project's recommendable items and its interaction log (decision 029)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from vitrina.cli.assets import PROJECT
+from vitrina.cli.common import runtime_of
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: rejects listed one by one; the count is always complete
+SHOWN_REJECTS = 50
+
+
+def _rejects(rejected: list[tuple[int, str]]) -> None:
+    for line, message in rejected[:SHOWN_REJECTS]:
+        click.echo(f"  line {line}: {message}", err=True)
+    if len(rejected) > SHOWN_REJECTS:
+        click.echo(f"  ... and {len(rejected) - SHOWN_REJECTS} more", err=True)
+
+
+def _progress(path: Path, label: str):
+    from vitrina.recs import files
+
+    return click.progressbar(length=files.count(path), label=label, file=click.get_text_stream("stderr"))
+
+
+@click.group()
+def items() -> None:
+    """Recommendable items under the project's own ids: import and list."""
+
+
+@items.command("import")
+@click.argument("file", type=FILE)
+@PROJECT
+@click.pass_context
+def items_import(ctx: click.Context, file: Path, project: str) -> None:
+    """Upsert items from FILE (.jsonl, .csv or .parquet; one item per line or row, with
+    its id). The same item again changes nothing. Exit status 1 when a line was rejected."""
+    from vitrina.recs import files
+    from vitrina.recs.items import ItemService, import_items
+
+    files.format_of(file)
+    service = ItemService.of(runtime_of(ctx))
+    with _progress(file, "items") as bar:
+        summary = import_items(service, project, file, bar.update)
+    rejected = summary.rejected or []
+    click.echo(f"new {summary.new}, updated {summary.updated}, unchanged {summary.unchanged}, "
+               f"rejected {len(rejected)}")
+    _rejects(rejected)
+    if rejected:
+        ctx.exit(1)
+
+
+@items.command("ls")
+@click.option("--type", "type_", help="Only items of this type.")
+@click.option("--active/--inactive", default=None, help="Only items active now (or not).")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@PROJECT
+@click.pass_context
+def items_ls(ctx: click.Context, type_: str | None, active: bool | None, limit: int,
+             as_json: bool, project: str) -> None:
+    """List items by id."""
+    from vitrina.recs.items import ItemService
+
+    page = ItemService.of(runtime_of(ctx)).list(project, type=type_, active=active, limit=limit)
+    if as_json:
+        for r in page.items:
+            click.echo(json.dumps(r.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{'id':32}  {'type':12}  {'updated':25}  title")
+    for r in page.items:
+        click.echo(f"{r.id:32}  {r.type:12}  {r.updated_at.isoformat(timespec='seconds'):25}  "
+                   f"{(r.title or '')[:60]}")
+
+
+@click.group()
+def events() -> None:
+    """The interaction log (the experiments' events): import and export."""
+
+
+@events.command("import")
+@click.argument("file", type=FILE)
+@PROJECT
+@click.pass_context
+def events_import(ctx: click.Context, file: Path, project: str) -> None:
+    """Log events from FILE (.jsonl, .csv or .parquet), validated as POST /v1/events
+    validates them (user_id/ts are read as unit_id/timestamp); an event id already
+    stored is skipped. Exit status 1 when a line was rejected."""
+    from vitrina.recs import files
+    from vitrina.recs.events import import_events
+
+    files.format_of(file)
+    rt = runtime_of(ctx)
+    with _progress(file, "events") as bar:
+        summary = import_events(rt.sessions, project, file, bar.update)
+    click.echo(f"accepted {summary.accepted}, duplicates {summary.duplicates}, "
+               f"rejected {len(summary.rejected)}")
+    _rejects(summary.rejected)
+    if summary.rejected:
+        ctx.exit(1)
+
+
+@events.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The Parquet file to write.")
+@click.option("--since", type=float, help="Only events at or after this epoch time.")
+@PROJECT
+@click.pass_context
+def events_export(ctx: click.Context, out: Path, since: float | None, project: str) -> None:
+    """Write the project's events to a Parquet file: user_id, item_id, event, value, ts,
+    session_id and the serving columns."""
+    from vitrina.recs.events import export_events
+
+    rows = export_events(runtime_of(ctx).sessions, project, out, since)
+    click.echo(f"wrote {rows} events to {out}")
+
+
+COMMANDS = [items, events]

@@ -1,0 +1,1 @@
+"""Discovery and recommendations: items, the interaction log and its features (decision 029)."""
