@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -25,7 +26,7 @@ def _rejects(rejected: list[tuple[int, str]]) -> None:
 def _progress(path: Path, label: str):
     from vitrina.recs import files
 
-    return click.progressbar(length=files.count(path), label=label, file=click.get_text_stream("stderr"))
+    return click.progressbar(length=files.count(path), label=label, file=sys.stderr)
 
 
 @click.group()
