@@ -60,3 +60,24 @@ def test_import_then_export(run, tmp_path, suffix, bad_line) -> None:  # noqa: F
     rows = pq.read_table(out).to_pylist()
     assert tuple(rows[0]) == EXPORT_COLUMNS
     assert rows == [{c: e[c] for c in EXPORT_COLUMNS} for e in (EVENTS[0], EVENTS[1], EVENTS[3])]
+
+
+def test_features_on_duckdb_from_the_export(run, tmp_path) -> None:  # noqa: F811
+    path = tmp_path / "events.jsonl"
+    write(path)
+    run("events", "import", path)
+    run("events", "export", "--out", tmp_path / "events.parquet")
+    result = run("events", "features", tmp_path / "events.parquet", "--out", tmp_path / "features",
+                 "--half-life", "3600", "--covisit-events", "impression,click,purchase")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split()[:2] for line in lines[:5]] == [
+        ["item_popularity", "2"], ["item_recency", "2"], ["user_aggregates", "2"],
+        ["item_aggregates", "2"], ["covisitation", "0"]]  # s1 holds one item, s2 one
+    assert lines[5].startswith("duckdb: ") and lines[5].endswith(f"as of {T + 9}")
+    aggregates = {r["item_id"]: r for r in pq.read_table(tmp_path / "features" / "item_aggregates.parquet").to_pylist()}
+    assert aggregates["sku-1"] == {"item_id": "sku-1", "users": 1, "impressions": 1, "clicks": 1,
+                                        "purchases": 0, "ctr": 1.0}
+    bad = run("events", "features", tmp_path / "events.parquet", "--out", tmp_path / "f2",
+              "--covisit-events", "no way")
+    assert bad.exit_code == 2

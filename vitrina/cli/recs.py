@@ -121,4 +121,45 @@ def events_export(ctx: click.Context, out: Path, since: float | None, project: s
     click.echo(f"wrote {rows} events to {out}")
 
 
+@events.command("features")
+@click.argument("events_file", metavar="EVENTS.parquet", type=FILE)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The directory to write the feature tables to.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
+@click.option("--master", default="local[*]", show_default=True, help="Spark's master URL.")
+@click.option("--half-life", type=click.FloatRange(min=1e-6), default=7 * 86_400.0, show_default=True,
+              help="Seconds for an interaction's weight to halve (popularity).")
+@click.option("--max-gap", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Co-visitation: at most this many events apart in a session.")
+@click.option("--covisit-events", default="click,read,add_to_cart,purchase", show_default=True,
+              help="Co-visitation: the events that count, comma-separated.")
+@click.option("--as-of", type=float, help="Epoch time of the features (default: the latest event).")
+def events_features(events_file: Path, out: Path, engine: str, master: str, half_life: float,
+                    max_gap: int, covisit_events: str, as_of: float | None) -> None:
+    """Compute the interaction features (vitrina/recs/sql/*.sql) over an events export,
+    on DuckDB or on Spark, as Parquet under --out."""
+    from vitrina.recs.features import FeatureParams, run_duckdb, run_spark
+
+    params = FeatureParams(half_life, max_gap, tuple(e for e in covisit_events.split(",") if e), as_of)
+    try:
+        params.values(0.0)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if engine == "duckdb":
+        run = run_duckdb(events_file, out, params)
+    else:
+        from pyspark.sql import SparkSession
+
+        spark = (SparkSession.builder.master(master).appName("vitrina-features")
+                 .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+                 .getOrCreate())
+        try:
+            run = run_spark(spark, events_file.resolve(), out.resolve(), params)
+        finally:
+            spark.stop()
+    for name, path in run.outputs.items():
+        click.echo(f"{name:16} {run.rows[name]:>9} rows  {path}")
+    click.echo(f"{run.engine}: {run.seconds:.2f} s, as of {run.as_of}")
+
+
 COMMANDS = [items, events]
