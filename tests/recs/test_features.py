@@ -72,7 +72,7 @@ def events_parquet(tmp_path_factory) -> Path:
 def spark():
     pyspark = pytest.importorskip("pyspark.sql")
     session = (pyspark.SparkSession.builder.master("local[2]").appName("vitrina-features-test")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
                .config("spark.sql.session.timeZone", "UTC").getOrCreate())
     yield session
     session.stop()

@@ -127,6 +127,8 @@ def events_export(ctx: click.Context, out: Path, since: float | None, project: s
               help="The directory to write the feature tables to.")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
 @click.option("--master", default="local[*]", show_default=True, help="Spark's master URL.")
+@click.option("--shuffle-partitions", type=click.IntRange(min=1),
+              help="Spark's spark.sql.shuffle.partitions (default: Spark's, 200).")
 @click.option("--half-life", type=click.FloatRange(min=1e-6), default=7 * 86_400.0, show_default=True,
               help="Seconds for an interaction's weight to halve (popularity).")
 @click.option("--max-gap", type=click.IntRange(min=1), default=5, show_default=True,
@@ -134,7 +136,8 @@ def events_export(ctx: click.Context, out: Path, since: float | None, project: s
 @click.option("--covisit-events", default="click,read,add_to_cart,purchase", show_default=True,
               help="Co-visitation: the events that count, comma-separated.")
 @click.option("--as-of", type=float, help="Epoch time of the features (default: the latest event).")
-def events_features(events_file: Path, out: Path, engine: str, master: str, half_life: float,
+def events_features(events_file: Path, out: Path, engine: str, master: str,
+                    shuffle_partitions: int | None, half_life: float,
                     max_gap: int, covisit_events: str, as_of: float | None) -> None:
     """Compute the interaction features (vitrina/recs/sql/*.sql) over an events export,
     on DuckDB or on Spark, as Parquet under --out."""
@@ -150,9 +153,11 @@ def events_features(events_file: Path, out: Path, engine: str, master: str, half
     else:
         from pyspark.sql import SparkSession
 
-        spark = (SparkSession.builder.master(master).appName("vitrina-features")
-                 .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
-                 .getOrCreate())
+        builder = (SparkSession.builder.master(master).appName("vitrina-features")
+                   .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC"))
+        if shuffle_partitions:
+            builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        spark = builder.getOrCreate()
         try:
             run = run_spark(spark, events_file.resolve(), out.resolve(), params)
         finally:
