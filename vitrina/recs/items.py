@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import String, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -345,10 +345,17 @@ def write_items(session: Session, project: str, items: list[Item]) -> Upserted:
         raise NotFound(f"no project {project!r}", details={"project": project})
     ids = [x.id for x in items]
     stored: dict[str, str] = {}
-    for i in range(0, len(ids), _IN_CHUNK):
-        stored.update(session.execute(
-            select(ItemRow.item_id, ItemRow.content_sha256).where(
-                ItemRow.project_id == project, ItemRow.item_id.in_(ids[i:i + _IN_CHUNK]))).all())
+    known = select(ItemRow.item_id, ItemRow.content_sha256).where(ItemRow.project_id == project)
+    if session.get_bind().dialect.name == "postgresql":
+        # one array parameter: 500 rendered IN parameters cost 20 times the lookup here
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        stored.update(session.execute(known.where(
+            ItemRow.item_id == func.any(bindparam("ids", ids, type_=ARRAY(String))))).all())
+    else:
+        for i in range(0, len(ids), _IN_CHUNK):
+            stored.update(session.execute(
+                known.where(ItemRow.item_id.in_(ids[i:i + _IN_CHUNK]))).all())
     now = utcnow()
     new, updated, unchanged, rows = [], [], [], []
     for x in items:
@@ -391,6 +398,10 @@ def _from_file(data: dict[str, Any]) -> dict[str, Any]:
             out["attributes"] = json.loads(out["attributes"])
         except ValueError:
             pass  # refused as "must be an object"
+    for field in ("active_from", "active_until"):  # CSV: epoch seconds arrive as text
+        value = out.get(field)
+        if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+            out[field] = float(value)
     assets = out.get("asset_ids")
     if isinstance(assets, str):
         try:
