@@ -150,7 +150,7 @@ def item_problems(item_id: Any, data: Any) -> list[tuple[str, str]]:
     """Every problem of one item as (field, message); empty when it is valid."""
     out: list[tuple[str, str]] = []
     if not isinstance(item_id, str) or not ITEM_ID.match(item_id):
-        message = f"must be 1-{ITEM_ID_LENGTH} letters, digits or '_.:@-', starting with one of the first two"
+        message = f"must be 1-{ITEM_ID_LENGTH} letters, digits or '_.:@-', the first a letter or a digit"
         out.append(("id", message))
     if not isinstance(data, dict):
         return [*out, ("", "must be an object")]
