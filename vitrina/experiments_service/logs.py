@@ -30,6 +30,7 @@ from vitrina.experiments import Experiment
 from vitrina.experiments.errors import InvalidLogs
 from vitrina.experiments_service.errors import BatchTooLarge
 from vitrina.experiments_service.repository import check_project
+from vitrina.problems import BatchProblems
 from vitrina.storage.catalog.experiments import (
     EVENT_ID_LENGTH,
     ITEM_LENGTH,
@@ -48,8 +49,6 @@ MAX_FUTURE_SECONDS = 86_400.0
 #: largest magnitude of an event value or a timestamp: sums of squares of a whole
 #: experiment's values stay finite
 MAX_MAGNITUDE = 1e15
-#: problems listed in an error's details (the count is always complete)
-MAX_PROBLEMS = 20
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # event names, as metrics accept them
 
@@ -85,25 +84,11 @@ INTERACTION_FIELDS = ("item_id", "session_id", "request_id", "model", "variant",
 MAX_POSITION = 1_000_000
 
 
-class _Problems:
-    def __init__(self, what: str, start: int) -> None:
-        self.what, self.start, self.items, self.count = what, start, [], 0
-
-    def add(self, index: int, field: str, message: str) -> None:
-        self.count += 1
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append({"index": self.start + index, "field": field, "message": message})
-
-    def raise_any(self, total: int) -> None:
-        if self.count:
-            first = self.items[0]
-            raise InvalidLogs(
-                f"{self.count} problem(s) in {total} {self.what}, nothing was logged; first: "
-                f"item {first['index']} {first['field']}: {first['message']}",
-                details={"problems": self.items, "count": self.count})
+def _Problems(what: str, start: int) -> BatchProblems:
+    return BatchProblems(InvalidLogs, what, "nothing was logged", start)
 
 
-def _text(p: _Problems, i: int, item: dict, field: str, limit: int,
+def _text(p: BatchProblems, i: int, item: dict, field: str, limit: int,
           pattern: re.Pattern[str] | None = None) -> str:
     value = item.get(field)
     if not isinstance(value, str) or not 0 < len(value) <= limit:
@@ -114,7 +99,7 @@ def _text(p: _Problems, i: int, item: dict, field: str, limit: int,
     return value
 
 
-def _number(p: _Problems, i: int, item: dict, field: str, default: float) -> float:
+def _number(p: BatchProblems, i: int, item: dict, field: str, default: float) -> float:
     value = item.get(field, default)
     try:  # an integer past any float overflows here
         number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
@@ -127,14 +112,14 @@ def _number(p: _Problems, i: int, item: dict, field: str, default: float) -> flo
     return number
 
 
-def _time(p: _Problems, i: int, item: dict, now: float) -> float:
+def _time(p: BatchProblems, i: int, item: dict, now: float) -> float:
     t = _number(p, i, item, "timestamp", now)
     if not 0 <= t <= now + MAX_FUTURE_SECONDS:
         p.add(i, "timestamp", "must be epoch seconds (UTC), not in the future")
     return t
 
 
-def _items(items: Any, what: str, fields: set[str], start: int) -> tuple[list, _Problems]:
+def _items(items: Any, what: str, fields: set[str], start: int) -> tuple[list, BatchProblems]:
     if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
         raise InvalidLogs(f"{what} must be a list of objects")
     if len(items) > MAX_BATCH:
@@ -158,12 +143,12 @@ def parse_exposures(items: Any, now: float, start: int = 0) -> list[Exposure]:
     return out
 
 
-def _optional_text(p: _Problems, i: int, item: dict, field: str, limit: int,
+def _optional_text(p: BatchProblems, i: int, item: dict, field: str, limit: int,
                    pattern: re.Pattern[str] | None = None) -> str | None:
     return _text(p, i, item, field, limit, pattern) if item.get(field) is not None else None
 
 
-def _position(p: _Problems, i: int, item: dict) -> int | None:
+def _position(p: BatchProblems, i: int, item: dict) -> int | None:
     value = item.get("position")
     if value is None:
         return None
@@ -173,7 +158,7 @@ def _position(p: _Problems, i: int, item: dict) -> int | None:
     return value
 
 
-def _propensity(p: _Problems, i: int, item: dict) -> float | None:
+def _propensity(p: BatchProblems, i: int, item: dict) -> float | None:
     value = item.get("propensity")
     if value is None:
         return None

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vitrina.errors import InvalidInput, NotFound, PayloadTooLarge
 from vitrina.ids import is_id
+from vitrina.problems import BatchProblems
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.items import ITEM_ID_LENGTH, ITEM_TYPE_LENGTH, ItemRow
 from vitrina.storage.catalog.models import utcnow
@@ -41,8 +42,6 @@ MAX_BODY = 8_000
 MAX_ATTRIBUTES_BYTES = 8_192
 MAX_ASSETS = 32
 MAX_PAGE = 500
-#: problems listed in an error's details (the count is always complete)
-MAX_PROBLEMS = 20
 FIELDS = frozenset({"type", "attributes", "title", "body", "asset_ids", "active_from",
                     "active_until"})
 
@@ -126,24 +125,8 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
 
-class Problems:
-    """Problems of a batch, by item index (``start`` + its place in the batch)."""
-
-    def __init__(self, start: int = 0) -> None:
-        self.start, self.items, self.count = start, [], 0
-
-    def add(self, index: int, field: str, message: str) -> None:
-        self.count += 1
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append({"index": self.start + index, "field": field, "message": message})
-
-    def raise_any(self, total: int) -> None:
-        if self.count:
-            first = self.items[0]
-            raise InvalidItems(
-                f"{self.count} problem(s) in {total} items, nothing was written; first: "
-                f"item {first['index']} {first['field']}: {first['message']}",
-                details={"problems": self.items, "count": self.count})
+def Problems(start: int = 0) -> BatchProblems:
+    return BatchProblems(InvalidItems, "items", "nothing was written", start)
 
 
 def item_problems(item_id: Any, data: Any) -> list[tuple[str, str]]:
