@@ -20,6 +20,7 @@ from vitrina.api.routers import (
     health,
     items,
     projects,
+    recs,
     search,
     uploads,
     usage,
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(batch.router)
     app.include_router(experiments.router)
     app.include_router(items.router)
+    app.include_router(recs.router)
     app.include_router(usage.router)
     app.include_router(projects.router)
     app.include_router(uploads.router)

@@ -167,4 +167,107 @@ def events_features(events_file: Path, out: Path, engine: str, master: str,
     click.echo(f"{run.engine}: {run.seconds:.2f} s, as of {run.as_of}")
 
 
-COMMANDS = [items, events]
+@click.group()
+def recs() -> None:
+    """Recommenders: train and evaluate on the project's events, promote a version, list."""
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    from vitrina.errors import VitrinaError
+
+    if isinstance(exc, VitrinaError):
+        return click.ClickException(f"{exc.message} ({exc.status} {exc.code})")
+    return click.ClickException(str(exc))
+
+
+@recs.command("train")
+@click.option("--models", help="Comma-separated registered models to fit and evaluate "
+              "(default: popularity, covisitation, item-knn, ease, als, bpr).")
+@click.option("--split", type=click.Choice(["temporal", "leave-last-out"]), default="temporal",
+              show_default=True, help="How the events are split for the evaluation.")
+@click.option("--save", "save", help="The model to refit on all events and store "
+              "(default: the best by NDCG@10).")
+@click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
+@PROJECT
+@click.pass_context
+def recs_train(ctx: click.Context, models: str | None, split: str, save: str | None, k: int,
+               project: str) -> None:
+    """Fit every chosen model on the same split of the project's interaction events, print
+    the leaderboard, then refit the best (or --save) on all events and store it as the
+    next version under recs/{project}/{model}/v{n}."""
+    from tqdm import tqdm
+
+    from vitrina.errors import VitrinaError
+    from vitrina.recs import evaluation
+    from vitrina.recs.serving import DEFAULT_MODELS, ModelStore, read_interactions, train
+
+    names = [n.strip() for n in models.split(",") if n.strip()] if models else list(DEFAULT_MODELS)
+    rt = runtime_of(ctx)
+    try:
+        data = read_interactions(rt.sessions, project)
+        click.echo(f"{len(data)} events, {data.n_users} users, {data.n_items} items", err=True)
+        done = train(rt.registries, ModelStore(rt.store), project, data, names, split, k, save,
+                     wrap=lambda xs: tqdm(xs, desc="fit", unit="model", file=sys.stderr))
+    except VitrinaError as exc:
+        raise _fail(exc) from None
+    finally:
+        rt.close()
+    click.echo(evaluation.leaderboard(done.results, k))
+    m = done.manifest
+    click.echo(f"saved {m.model} v{m.version} ({m.counts['interactions']} events, "
+               f"{m.counts['users']} users, {m.counts['items']} items); "
+               f"serve it with `vitrina recs promote {m.model} --version {m.version}`")
+
+
+@recs.command("promote")
+@click.argument("model")
+@click.option("--version", type=click.IntRange(min=1), help="The version (default: the latest).")
+@PROJECT
+@click.pass_context
+def recs_promote(ctx: click.Context, model: str, version: int | None, project: str) -> None:
+    """Serve MODEL's version from now on (the API picks it up within seconds)."""
+    from vitrina.errors import VitrinaError
+    from vitrina.recs.serving import ModelStore
+
+    rt = runtime_of(ctx)
+    try:
+        m = ModelStore(rt.store).promote(project, model, version)
+    except VitrinaError as exc:
+        raise _fail(exc) from None
+    finally:
+        rt.close()
+    click.echo(f"serving {m.model} v{m.version} in {project}")
+
+
+@recs.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@PROJECT
+@click.pass_context
+def recs_ls(ctx: click.Context, as_json: bool, project: str) -> None:
+    """Trained versions with their metrics; * marks the one serving."""
+    from dataclasses import asdict
+
+    from vitrina.recs.serving import ModelStore
+
+    rt = runtime_of(ctx)
+    try:
+        store = ModelStore(rt.store)
+        serving = store.serving(project)
+        rows = [m for name in store.models(project) for v in store.versions(project, name)
+                if (m := store.manifest(project, name, v)) is not None]
+    finally:
+        rt.close()
+    if as_json:
+        for m in rows:
+            click.echo(json.dumps({**asdict(m), "serving": (m.model, m.version) == serving}))
+        return
+    click.echo(f"  {'model':14} {'version':>7}  {'trained_at':25} {'events':>8} "
+               f"{'ndcg@10':>8} {'recall@10':>9}")
+    for m in rows:
+        mark = "*" if (m.model, m.version) == serving else " "
+        click.echo(f"{mark} {m.model:14} {m.version:>7}  {m.trained_at:25} "
+                   f"{m.counts.get('interactions', 0):>8} {m.metrics.get('ndcg@10', float('nan')):>8.4f} "
+                   f"{m.metrics.get('recall@10', float('nan')):>9.4f}")
+
+
+COMMANDS = [items, events, recs]
