@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,6 +24,9 @@ from vitrina.batch.jobs import BackfillJobs
 from vitrina.delivery.playback import playback_token
 from vitrina.delivery.signing import Signer
 from vitrina.ids import new_id
+from vitrina.recs.data import Interactions
+from vitrina.recs.models.popularity import Popularity
+from vitrina.recs.serving import ModelStore
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
 from vitrina.testing import make_runtime, process_all
@@ -56,6 +60,15 @@ def world(tmp_path, database_url):
     job_b = BackfillJobs(rt.sessions).create(project=B, analysers=["phash"], force=True, engine="local",
                                              options={}, total=1)  # a backfill of B's
     process_all(rt)
+    # a promoted recommender in A, so /v1/items/{item_id}/similar answers about the item
+    store = ModelStore(rt.store)
+    a_events = Interactions.from_table({"user_id": ["u1", "u2"], "item_id": ["a-item", "a-item-2"],
+                                        "event": ["click", "click"], "ts": [1.0, 2.0]})
+    model = Popularity().fit(a_events)
+    store.save(DEFAULT_PROJECT, model, {"user_ids": np.asarray(a_events.user_ids, dtype=str),
+                                        "item_ids": np.asarray(a_events.item_ids, dtype=str),
+                                        "popularity": model.popularity}, {}, {}, "temporal")
+    store.promote(DEFAULT_PROJECT, "popularity")
     app = create_app(settings, start_workers=False, runtime=rt)
     with TestClient(app) as client:
         as_b = {"Authorization": f"Bearer {key_b}"}
@@ -128,6 +141,8 @@ def test_another_projects_resources_answer_as_missing_ones_on_every_route(world)
         if method != "head":  # a HEAD answer has no body to compare
             assert theirs.json()["error"]["code"] == nothing.json()["error"]["code"], shown
         assert theirs.status_code in EXPECTED, f"{shown}: {theirs.status_code} {theirs.text[:200]}"
+    # A's recommender answers for A's own item (the 404s above were about B's item)
+    assert client.get("/v1/items/a-item/similar", headers=as_a).status_code == 200
     # B's data did not change, and B still sees it
     after = client.get(f"/v1/assets/{own['asset_id']}", headers=as_b).json()
     experiment = client.get("/v1/experiments/hero", headers=as_b).json()

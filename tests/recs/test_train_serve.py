@@ -121,6 +121,25 @@ def test_train_promote_serve(world) -> None:
     assert {block_of(i["item_id"]) for i in r["items"]} == {2}
     assert not {i["item_id"] for i in r["items"]} & {e["item_id"] for e in new}
 
+    # a model that fails or is too slow: popularity, without the purchase
+    model = service.artefact(DEFAULT_PROJECT).model
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)
+        return type(model).recommend(model, *args, **kwargs)
+
+    for replacement in (broken, slow):
+        model.recommend = replacement
+        service.budget_seconds = 0.05
+        r = get(client, as_a, "/v1/recommendations", user="u0-0", k=30, exclude_seen="false").json()
+        assert (r["model"], r["fallback"]) == (best, "popularity")
+        assert purchased["u0-0"] not in {i["item_id"] for i in r["items"]}
+    del model.recommend
+    service.budget_seconds = 5.0
+
     # similar items: the item's own block, never itself
     r = get(client, as_a, "/v1/items/b1-i0/similar", k=3).json()
     assert r["model"] == best and len(r["items"]) == 3
@@ -133,6 +152,13 @@ def test_train_promote_serve(world) -> None:
     assert cli(settings, "recs", "promote", "popularity", "--version", "1").exit_code == 0
     r = get(client, as_a, "/v1/recommendations", user="u0-0", k=3).json()
     assert (r["model"], r["version"]) == ("popularity", 1)
+    # the promotion is looked at every reload_seconds at most
+    service.reload_seconds = 60.0
+    assert cli(settings, "recs", "promote", best).exit_code == 0
+    assert get(client, as_a, "/v1/recommendations", user="u0-0").json()["model"] == "popularity"
+    service.reload_seconds = 0.0
+    assert get(client, as_a, "/v1/recommendations", user="u0-0").json()["model"] == best
+    assert cli(settings, "recs", "promote", "popularity").exit_code == 0
     listed = [json.loads(line) for line in cli(settings, "recs", "ls", "--json").stdout.splitlines()]
     assert sorted((m["model"], m["version"], m["serving"]) for m in listed) == \
         [(best, 1, False), ("popularity", 1, True)]

@@ -300,7 +300,16 @@ class RecsService:
         if cached is None or now - cached.checked >= self.reload_seconds:
             pointer = self.store.serving(project)
             if cached is None or pointer != cached.pointer or cached.artefact is None:
-                artefact = self.store.load(project, *pointer) if pointer else None
+                try:
+                    artefact = self.store.load(project, *pointer) if pointer else None
+                except Exception:
+                    if cached is None or cached.artefact is None:
+                        raise
+                    # keep answering from the version loaded before
+                    log.exception("recommender %s v%s unloadable; still serving %s v%s",
+                                  *pointer, cached.artefact.manifest.model,
+                                  cached.artefact.manifest.version)
+                    artefact, pointer = cached.artefact, cached.pointer
                 cached = _Cached(pointer, now, artefact)
             else:
                 cached.checked = now
