@@ -142,5 +142,7 @@ class Runtime:
             self.images.close()
         if "usage_meter" in self.__dict__:
             self.usage_meter.close()  # before the engine goes: it writes what is left
+        if "_recs_service" in self.__dict__:
+            self._recs_service.close()
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -294,6 +294,10 @@ class RecsService:
             service = runtime._recs_service = cls(ModelStore(runtime.store), runtime.sessions)
         return service
 
+    def close(self) -> None:
+        """Stop the scoring threads (a call over its budget is not waited for)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def artefact(self, project: str) -> Artefact:
         now = time.monotonic()
         cached = self._cache.get(project)
