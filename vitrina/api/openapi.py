@@ -94,6 +94,7 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/v1/projects"): (409,),
     ("delete", "/v1/projects/{project_id}"): (409,),
     ("get", "/img/{signature}/{ops}/{asset_id}"): (405, 429),
+    ("get", "/v1/recommendations"): (404,),  # no_model: nothing promoted in the project yet
 }
 #: answers the routes cannot declare themselves (plain-text metrics, readiness's own body)
 ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
