@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert
 
 from tests.conftest import make_settings
-from vitrina.search.service import parse_query
+from vitrina.search.query import parse_query
 from vitrina.search.vectors import encode_vector
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import Asset, Original, Signal, Tag

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import PHOTOS, process_all
 from vitrina.assets.records import AssetRecord, DerivativeRecord, Rendition
-from vitrina.assets.repository import FOCUS_SIGNAL, AssetRepository
+from vitrina.assets.repository import AssetRepository
+from vitrina.assets.statements import FOCUS_SIGNAL
 from vitrina.assets.states import AssetStatus, StepState
 from vitrina.errors import InvalidInput
 from vitrina.ids import new_id

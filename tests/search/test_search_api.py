@@ -189,7 +189,7 @@ def test_projects_see_only_their_own(client, catalogue) -> None:
     r = client.get(f"/v1/assets/{other}/similar")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     assert other not in {h["asset"]["id"] for h in _search(client, q="espresso", limit=100)["items"]}
-    from vitrina.search.service import parse_query
+    from vitrina.search.query import parse_query
 
     page = rt.search.search(OTHER_PROJECT, parse_query(q="espresso"))
     assert [h.asset.id for h in page.items] == [other]

@@ -16,7 +16,7 @@ import pyvips
 from tests.search.conftest import clustered
 from tests.search.searching import write_signal
 from vitrina.search import live
-from vitrina.search.service import parse_query
+from vitrina.search.query import parse_query
 from vitrina.search.vectors import encode_vector
 
 DIM = 64

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.search.searching import ingest_photos
-from vitrina.search.service import parse_query
+from vitrina.search.query import parse_query
 from vitrina.testing import make_runtime
 
 MODELS = ["imagenet", "ocr", "text_embedding"]

@@ -7,7 +7,7 @@ import pytest
 
 from vitrina.errors import InvalidInput
 from vitrina.search import colour, keyword
-from vitrina.search.service import parse_query
+from vitrina.search.query import parse_query
 
 
 def test_terms_fold_case_width_and_plurals() -> None:
@@ -88,7 +88,7 @@ def test_queries_are_checked() -> None:
 
 
 def test_a_cursor_is_bound_to_its_query() -> None:
-    from vitrina.search.service import _encode_cursor
+    from vitrina.search.query import encode_cursor as _encode_cursor
 
     q = parse_query(q="rocket")
     cursor = _encode_cursor(20, q.fingerprint())

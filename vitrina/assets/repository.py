@@ -1,9 +1,6 @@
-"""Every statement on the asset tables (assets, originals, derivatives, signals, tags,
-idempotency keys), in one place.
-
-Statements are SQL Core on the tables, built once at import with bound parameters
-(``p_*``): building and keying a statement, and the ORM's per-row bookkeeping, cost
-more Python than the database spends running it. Reads return the frozen records of
+"""Reads and writes of the asset tables (assets, originals, derivatives, signals, tags,
+idempotency keys), each a short transaction running the prepared statements of
+:mod:`vitrina.assets.statements`. Reads return the frozen records of
 :mod:`vitrina.assets.records`, never live rows.
 """
 
@@ -12,14 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from itertools import product
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from vitrina.assets import statements as q
 from vitrina.assets.cursors import decode_cursor, encode_cursor
 from vitrina.assets.metadata import USER_TAGS, UserMetadata
 from vitrina.assets.records import (
@@ -33,129 +29,10 @@ from vitrina.assets.records import (
     SourceFacts,
     StepRecord,
 )
+from vitrina.assets.statements import ASSETS, TEXT_READERS
 from vitrina.assets.states import AssetStatus, StepState
-from vitrina.kinds.image.inputs import TEXT_STEP
 from vitrina.pipeline.queue import requeue
 from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.models import (
-    Asset,
-    CollectionAsset,
-    Derivative,
-    IdempotencyKey,
-    Original,
-    Signal,
-    StepRun,
-    Tag,
-)
-
-#: the signal holding the faces and salient point that smart crops keep
-FOCUS_SIGNAL = "focus"
-#: steps that read the title, alt text and tags: an edit of them queues these again
-TEXT_READERS = (TEXT_STEP,)
-
-ASSETS, ORIGINALS, DERIVATIVES = Asset.__table__, Original.__table__, Derivative.__table__
-SIGNALS, RUNS, IDEMPOTENCY_KEYS = Signal.__table__, StepRun.__table__, IdempotencyKey.__table__
-TAGS, MEMBERS = Tag.__table__, CollectionAsset.__table__
-_a, _o, _d, _s, _r, _k = (t.c for t in (ASSETS, ORIGINALS, DERIVATIVES, SIGNALS, RUNS, IDEMPOTENCY_KEYS))
-_t, _m = TAGS.c, MEMBERS.c
-
-# --- records ---------------------------------------------------------------------------
-_RECORDS = select(_a.id, _a.kind, _a.mime, _a.filename, _a.size_bytes, _a.sha256, _a.width,
-                  _a.height, _a.status, _a.error, _a.meta, _a.created_at, _a.updated_at,
-                  _o.blob_key, _a.title, _a.alt_text, _a.fields, _a.metadata_version,
-                  _a.metadata_updated_at).join_from(ASSETS, ORIGINALS)
-_GET = _RECORDS.where(_a.id == bindparam("p_asset"), _a.project_id == bindparam("p_project"))
-
-
-def _page_query(status: bool, kind: bool, mime: bool, collection: bool, tag: bool, after: bool) -> Select:
-    query = _RECORDS.where(_a.project_id == bindparam("p_project"))
-    if collection:  # the caller checked that the collection is the project's
-        query = query.where(_a.id.in_(select(_m.asset_id).where(_m.collection_id == bindparam("p_collection"))))
-    if tag:
-        # a person's tags and the models' alike (decision 025)
-        query = query.where(_a.id.in_(select(_t.asset_id).where(_t.tag == bindparam("p_tag"))))
-    if status:
-        query = query.where(_a.status == bindparam("p_status"))
-    if kind:
-        query = query.where(_a.kind == bindparam("p_kind"))
-    if mime:
-        query = query.where(_a.mime == bindparam("p_mime"))
-    if after:  # ids sort by creation time: the next page is the older ids
-        query = query.where(_a.id < bindparam("p_after"))
-    return query.order_by(_a.id.desc()).limit(bindparam("p_limit"))
-
-
-#: one listing statement per combination of filters (status, kind, mime, collection, tag, cursor)
-_PAGES = {flags: _page_query(*flags) for flags in product((False, True), repeat=6)}
-_DERIVATIVES_OF = (
-    select(_d.asset_id, _d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
-    .where(_d.asset_id.in_(bindparam("p_assets", expanding=True)))
-    .order_by(_d.asset_id, _d.width, _d.format)
-)
-_SIGNALS_OF = (select(_s.asset_id, _s.name, _s.producer, _s.version, _s.value)
-               .where(_s.asset_id.in_(bindparam("p_assets", expanding=True)))
-               .order_by(_s.asset_id, _s.name))
-_STEPS_OF = (select(_r.asset_id, _r.step, _r.version, _r.state, _r.attempts, _r.error_code, _r.error,
-                    _r.duration_ms, _r.started_at, _r.progress)
-             .where(_r.asset_id.in_(bindparam("p_assets", expanding=True)))
-             .order_by(_r.id))
-_USER_TAGS_OF = select(_t.asset_id, _t.tag).where(_t.asset_id.in_(bindparam("p_assets", expanding=True)),
-                                                   _t.source == USER_TAGS)  # sorted in Python: one order on both catalogs
-
-# --- user metadata ----------------------------------------------------------------------
-_LOCK_ASSET = (select(_a.title, _a.alt_text, _a.fields)
-               .where(_a.id == bindparam("p_asset"), _a.project_id == bindparam("p_project"))
-               .with_for_update())
-_TAGS_OF_ONE = select(_t.tag).where(_t.asset_id == bindparam("p_asset"), _t.source == USER_TAGS)
-_SET_METADATA = (update(ASSETS).where(_a.id == bindparam("p_asset"))
-                 .values(title=bindparam("p_title"), alt_text=bindparam("p_alt_text"),
-                         fields=bindparam("p_fields"), metadata_version=_a.metadata_version + 1,
-                         metadata_updated_at=bindparam("p_now"), updated_at=bindparam("p_now")))
-_DROP_USER_TAGS = delete(TAGS).where(_t.asset_id == bindparam("p_asset"), _t.source == USER_TAGS)
-_ADD_TAG = insert(TAGS)
-
-# --- pipeline and delivery --------------------------------------------------------------
-_SNAPSHOT = (select(_a.id, _a.project_id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta,
-                    _a.title, _a.alt_text, _a.metadata_version)
-             .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
-_SNAPSHOT_SIGNALS = select(_s.name, _s.producer, _s.version, _s.value).where(_s.asset_id == bindparam("p_asset"))
-_SNAPSHOT_DERIVATIVES = (
-    select(_d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
-    .where(_d.asset_id == bindparam("p_asset")).order_by(_d.id)
-)
-_SOURCE = (select(_a.project_id, _a.kind, _a.mime, _a.sha256, _o.blob_key, _a.width, _a.height, _a.meta)
-           .join_from(ASSETS, ORIGINALS).where(_a.id == bindparam("p_asset")))
-_FOCUS = select(_s.producer, _s.version, _s.value).where(_s.asset_id == bindparam("p_asset"),
-                                                         _s.name == FOCUS_SIGNAL)
-_RENDITIONS = (select(_d.width, _d.height, _d.blob_key)
-               .where(_d.asset_id == bindparam("p_asset"), _d.format == "jpeg").order_by(_d.width))
-
-# --- ingest ---------------------------------------------------------------------------
-_ASSET_OF = select(_a.id).where(_a.project_id == bindparam("p_project"), _a.sha256 == bindparam("p_sha256"))
-_IDEMPOTENCY = select(_k.sha256, _k.asset_id).where(_k.project_id == bindparam("p_project"),
-                                                    _k.key == bindparam("p_key"))
-_ADD_ASSET, _ADD_IDEMPOTENCY = insert(ASSETS), insert(IDEMPOTENCY_KEYS)
-_PIN_VALUES = {"sha256": bindparam("p_sha256"), "size_bytes": bindparam("p_size"),
-               "mime": bindparam("p_mime"), "blob_key": bindparam("p_blob_key"),
-               "created_at": bindparam("p_now"), "pinned_until": bindparam("p_until")}
-#: insert the original's row, or pin the existing one (the dialects spell upserts alike)
-_PIN = {name: dialect.insert(ORIGINALS).values(_PIN_VALUES).on_conflict_do_update(
-            index_elements=["sha256"], set_={"pinned_until": bindparam("p_until")})
-        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
-_UNPIN = (update(ORIGINALS).where(_o.sha256 == bindparam("p_sha256"),
-                                  _o.pinned_until == bindparam("p_until")).values(pinned_until=None))
-
-# --- delete and collect -----------------------------------------------------------------
-# derivatives, signals, step runs, tags and idempotency keys go with the asset (ON DELETE CASCADE)
-_DELETE_ASSET = delete(ASSETS).where(_a.id == bindparam("p_asset"), _a.project_id == bindparam("p_project"))
-_UNPINNED = or_(_o.pinned_until.is_(None), _o.pinned_until < bindparam("p_now"))
-_REFERENCED = select(_a.id).where(_a.sha256 == _o.sha256).exists()
-_LOCK_ORIGINAL = (select(_o.blob_key).where(_o.sha256 == bindparam("p_sha256"), _UNPINNED)
-                  .with_for_update())
-_REFERENCES = select(_a.id).where(_a.sha256 == bindparam("p_sha256")).limit(1)
-_DELETE_ORIGINAL = delete(ORIGINALS).where(_o.sha256 == bindparam("p_sha256"))
-_UNREFERENCED = (select(_o.sha256).where(_UNPINNED, ~_REFERENCED).order_by(_o.sha256)
-                 .limit(bindparam("p_limit")))
 
 
 class AssetRepository:
@@ -187,7 +64,7 @@ class AssetRepository:
         (``invalid_cursor`` otherwise); none or empty: the first page."""
         filters = {"p_status": status, "p_kind": kind, "p_mime": mime, "p_collection": collection,
                    "p_tag": tag, "p_after": decode_cursor(cursor) if cursor else None}
-        statement = _PAGES[tuple(v is not None for v in filters.values())]
+        statement = q.PAGES[tuple(v is not None for v in filters.values())]
         params = {k: v for k, v in filters.items() if v is not None} | {
             "p_limit": limit + 1, "p_project": project}
         with self.sessions() as s:
@@ -201,8 +78,8 @@ class AssetRepository:
         projects' ids are left out); five queries however many (search's result pages)."""
         if not asset_ids:
             return ()
-        query = _RECORDS.where(_a.project_id == bindparam("p_project"),
-                               _a.id.in_(bindparam("p_ids", expanding=True)))
+        query = q.RECORDS.where(ASSETS.c.project_id == bindparam("p_project"),
+                               ASSETS.c.id.in_(bindparam("p_ids", expanding=True)))
         with self.sessions() as s:
             found = {r.id: r for r in self._records(s, s.execute(query, {"p_project": project,
                                                                         "p_ids": list(asset_ids)}).all())}
@@ -216,21 +93,21 @@ class AssetRepository:
         such asset. ``change`` may raise: then nothing is written."""
         with transaction(self.sessions) as s:
             params = {"p_asset": asset_id, "p_project": project}
-            row = s.execute(_LOCK_ASSET, params).first()
+            row = s.execute(q.LOCK_ASSET, params).first()
             if row is None:
                 return None
-            tags = tuple(sorted(s.scalars(_TAGS_OF_ONE, params)))
+            tags = tuple(sorted(s.scalars(q.TAGS_OF_ONE, params)))
             before = UserMetadata(row.title, row.alt_text, tags, row.fields or {})
             after = change(before)
             after = UserMetadata(after.title, after.alt_text, tuple(sorted(after.tags)), after.fields or {})
             if after != before:
-                s.execute(_SET_METADATA, {"p_asset": asset_id, "p_title": after.title,
+                s.execute(q.SET_METADATA, {"p_asset": asset_id, "p_title": after.title,
                                           "p_alt_text": after.alt_text, "p_fields": dict(after.fields or {}),
                                           "p_now": now})
                 if after.tags != before.tags:
-                    s.execute(_DROP_USER_TAGS, params)
+                    s.execute(q.DROP_USER_TAGS, params)
                     if after.tags:
-                        s.execute(_ADD_TAG, [{"asset_id": asset_id, "tag": t, "source": USER_TAGS}
+                        s.execute(q.ADD_TAG, [{"asset_id": asset_id, "tag": t, "source": USER_TAGS}
                                              for t in after.tags])
                 if (after.title, after.alt_text, after.tags) != (before.title, before.alt_text, before.tags):
                     requeue(s, asset_id, TEXT_READERS)  # the text embedding is stale (decision 025)
@@ -242,13 +119,13 @@ class AssetRepository:
         if session is None:
             with self.sessions() as s:
                 return self.snapshot(s, asset_id)
-        row = session.execute(_SNAPSHOT, {"p_asset": asset_id}).first()
+        row = session.execute(q.SNAPSHOT, {"p_asset": asset_id}).first()
         if row is None:
             return None
         params = {"p_asset": asset_id}
-        derivatives = session.execute(_SNAPSHOT_DERIVATIVES, params).all()
-        tags = tuple(sorted(session.scalars(_TAGS_OF_ONE, params)))
-        signals = {g.name: SignalRecord(g.producer, g.version, g.value) for g in session.execute(_SNAPSHOT_SIGNALS, params)}
+        derivatives = session.execute(q.SNAPSHOT_DERIVATIVES, params).all()
+        tags = tuple(sorted(session.scalars(q.TAGS_OF_ONE, params)))
+        signals = {g.name: SignalRecord(g.producer, g.version, g.value) for g in session.execute(q.SNAPSHOT_SIGNALS, params)}
         return AssetSnapshot(
             id=row.id, project_id=row.project_id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
             width=row.width, height=row.height, meta=dict(row.meta or {}),
@@ -261,11 +138,11 @@ class AssetRepository:
         """What image delivery renders from: the original, its focus and JPEG renditions."""
         params = {"p_asset": asset_id}
         with self.sessions() as s:
-            row = s.execute(_SOURCE, params).first()
+            row = s.execute(q.SOURCE, params).first()
             if row is None:
                 return None
-            focus = s.execute(_FOCUS, params).first()
-            renditions = s.execute(_RENDITIONS, params).all()
+            focus = s.execute(q.FOCUS, params).first()
+            renditions = s.execute(q.RENDITIONS, params).all()
         return SourceFacts(
             project_id=row.project_id, kind=row.kind, mime=row.mime, sha256=row.sha256, blob_key=row.blob_key,
             width=row.width, height=row.height, meta=row.meta or {},
@@ -277,11 +154,11 @@ class AssetRepository:
     def find_by_sha256(self, project: str, sha256: str) -> str | None:
         """The id of the project's asset holding these bytes, if any."""
         with self.sessions() as s:
-            return s.scalar(_ASSET_OF, {"p_project": project, "p_sha256": sha256})
+            return s.scalar(q.ASSET_OF, {"p_project": project, "p_sha256": sha256})
 
     def idempotency(self, project: str, key: str) -> IdempotencyRecord | None:
         with self.sessions() as s:
-            row = s.execute(_IDEMPOTENCY, {"p_project": project, "p_key": key}).first()
+            row = s.execute(q.IDEMPOTENCY, {"p_project": project, "p_key": key}).first()
         return None if row is None else IdempotencyRecord(row.sha256, row.asset_id)
 
     def record_idempotency(self, project: str, key: str, sha256: str, asset_id: str) -> bool:
@@ -289,7 +166,7 @@ class AssetRepository:
         already (by a concurrent retry of the same request)."""
         try:
             with transaction(self.sessions) as s:
-                s.execute(_ADD_IDEMPOTENCY, {"project_id": project, "key": key, "sha256": sha256,
+                s.execute(q.ADD_IDEMPOTENCY, {"project_id": project, "key": key, "sha256": sha256,
                                              "asset_id": asset_id})
         except IntegrityError:
             return False
@@ -301,7 +178,7 @@ class AssetRepository:
         ``until``: an upload calls this before it writes the bytes (a collector holding
         the row makes it wait, then the row is new and the bytes are written after)."""
         with transaction(self.sessions) as s:
-            s.execute(_PIN[s.get_bind().dialect.name], {
+            s.execute(q.PIN[s.get_bind().dialect.name], {
                 "p_sha256": sha256, "p_size": size_bytes, "p_mime": mime, "p_blob_key": blob_key,
                 "p_now": now, "p_until": until})
 
@@ -326,15 +203,15 @@ class AssetRepository:
         transaction, which also lifts the pin this upload set. Raises ``IntegrityError``
         when the project holds these bytes or the key already (a racing twin): roll back
         and read the winner."""
-        session.execute(_ADD_ASSET, {
+        session.execute(q.ADD_ASSET, {
             "id": asset_id, "project_id": project, "sha256": sha256, "kind": kind, "mime": mime,
             "filename": filename, "size_bytes": size_bytes, "status": AssetStatus.PENDING.value,
             "error": None, "width": width, "height": height, "meta": dict(meta or {}),
         })
         if idempotency_key is not None:
-            session.execute(_ADD_IDEMPOTENCY, {"project_id": project, "key": idempotency_key,
+            session.execute(q.ADD_IDEMPOTENCY, {"project_id": project, "key": idempotency_key,
                                                "sha256": sha256, "asset_id": asset_id})
-        session.execute(_UNPIN, {"p_sha256": sha256, "p_until": pinned_until})
+        session.execute(q.UNPIN, {"p_sha256": sha256, "p_until": pinned_until})
 
     # --- delete and collect -------------------------------------------------------------
     def delete(self, project: str, asset_id: str) -> AssetRecord | None:
@@ -344,7 +221,7 @@ class AssetRepository:
         with transaction(self.sessions) as s:
             record = self._get(s, project, asset_id)
             params = {"p_asset": asset_id, "p_project": project}
-            if record is None or not s.execute(_DELETE_ASSET, params).rowcount:
+            if record is None or not s.execute(q.DELETE_ASSET, params).rowcount:
                 return None
         return record
 
@@ -353,24 +230,24 @@ class AssetRepository:
         ``remove(blob_key)`` its bytes and drop its row, in one transaction that holds the
         row meanwhile: an upload of the same bytes waits, then stores them again."""
         with transaction(self.sessions) as s:
-            blob_key = s.scalar(_LOCK_ORIGINAL, {"p_sha256": sha256, "p_now": now})
+            blob_key = s.scalar(q.LOCK_ORIGINAL, {"p_sha256": sha256, "p_now": now})
             # asked after the row is ours: an upload's asset references the row under a
             # key-share lock, so every one that could exist has committed by now
-            if blob_key is None or s.scalar(_REFERENCES, {"p_sha256": sha256}) is not None:
+            if blob_key is None or s.scalar(q.REFERENCES, {"p_sha256": sha256}) is not None:
                 return False
             remove(blob_key)
-            s.execute(_DELETE_ORIGINAL, {"p_sha256": sha256})
+            s.execute(q.DELETE_ORIGINAL, {"p_sha256": sha256})
         return True
 
     def unreferenced(self, now: datetime, limit: int = 100) -> list[str]:
         """Originals no asset references and no upload pins (deleted assets' bytes, or
         uploads that crashed between storing bytes and creating the asset)."""
         with self.sessions() as s:
-            return list(s.scalars(_UNREFERENCED, {"p_now": now, "p_limit": limit}))
+            return list(s.scalars(q.UNREFERENCED, {"p_now": now, "p_limit": limit}))
 
     # --- internals ----------------------------------------------------------------------
     def _get(self, s: Session, project: str, asset_id: str) -> AssetRecord | None:
-        row = s.execute(_GET, {"p_asset": asset_id, "p_project": project}).first()
+        row = s.execute(q.GET, {"p_asset": asset_id, "p_project": project}).first()
         return None if row is None else self._records(s, [row])[0]
 
     @staticmethod
@@ -381,16 +258,16 @@ class AssetRepository:
             return ()
         params = {"p_assets": [r.id for r in rows]}
         derivatives: defaultdict[str, list[DerivativeRecord]] = defaultdict(list)
-        for d in s.execute(_DERIVATIVES_OF, params):
+        for d in s.execute(q.DERIVATIVES_OF, params):
             derivatives[d.asset_id].append(DerivativeRecord(*d[1:]))
         signals: defaultdict[str, dict[str, SignalRecord]] = defaultdict(dict)
-        for g in s.execute(_SIGNALS_OF, params):
+        for g in s.execute(q.SIGNALS_OF, params):
             signals[g.asset_id][g.name] = SignalRecord(g.producer, g.version, g.value)
         tags: defaultdict[str, list[str]] = defaultdict(list)
-        for t in s.execute(_USER_TAGS_OF, params):
+        for t in s.execute(q.USER_TAGS_OF, params):
             tags[t.asset_id].append(t.tag)
         steps: defaultdict[str, list[StepRecord]] = defaultdict(list)
-        for r in s.execute(_STEPS_OF, params):
+        for r in s.execute(q.STEPS_OF, params):
             steps[r.asset_id].append(StepRecord(r.step, r.version, StepState(r.state), r.attempts,
                                                 r.error_code, r.error, r.duration_ms, r.started_at,
                                                 r.progress))

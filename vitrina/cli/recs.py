@@ -42,7 +42,8 @@ def items_import(ctx: click.Context, file: Path, project: str) -> None:
     """Upsert items from FILE (.jsonl, .csv or .parquet; one item per line or row, with
     its id). The same item again changes nothing. Exit status 1 when a line was rejected."""
     from vitrina.recs import files
-    from vitrina.recs.items import ItemService, import_items
+    from vitrina.recs.item_import import import_items
+    from vitrina.recs.items import ItemService
 
     files.format_of(file)
     service = ItemService.of(runtime_of(ctx))

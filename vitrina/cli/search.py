@@ -69,7 +69,7 @@ def search(ctx: click.Context, words: tuple[str, ...], color: str | None, color_
     """Search the project's assets for WORDS (titles, alt text, tags, OCR text, and text
     embeddings when the model analysers are on) and/or a colour; filters apply first.
     No words and no colour: the filtered assets, newest first."""
-    from vitrina.search.service import parse_query
+    from vitrina.search.query import parse_query
 
     query = parse_query(q=" ".join(words), color=color, color_tolerance=color_tolerance, kind=kind, tag=tag,
                         collection=collection, min_width=min_width, min_height=min_height,

@@ -83,22 +83,14 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
-class ItemRecord:
-    id: str
-    type: str
-    attributes: dict[str, Any]
-    title: str | None
-    body: str | None
-    asset_ids: tuple[str, ...]
-    active_from: datetime | None
-    active_until: datetime | None
+class ItemRecord(Item):
+    """An item as stored: its fields and when it was first and last written."""
+
     created_at: datetime
     updated_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "attributes": self.attributes,
-                "title": self.title, "body": self.body, "asset_ids": list(self.asset_ids),
-                "active_from": _iso(self.active_from), "active_until": _iso(self.active_until),
+        return {"id": self.id, **self.content(),
                 "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at)}
 
 
@@ -362,72 +354,3 @@ def write_items(session: Session, project: str, items: list[Item]) -> Upserted:
             where=ItemRow.content_sha256 != stmt.excluded.content_sha256)
         session.execute(stmt, rows)
     return Upserted(tuple(new), tuple(updated), tuple(unchanged))
-
-
-@dataclass
-class ImportSummary:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[tuple[int, str]] | None = None
-
-
-def _from_file(data: dict[str, Any]) -> dict[str, Any]:
-    """A file's record as the API's item: nulls left out; in CSV the attributes are JSON
-    text and the asset ids a JSON list or ids separated by ';'."""
-    out = {k: v for k, v in data.items() if v is not None}
-    if isinstance(out.get("attributes"), str):
-        try:
-            out["attributes"] = json.loads(out["attributes"])
-        except ValueError:
-            pass  # refused as "must be an object"
-    for field in ("active_from", "active_until"):  # CSV: epoch seconds arrive as text
-        value = out.get(field)
-        if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
-            out[field] = float(value)
-    assets = out.get("asset_ids")
-    if isinstance(assets, str):
-        try:
-            out["asset_ids"] = json.loads(assets) if assets.startswith("[") else \
-                [a for a in assets.split(";") if a]
-        except ValueError:
-            pass  # refused as "must be a list"
-    return out
-
-
-def import_items(service: ItemService, project: str, path: Any,
-                 progress: Any = lambda n: None) -> ImportSummary:
-    """Validate each record, upsert the valid ones in batches; rejects by line (a
-    second record of an id already in the file is one)."""
-    from vitrina.recs import files
-
-    summary, pending, seen = ImportSummary(rejected=[]), [], set()
-
-    def flush() -> None:
-        if pending:
-            with transaction(service.sessions) as s:
-                done = write_items(s, project, pending)
-            summary.new += len(done.new)
-            summary.updated += len(done.updated)
-            summary.unchanged += len(done.unchanged)
-            progress(len(pending))
-            pending.clear()
-
-    for record in files.read(path):
-        problems = [("", record.error or "unreadable")] if record.data is None else None
-        if problems is None:
-            data = _from_file(record.data)
-            problems = item_problems(data.get("id"), data)
-            if not problems and data["id"] in seen:
-                problems = [("id", "appears earlier in the file")]
-        if problems:
-            summary.rejected.append((record.line, "; ".join(f"{f}: {m}" if f else m
-                                                            for f, m in problems)))
-            progress(1)
-            continue
-        seen.add(data["id"])
-        pending.append(make_item(data["id"], data))
-        if len(pending) >= MAX_BATCH:
-            flush()
-    flush()
-    return summary

@@ -13,7 +13,8 @@ from vitrina.api.deps import get_runtime, project_of, require
 from vitrina.api.routers.assets import _base_url
 from vitrina.api.schemas import AssetOut, asset_out
 from vitrina.search.colour import DEFAULT_TOLERANCE, MAX_TOLERANCE, MIN_TOLERANCE
-from vitrina.search.service import MAX_LIMIT, MAX_QUERY, RRF_K, SIMILAR_BY, parse_query
+from vitrina.search.query import MAX_LIMIT, MAX_QUERY, parse_query
+from vitrina.search.service import RRF_K, SIMILAR_BY
 
 router = APIRouter(tags=["search"])
 
