@@ -47,6 +47,11 @@ def _register() -> None:
         for command in module.COMMANDS:
             main.add_command(command)
     assets.assets.add_command(search.similar)
+    from vitrina.cli import recs_evaluate, recs_keywords, recs_report, recs_verdicts
+
+    for module in (recs_evaluate, recs_verdicts, recs_report, recs_keywords):
+        for command in module.COMMANDS:
+            recs.recs.add_command(command)
 
 
 _register()

@@ -69,6 +69,10 @@ class Manifest:
     split: str
     model_sha256: str
     format: int = MANIFEST_FORMAT
+    #: the text generator behind any LLM-written feature the model was trained on
+    #: ({"provider", "model"}); such a model serves only through a surface experiment,
+    #: after its verdicts beat the incumbent (decision 030)
+    llm: dict[str, str] | None = None
 
 
 def _check(label: str, value: str) -> str:
@@ -117,7 +121,8 @@ class ModelStore:
             return None
 
     def save(self, project: str, model: Any, maps: dict[str, np.ndarray],
-             metrics: dict[str, float], counts: dict[str, int], split: str) -> Manifest:
+             metrics: dict[str, float], counts: dict[str, int], split: str,
+             llm: dict[str, str] | None = None) -> Manifest:
         """The next version of ``model``: its bytes and maps first, the manifest last."""
         prefix = self.prefix(project, model.name)
         existing = [int(k[len(prefix) + 1:].split("/")[0]) for k in self.blobs.keys(prefix + "v")
@@ -130,7 +135,7 @@ class ModelStore:
                             metrics={k: float(v) for k, v in metrics.items()},
                             trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
                             counts=counts, split=split,
-                            model_sha256=hashlib.sha256(data).hexdigest())
+                            model_sha256=hashlib.sha256(data).hexdigest(), llm=llm)
         self.blobs.put_bytes(f"{prefix}v{version}/model.npz", data, durable=False)
         self.blobs.put_bytes(f"{prefix}v{version}/maps.npz", buf.getvalue(), durable=False)
         self.blobs.put_bytes(f"{prefix}v{version}/manifest.json",
@@ -227,7 +232,8 @@ class Trained:
 
 def train(registries: Any, store: ModelStore, project: str, data: Interactions,
           names: Sequence[str], split: str = "temporal", k: int = 10, save: str | None = None,
-          wrap: Callable[[Sequence[Any]], Any] = lambda xs: xs) -> Trained:
+          wrap: Callable[[Sequence[Any]], Any] = lambda xs: xs,
+          llm: dict[str, str] | None = None) -> Trained:
     """Fit and evaluate ``names`` on one split, refit ``save`` (default: the best by
     NDCG@k) on all of ``data`` and store it as the next version."""
     from vitrina.recs import evaluation
@@ -253,7 +259,7 @@ def train(registries: Any, store: ModelStore, project: str, data: Interactions,
             "item_ids": np.asarray(data.item_ids, dtype=str), "popularity": popularity}
     counts = {"interactions": len(data), "users": data.n_users, "items": data.n_items,
               "train": len(cut.train), "test": len(cut.test)}
-    return Trained(results, best, store.save(project, model, maps, metrics, counts, split))
+    return Trained(results, best, store.save(project, model, maps, metrics, counts, split, llm))
 
 
 # -- serving ---------------------------------------------------------------------------

@@ -1,0 +1,5 @@
+"""`vitrina recs report`: serving health per model and variant."""
+
+from __future__ import annotations
+
+COMMANDS: list = []
