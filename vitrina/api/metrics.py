@@ -23,6 +23,13 @@ class Metrics:
         self.latency = Histogram("vitrina_http_request_seconds", "HTTP request latency", ["route"],
                                  registry=self.registry)
         self.ingested = Counter("vitrina_ingest_total", "Uploads by outcome", ["outcome"], registry=self.registry)
+        # recommendations, per surface and the model and variant that answered (decision 031)
+        self.recs_latency = Histogram(
+            "vitrina_recs_request_seconds", "Time to answer GET /v1/recommendations",
+            ["surface", "model", "variant"], registry=self.registry,
+            buckets=(.001, .002, .003, .005, .0075, .01, .015, .02, .03, .05, .1, .25, .5, 1, 2.5))
+        self.recs_served = Counter("vitrina_recs_served_total", "Recommendation answers",
+                                   ["surface", "model", "variant", "fallback"], registry=self.registry)
         self.registry.register(_QueueCollector(queue_depth))
         for outcome in (CREATED, DUPLICATE, REJECTED):  # every outcome has a sample from the start
             self.ingested.labels(outcome)
