@@ -1,0 +1,200 @@
+"""`vitrina recs evaluate` over events logged through the API: the printed leaderboard,
+the PNG, the run kept in the blob store with the printed figures, --json, and the
+refusals (too few events, unknown model, a model that cannot run, a bad --plot)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import time
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.conftest import make_settings
+from vitrina.access.keys import create_key
+from vitrina.api.app import create_app
+from vitrina.cli import main
+from vitrina.recs import evaluation, leaderboard
+from vitrina.recs.serving import DEFAULT_MODELS, ModelStore
+from vitrina.storage.catalog.db import transaction
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
+from vitrina.testing import make_runtime
+
+B = "team-b"
+BLOCKS, ITEMS, USERS = 3, 10, 10
+T0 = time.time() - 30 * 86_400
+
+
+@pytest.fixture
+def world(tmp_path, database_url):
+    """30 users in 3 blocks of 10 items, each clicking 6 items of its own block and
+    buying one; project B has a handful of events only."""
+    settings = make_settings(tmp_path, database_url, dev=False,
+                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
+    rt = make_runtime(settings)
+    with transaction(rt.sessions) as s:
+        s.add(ProjectRow(id=B, name="Team B", quotas={}))
+    as_a = {"Authorization": f"Bearer {create_key(rt.sessions, 'a', ['admin'], DEFAULT_PROJECT)}"}
+    as_b = {"Authorization": f"Bearer {create_key(rt.sessions, 'b', ['admin'], B)}"}
+    app = create_app(settings, start_workers=False, runtime=rt)
+    rng = random.Random(7)
+    with TestClient(app) as client:
+        items = [{"id": f"b{b}-i{i}", "type": "article"} for b in range(BLOCKS) for i in range(ITEMS)]
+        assert client.post("/v1/items", json=items, headers=as_a).status_code == 200
+        events = []
+        for b in range(BLOCKS):
+            for u in range(USERS):
+                chosen = rng.sample(range(ITEMS), 6)
+                for n, i in enumerate(chosen):
+                    events.append({"unit_id": f"u{b}-{u}", "item_id": f"b{b}-i{i}", "event": "click",
+                                   "timestamp": T0 + 3600 * (u + n * USERS) + b})
+                events.append({"unit_id": f"u{b}-{u}", "item_id": f"b{b}-i{chosen[0]}",
+                               "event": "purchase", "timestamp": T0 + 3600 * (u + 4 * USERS) + b + 1})
+        assert client.post("/v1/events", json={"events": events}, headers=as_a).status_code == 201
+        few = [{"unit_id": f"x{u}", "item_id": "b0-i0", "event": "click", "timestamp": T0 + u}
+               for u in range(4)]
+        assert client.post("/v1/events", json={"events": few}, headers=as_b).status_code == 201
+        yield settings, ModelStore(rt.store)
+    rt.close()
+
+
+def cli(settings, *args):
+    return CliRunner().invoke(main, ["recs", "evaluate", *map(str, args)], obj=settings,
+                              catch_exceptions=False)
+
+
+def board_rows(stdout: str) -> dict[str, list[float]]:
+    """The printed leaderboard: each model's columns after its name."""
+    lines = stdout.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.split()[:1] == ["model"])
+    rows = {}
+    for line in lines[start + 2:]:
+        if line.startswith("stored "):
+            break
+        name, *values = line.split()
+        rows[name] = [float(v) for v in values]
+    return rows
+
+
+def test_leaderboard_plot_and_stored_run(world, tmp_path) -> None:
+    settings, store = world
+    png = tmp_path / "board.png"
+    done = cli(settings, "--models", "popularity,item-knn,ease", "--split", "leave-last-out",
+               "--plot", png)
+    assert done.exit_code == 0, done.output
+
+    header = done.stdout.splitlines()[0].split()
+    assert header == ["model", "ndcg@10", "recall@10", "map@10", "coverage", "popularity",
+                      "novelty", "fit", "s", "rec", "s"]
+    rows = board_rows(done.stdout)
+    assert next(iter(rows)) in ("item-knn", "ease")  # the block structure beats popularity
+    assert set(rows) == {"popularity", "item-knn", "ease"}
+    # a progress bar per model on stderr, and the split's counts
+    for name in rows:
+        assert f"{name}: rank" in done.stderr
+    assert "leave-last-out: 180 training events, 30 test events, 30 warm test users" in done.stderr
+
+    image = Image.open(io.BytesIO(png.read_bytes()))
+    image.verify()
+    assert image.format == "PNG"
+    assert 800 <= image.width <= 1200 and 200 <= image.height <= 800, image.size
+    assert f"wrote {png} ({png.stat().st_size:,} bytes)" in done.stdout
+
+    keys = leaderboard.history(store, DEFAULT_PROJECT)
+    assert len(keys) == 1 and keys[0].startswith(f"recs/{DEFAULT_PROJECT}/evaluations/")
+    assert f"stored {keys[0]}" in done.stdout
+    doc = leaderboard.load(store, keys[0])
+    assert (doc["split"], doc["k"], doc["project"]) == ("leave-last-out", 10, DEFAULT_PROJECT)
+    assert doc["counts"] == {"interactions": 210, "users": 30, "items": 30, "train": 180,
+                             "test": 30, "warm_users": 30, "cold_users": 0}
+    assert [m["model"] for m in doc["models"]] == list(rows)  # the same order as printed
+    columns = ["ndcg@10", "recall@10", "map@10", "coverage", "popularity", "novelty"]
+    for m in doc["models"]:
+        assert m["version"] == "1"
+        printed = rows[m["model"]]
+        for column, value in zip(columns, printed, strict=False):
+            assert round(m["metrics"][column], 4) == pytest.approx(value, abs=1e-9), (m, column)
+        assert round(m["fit_seconds"], 2) == pytest.approx(printed[6], abs=1e-9)
+    # nothing trained for serving, nothing promoted
+    assert store.models(DEFAULT_PROJECT) == [] and store.serving(DEFAULT_PROJECT) is None
+
+
+def test_json_default_models_and_runs_kept(world) -> None:
+    settings, store = world
+    first = cli(settings, "--json", "--split", "temporal", "--k", "5")
+    assert first.exit_code == 0, first.output
+    doc = json.loads(first.stdout)
+    assert sorted(m["model"] for m in doc["models"]) == sorted(DEFAULT_MODELS)
+    assert (doc["split"], doc["k"], doc["plot"]) == ("temporal", 5, None)
+    assert doc["split_name"].startswith("temporal@")
+    assert all("ndcg@5" in m["metrics"] and "ndcg@10" not in m["metrics"] for m in doc["models"])
+    ndcg = [m["metrics"]["ndcg@5"] for m in doc["models"]]
+    assert ndcg == sorted(ndcg, reverse=True) and all(0.0 <= x <= 1.0 for x in ndcg)
+    stored = leaderboard.load(store, doc.pop("key"))
+    doc.pop("plot")
+    assert stored == doc
+
+    second = cli(settings, "--json", "--models", "popularity")
+    assert second.exit_code == 0, second.output
+    assert [m["model"] for m in json.loads(second.stdout)["models"]] == ["popularity"]
+    assert len(leaderboard.history(store, DEFAULT_PROJECT)) == 2  # the first run is kept
+
+
+def test_refusals(world, tmp_path) -> None:
+    settings, store = world
+    few = cli(settings, "--project", B)
+    assert few.exit_code == 1
+    assert "too few interactions to train: 4 positive events from 4 users on 1 items" in few.output
+    assert "422 too_few_interactions" in few.output
+
+    unknown = cli(settings, "--models", "popularity,nope,ease")
+    assert unknown.exit_code == 1
+    assert "no recommender 'nope'; registered: popularity, covisitation, item-knn, ease, als, bpr" \
+        in unknown.output
+
+    content = cli(settings, "--models", "popularity,content")
+    assert content.exit_code == 1
+    assert "content cannot be evaluated on these events: content: no item vectors" in content.output
+
+    nothing = cli(settings, "--models", " , ")
+    assert nothing.exit_code == 1 and "no model to evaluate" in nothing.output
+
+    bad_plot = cli(settings, "--plot", tmp_path / "board.jpg")
+    assert bad_plot.exit_code == 2 and "does not end in .png" in bad_plot.output
+    bad_k = cli(settings, "--k", "0")
+    assert bad_k.exit_code == 2
+
+    # no refused run is kept
+    assert leaderboard.history(store, DEFAULT_PROJECT) == []
+    assert leaderboard.history(store, B) == []
+
+
+def test_non_finite_metrics_stored_as_null_and_drawn() -> None:
+    class Data:
+        n_users, n_items = 3, 4
+
+        def __len__(self) -> int:
+            return 9
+
+    class Cut:
+        name, train, test = "temporal@0", [0] * 6, [0] * 3
+
+        def warm_and_cold(self):
+            return [], [0]
+
+    results = [evaluation.Result("a", {"ndcg@10": math.nan, "recall@10": math.nan,
+                                       "coverage": 0.5}, 0.1, 0.01, 0, 1),
+               evaluation.Result("b", {"ndcg@10": 0.2, "recall@10": 0.3, "coverage": 0.25},
+                                 0.2, 0.02, 0, 1)]
+    doc = leaderboard.record("p", leaderboard.Evaluation("temporal", Cut(), 10, Data(), results,
+                                                         {"a": "1", "b": "2"}))
+    assert [(m["model"], m["version"], m["metrics"]["ndcg@10"]) for m in doc["models"]] == \
+        [("b", "2", 0.2), ("a", "1", None)]
+    json.loads(json.dumps(doc, allow_nan=False))  # strict JSON: no NaN
+    image = Image.open(io.BytesIO(leaderboard.render_png(doc)))
+    assert image.format == "PNG" and image.width == 1000
