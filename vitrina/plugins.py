@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from vitrina.analysis.base import Analyser
     from vitrina.batch.engines import BackfillEngine
     from vitrina.kinds import MediaKind
+    from vitrina.llm import TextGenerator
     from vitrina.pipeline.steps import Step
     from vitrina.recs.models import Recommender
     from vitrina.storage.blobs import StoreKind
@@ -113,6 +114,10 @@ class Registries:
     recommenders: Registry[type[Recommender]] = field(default_factory=lambda: Registry(
         "recommender", ("name", "version", "fit", "recommend", "recommend_for_history",
                         "similar_items", "save", "load")))
+    #: text generator classes by name, each built from the settings with ``configure``
+    #: (decision 030)
+    text_generators: Registry[type[TextGenerator]] = field(default_factory=lambda: Registry(
+        "text generator", ("name", "model", "configure", "generate")))
 
     def add_kind(self, kind: MediaKind) -> MediaKind:
         """Register a media kind with its own steps (a plug-in may then replace one of

@@ -1,0 +1,89 @@
+"""The text-generation Protocol, its result and its errors (decision 030).
+
+A provider turns a prompt into a short text. What it writes is never trusted as it
+comes: the caller parses and checks it (``vitrina.recs.keywords``), and anything
+trained on it reaches users only through an experiment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from vitrina.errors import InvalidInput, VitrinaError
+
+#: the longest prompt a provider accepts, in characters (the local model's context is
+#: small, and a prompt is built from an item's bounded fields)
+MAX_PROMPT_CHARS = 16_000
+MAX_TOKENS = 1_024
+
+
+class LlmError(VitrinaError):
+    """A text generator failed; the subclasses carry the stable codes."""
+
+    status, code, report = 502, "llm_error", True
+
+
+class LlmUnavailable(LlmError):
+    """The server cannot be reached, keeps failing, or times out; or the local model
+    cannot be loaded."""
+
+    status, code, report = 503, "llm_unavailable", True
+
+
+class LlmBadResponse(LlmError):
+    """The server answered, but not with a completion this client understands."""
+
+    status, code, report = 502, "llm_bad_response", True
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """One generation and what identifies it: the same provider, model, prompt and seed
+    at temperature 0 give the same text."""
+
+    text: str
+    model: str
+    provider: str
+    prompt_sha256: str
+    seed: int | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    #: the provider's registered name (``rules``, ``openai``, ``llama-cpp``)
+    name: str
+    #: the model it runs, as the provider names it
+    model: str
+
+    def generate(self, prompt: str, *, system: str | None = None, max_tokens: int = 64,
+                 temperature: float = 0.0, seed: int | None = 0) -> Generated: ...
+
+
+def prompt_sha256(prompt: str, system: str | None = None) -> str:
+    """What identifies a prompt: the system text and the prompt, hashed together."""
+    return hashlib.sha256(f"{system or ''}\x00{prompt}".encode()).hexdigest()
+
+
+def check_request(prompt: Any, system: Any, max_tokens: Any, temperature: Any) -> None:
+    """The same argument checks for every provider, before any work."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InvalidInput("a prompt is a non-empty string", code="llm_invalid_request")
+    if len(prompt) + len(system or "") > MAX_PROMPT_CHARS:
+        raise InvalidInput(f"a prompt is at most {MAX_PROMPT_CHARS} characters",
+                           code="llm_invalid_request", details={"chars": len(prompt)})
+    if system is not None and not isinstance(system, str):
+        raise InvalidInput("system is a string or None", code="llm_invalid_request")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) \
+            or not 1 <= max_tokens <= MAX_TOKENS:
+        raise InvalidInput(f"max_tokens is an integer within 1..{MAX_TOKENS}",
+                           code="llm_invalid_request", details={"max_tokens": repr(max_tokens)})
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not 0.0 <= temperature <= 2.0:
+        raise InvalidInput("temperature is a number within 0..2", code="llm_invalid_request",
+                           details={"temperature": repr(temperature)})
