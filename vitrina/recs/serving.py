@@ -32,7 +32,10 @@ import numpy as np
 from sqlalchemy import and_, or_, select
 
 from vitrina.errors import InvalidInput, NotFound, VitrinaError
+from vitrina.ids import new_id
 from vitrina.recs.data import EVENT_WEIGHTS, EVENTS, Interactions
+from vitrina.recs.policy import Options, shape
+from vitrina.recs.surfaces import BadVariant, Choice, Surfaces
 from vitrina.storage.blobs import BlobStore, validate_key
 from vitrina.storage.catalog.experiments import EventRow
 from vitrina.storage.catalog.items import ItemRow
@@ -57,6 +60,10 @@ class TooFewInteractions(VitrinaError):
 
 class NoModel(NotFound):
     code = "no_model"
+
+
+class NeedsExperiment(VitrinaError):
+    status, code = 409, "needs_experiment"
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,12 @@ class ModelStore:
         if manifest is None:
             raise NotFound(f"{model!r} has no version {version}; versions: {versions}",
                            details={"model": model, "version": version})
+        if manifest.llm:
+            raise NeedsExperiment(
+                f"{model} v{version} was trained on text from a language model "
+                f"({manifest.llm.get('provider')}/{manifest.llm.get('model')}): it is served only "
+                "as a variant of a surface experiment, once `vitrina recs verdicts` finds it beats "
+                "the incumbent", details={"model": model, "version": version})
         self.blobs.put_bytes(f"{self.prefix(project)}serving.json",
                              json.dumps({"model": model, "version": version}).encode())
         return manifest
@@ -271,6 +284,12 @@ class Recommendation:
     model: str
     version: int
     fallback: str | None
+    request_id: str = ""
+    surface: str | None = None
+    experiment: str | None = None
+    variant: str | None = None
+    #: the probability of ``variant`` for a user in the experiment (None: no variant)
+    propensity: float | None = None
 
 
 @dataclass
@@ -282,16 +301,23 @@ class _Cached:
 
 @dataclass
 class RecsService:
-    """Answers from each project's promoted model, loaded once and swapped when the
-    promotion changes (looked at every ``reload_seconds`` at most)."""
+    """Answers from each project's promoted model, or the model a surface experiment's
+    variant names, each loaded once and swapped when its promotion or latest version
+    changes (looked at every ``reload_seconds`` at most)."""
 
     store: ModelStore
     sessions: Any
     reload_seconds: float = 5.0
     budget_seconds: float = 0.5
-    _cache: dict[str, _Cached] = field(default_factory=dict)
+    surfaces: Surfaces | None = None
+    _cache: dict[tuple[str, str | None, int | None], _Cached] = field(default_factory=dict)
+    _inactive_cache: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, "recs"))
+
+    def __post_init__(self) -> None:
+        if self.surfaces is None:
+            self.surfaces = Surfaces(self.sessions, self.reload_seconds)
 
     @classmethod
     def of(cls, runtime: Any) -> RecsService:
@@ -304,11 +330,21 @@ class RecsService:
         """Stop the scoring threads (a call over its budget is not waited for)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def artefact(self, project: str) -> Artefact:
+    def _pointer(self, project: str, model: str | None, version: int | None) -> tuple[str, int] | None:
+        if model is None:
+            return self.store.serving(project)
+        if version is not None:
+            return model, version
+        versions = self.store.versions(project, model)
+        return (model, versions[-1]) if versions else None
+
+    def artefact(self, project: str, model: str | None = None, version: int | None = None) -> Artefact:
+        """The promoted model (``model`` None) or ``model``'s ``version`` (None: latest)."""
+        name = (project, model, version)
         now = time.monotonic()
-        cached = self._cache.get(project)
+        cached = self._cache.get(name)
         if cached is None or now - cached.checked >= self.reload_seconds:
-            pointer = self.store.serving(project)
+            pointer = self._pointer(project, model, version)
             if cached is None or pointer != cached.pointer or cached.artefact is None:
                 try:
                     artefact = self.store.load(project, *pointer) if pointer else None
@@ -324,8 +360,11 @@ class RecsService:
             else:
                 cached.checked = now
             with self._lock:
-                self._cache[project] = cached
+                self._cache[name] = cached
         if cached.artefact is None:
+            if model is not None:
+                raise NoModel(f"no trained version of {model!r} in this project",
+                              details={"model": model})
             raise NoModel("no recommender is promoted in this project: "
                           "run `vitrina recs train` and `vitrina recs promote`")
         return cached.artefact
@@ -338,21 +377,70 @@ class RecsService:
         with self.sessions() as s:
             return list(reversed(s.execute(query).all()))
 
-    def _inactive(self, project: str) -> set[str]:
+    def _inactive(self, project: str) -> frozenset[str]:
+        """Items outside their active window, re-read every ``reload_seconds``."""
+        now = time.monotonic()
+        cached = self._inactive_cache.get(project)
+        if cached is not None and now - cached[0] < self.reload_seconds:
+            return cached[1]
         at = datetime.now(UTC)
         started = or_(ItemRow.active_from.is_(None), ItemRow.active_from <= at)
         running = or_(ItemRow.active_until.is_(None), ItemRow.active_until > at)
         query = select(ItemRow.item_id).where(ItemRow.project_id == project,
                                               ~and_(started, running))
         with self.sessions() as s:
-            return set(s.scalars(query).all())
+            found = frozenset(s.scalars(query).all())
+        self._inactive_cache[project] = (now, found)
+        return found
 
-    def recommend(self, project: str, user: str, k: int, exclude_seen: bool = True) -> Recommendation:
+    def _age_days(self, project: str, item_ids: list[str]) -> np.ndarray:
+        """Days since each item was published (``active_from``; NaN when undated)."""
+        with self.sessions() as s:
+            rows = dict(s.execute(select(ItemRow.item_id, ItemRow.active_from)
+                                  .where(ItemRow.project_id == project,
+                                         ItemRow.item_id.in_(item_ids))).all())
+        now = datetime.now(UTC)
+        return np.array([np.nan if rows.get(i) is None
+                         else (now - _aware(rows[i])).total_seconds() / 86_400 for i in item_ids])
+
+    def _choose(self, project: str, surface: str | None, user: str) -> tuple[Choice, Artefact, str | None]:
+        """The variant serving ``user`` and its model; a variant that names no usable
+        model is logged and the promoted model answers instead (``fallback``)."""
+        try:
+            choice = self.surfaces.choose(project, surface, user)
+        except BadVariant as exc:
+            log.error("surface %s: %s; serving the promoted model", surface, exc)
+            return Choice(), self.artefact(project), "variant_invalid"
+        if choice.model is None:
+            return choice, self.artefact(project), None
+        try:
+            a = self.artefact(project, choice.model, choice.version)
+            if a.manifest.llm and not beats_incumbent(self.store, project, a.manifest):
+                raise NoModel(f"{a.manifest.model} v{a.manifest.version} uses a language model and "
+                              "has no verdict that beats the incumbent (`vitrina recs verdicts`)")
+            return choice, a, None
+        except VitrinaError as exc:
+            log.error("surface %s variant %s: %s; serving the promoted model", surface,
+                      choice.variant, exc.message)
+            return Choice(), self.artefact(project), "variant_unavailable"
+
+    def recommend(self, project: str, user: str, k: int, exclude_seen: bool = True,
+                  surface: str | None = None, diversity: float | None = None,
+                  freshness_days: float | None = None) -> Recommendation:
+        """The ``k`` best items for ``user``; ``diversity`` and ``freshness_days``
+        override the variant's (``policy.Options``)."""
         from scipy import sparse
 
         from vitrina.recs.models.base import top_k
 
-        a = self.artefact(project)
+        request_id = new_id()
+        choice, a, fallback = self._choose(project, surface, user)
+        options = choice.options
+        if diversity is not None or freshness_days is not None:
+            options = Options(options.diversity if diversity is None else diversity,
+                              options.freshness_days if freshness_days is None else freshness_days,
+                              options.explore)
+        pool = options.pool(k)
         history = self._history(project, user)
         known = [(a.item_index[i], e) for i, e in history if i in a.item_index]
         excluded = {i for i, e in known if e == "purchase" or (exclude_seen and EVENT_WEIGHTS.get(e, 0) > 0)}
@@ -363,34 +451,46 @@ class RecsService:
 
         def ranked() -> tuple[np.ndarray, np.ndarray]:
             if user in a.user_index:
-                idx, sc = a.model.recommend([a.user_index[user]], k, exclude=mask)
+                idx, sc = a.model.recommend([a.user_index[user]], pool, exclude=mask)
                 return idx[0], sc[0]
             positive = [(i, EVENT_WEIGHTS[e]) for i, e in known if EVENT_WEIGHTS.get(e, 0) > 0]
             if not positive or not a.model.supports_history:
                 raise LookupError("no usable history")
             idx, sc = a.model.recommend_for_history([i for i, _ in positive], [w for _, w in positive],
-                                                    k=k + len(ex))
+                                                    k=pool + len(ex))
             keep = np.array([i >= 0 and i not in excluded for i in idx], dtype=bool)
-            return idx[keep][:k], sc[keep][:k]
+            return idx[keep][:pool], sc[keep][:pool]
 
-        fallback = None
+        popular = True
         try:
             idx, sc = self._pool.submit(ranked).result(timeout=self.budget_seconds)
+            popular = False
         except LookupError:
-            fallback = "popularity"
+            pass
         except FutureTimeout:
             log.warning("recommender %s over its %.2f s budget: popularity", a.manifest.model,
                         self.budget_seconds)
-            fallback = "popularity"
         except Exception:  # a model's failure must not fail the answer
             log.exception("recommender %s failed: popularity", a.manifest.model)
+        if popular:
             fallback = "popularity"
-        if fallback:
-            pidx, psc = top_k(a.popularity[None, :], k, mask)
+            pidx, psc = top_k(a.popularity[None, :], pool, mask)
             idx, sc = pidx[0], psc[0]
-        items = [{"item_id": a.item_ids[int(i)], "score": float(s), "position": p}
-                 for p, (i, s) in enumerate((i, s) for i, s in zip(idx, sc, strict=True) if i >= 0)]
-        return Recommendation(user, items, a.manifest.model, a.manifest.version, fallback)
+        valid = idx >= 0
+        idx, sc = idx[valid], sc[valid]
+        idx, sc, propensity = shape(
+            idx, sc, k, options,
+            age_days=lambda items: self._age_days(project, [a.item_ids[int(i)] for i in items]),
+            similarity=lambda items: _similarity(a.model, items),
+            rng=np.random.default_rng(int.from_bytes(hashlib.blake2b(request_id.encode(),
+                                                                      digest_size=8).digest())))
+        items = [{"item_id": a.item_ids[int(i)], "score": float(s), "position": p,
+                  "propensity": float(q)}
+                 for p, (i, s, q) in enumerate(zip(idx, sc, propensity, strict=True))]
+        self.surfaces.expose(project, choice, user)
+        return Recommendation(user, items, a.manifest.model, a.manifest.version, fallback,
+                              request_id, surface, choice.experiment, choice.variant,
+                              choice.propensity if choice.variant else None)
 
     def similar(self, project: str, item_id: str, k: int) -> Recommendation:
         a = self.artefact(project)
@@ -402,3 +502,25 @@ class RecsService:
                  for p, (i, s) in enumerate((i, s) for i, s in zip(idx[0], sc[0], strict=True)
                                             if i >= 0)]
         return Recommendation(item_id, items, a.manifest.model, a.manifest.version, None)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+
+
+def _similarity(model: Any, items: np.ndarray) -> np.ndarray | None:
+    """Item-item similarity among ``items`` by the model (None when it has none)."""
+    try:
+        return np.asarray(model.item_scores(np.asarray(items, dtype=np.int64)))[:, items]
+    except NotImplementedError:
+        return None
+
+
+def beats_incumbent(store: ModelStore, project: str, manifest: Manifest) -> bool:
+    """Whether the version's stored verdict (``verdict.json`` beside its manifest,
+    written by `vitrina recs verdicts`) says it beat the incumbent."""
+    key = f"{store.prefix(project, manifest.model)}v{manifest.version}/verdict.json"
+    try:
+        return store.blobs.exists(key) and json.loads(store.blobs.read_bytes(key)).get("beats_incumbent") is True
+    except (ValueError, AttributeError, VitrinaError):
+        return False
