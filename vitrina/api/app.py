@@ -28,6 +28,7 @@ from vitrina.api.routers import (
 )
 from vitrina.config import Settings, load_settings
 from vitrina.pipeline.worker import WorkerPool
+from vitrina.recs.monitoring import MonitorCollector
 from vitrina.runtime import Runtime
 from vitrina.storage.catalog.db import check_schema, upgrade
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
                   docs_url=None, redoc_url=None)  # served offline by vitrina.api.openapi
     app.state.runtime = runtime
     app.state.metrics = Metrics(runtime.queue.depth)
+    app.state.metrics.registry.register(MonitorCollector(runtime.sessions))  # decision 033
     errors.install(app)
     app.include_router(health.router)
     app.include_router(assets.router)
