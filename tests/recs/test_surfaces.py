@@ -150,3 +150,22 @@ def test_bad_shaping_parameters_are_refused(world) -> None:  # noqa: F811
     ids = [i["item_id"] for i in body["items"]]
     touched = {e["item_id"] for e in client.events if e["unit_id"] == "u0-0"}
     assert ids and not set(ids) & touched and "b0-i9" not in ids and len(set(ids)) == len(ids)
+
+
+def test_cli_recommend_and_similar(world) -> None:  # noqa: F811
+    client, settings, as_a, _, _ = world
+    trained(settings, "item-knn")
+    missing = cli(settings, "recs", "recommend", "u0-0")
+    assert missing.exit_code != 0 and "404 no_model" in missing.output
+    assert cli(settings, "recs", "promote", "item-knn").exit_code == 0
+    out = cli(settings, "recs", "recommend", "u0-0", "--k", "3", "--json")
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.stdout)
+    api = get(client, as_a, "/v1/recommendations", user="u0-0", k=3).json()
+    assert [i["item_id"] for i in body["items"]] == [i["item_id"] for i in api["items"]]
+    text = cli(settings, "recs", "recommend", "u0-0", "--k", "3").stdout.splitlines()
+    assert text[0] == "item-knn v1" and len(text) == 4 and text[1].split()[1] == body["items"][0]["item_id"]
+    similar = cli(settings, "recs", "similar", "b1-i0", "--k", "2", "--json")
+    assert [i["item_id"][:2] for i in json.loads(similar.stdout)["items"]] == ["b1", "b1"]
+    unknown = cli(settings, "recs", "similar", "nope")
+    assert unknown.exit_code != 0 and "404 not_found" in unknown.output

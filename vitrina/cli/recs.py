@@ -271,4 +271,71 @@ def recs_ls(ctx: click.Context, as_json: bool, project: str) -> None:
                    f"{m.metrics.get('recall@10', float('nan')):>9.4f}")
 
 
+def _answer(r, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    if as_json:
+        click.echo(json.dumps(asdict(r)))
+        return
+    head = f"{r.model} v{r.version}"
+    if r.variant:
+        head += f", variant {r.variant} of {r.experiment} (p={r.propensity:.3g})"
+    if r.fallback:
+        head += f", fallback: {r.fallback}"
+    click.echo(head)
+    for i in r.items:
+        p = f"  p={i['propensity']:.3g}" if i.get("propensity", 1.0) != 1.0 else ""
+        click.echo(f"{i['position']:>3}  {i['item_id']:30} {i['score']:>10.4f}{p}")
+
+
+@recs.command("recommend")
+@click.argument("user")
+@click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--surface", help="The placement: its experiment (of the same key) picks the model.")
+@click.option("--diversity", type=click.FloatRange(0, 1), help="MMR's weight on novelty.")
+@click.option("--freshness-days", type=click.FloatRange(min=0, min_open=True),
+              help="Boost new items: relevance halves every this many days since publication.")
+@click.option("--include-seen", is_flag=True, help="Keep items the user already interacted with.")
+@click.option("--json", "as_json", is_flag=True, help="The answer as one JSON object.")
+@PROJECT
+@click.pass_context
+def recs_recommend(ctx: click.Context, user: str, k: int, surface: str | None, diversity: float | None,
+                   freshness_days: float | None, include_seen: bool, as_json: bool, project: str) -> None:
+    """What GET /v1/recommendations answers USER (an exposure to the surface's experiment
+    is logged, as the API does)."""
+    from vitrina.errors import VitrinaError
+    from vitrina.recs.serving import RecsService
+
+    rt = runtime_of(ctx)
+    try:
+        r = RecsService.of(rt).recommend(project, user, k, not include_seen, surface, diversity,
+                                         freshness_days)
+    except VitrinaError as exc:
+        raise _fail(exc) from None
+    finally:
+        rt.close()
+    _answer(r, as_json)
+
+
+@recs.command("similar")
+@click.argument("item")
+@click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="The answer as one JSON object.")
+@PROJECT
+@click.pass_context
+def recs_similar(ctx: click.Context, item: str, k: int, as_json: bool, project: str) -> None:
+    """The K items nearest ITEM by the promoted model."""
+    from vitrina.errors import VitrinaError
+    from vitrina.recs.serving import RecsService
+
+    rt = runtime_of(ctx)
+    try:
+        r = RecsService.of(rt).similar(project, item, k)
+    except VitrinaError as exc:
+        raise _fail(exc) from None
+    finally:
+        rt.close()
+    _answer(r, as_json)
+
+
 COMMANDS = [items, events, recs]

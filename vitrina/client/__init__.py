@@ -34,14 +34,19 @@ from vitrina.client.models import (
     AssetPage,
     Derivative,
     Health,
+    Logged,
+    RecommendedItem,
+    Recommendations,
     Signal,
     StepInfo,
+    Upserted,
     UploadResult,
 )
 
 __all__ = [
     "STATUSES", "Asset", "AssetFailedError", "AssetPage", "BadRequestError", "Client", "ConflictError",
-    "Derivative", "ForbiddenError", "Health", "ImageURLs", "IntegrityError", "NotFoundError", "ProtocolError",
-    "RateLimitedError", "ServerError", "Signal", "StepInfo", "UnauthorizedError", "UploadResult",
+    "Derivative", "ForbiddenError", "Health", "ImageURLs", "IntegrityError", "Logged", "NotFoundError",
+    "ProtocolError", "RateLimitedError", "RecommendedItem", "Recommendations", "ServerError", "Signal",
+    "StepInfo", "UnauthorizedError", "UploadResult", "Upserted",
     "VitrinaAPIError", "VitrinaClientError", "VitrinaConnectionError", "WaitTimeoutError",
 ]

@@ -27,9 +27,12 @@ from vitrina.client.models import (
     CollectionPage,
     Derivative,
     Health,
+    Logged,
+    Recommendations,
     SearchHit,
     SearchPage,
     SimilarResult,
+    Upserted,
     UploadResult,
 )
 from vitrina.client.resumable import (
@@ -283,6 +286,34 @@ class Client:
         path = f"{_asset_path(derivative.asset_id)}/derivatives/{quote(derivative.name, safe='')}"
         with self._stream("GET", path, {}) as response:
             return b"".join(response.iter_bytes())
+
+    # --- discovery ------------------------------------------------------------------------
+    def put_items(self, items: Iterable[Mapping[str, Any]]) -> Upserted:
+        """Create or update items (``id``, ``type``, ``title``, ``body``, ``attributes``,
+        ``asset_ids``, ``active_from``, ``active_until``), up to 1,000 per call; an item sent
+        again unchanged changes nothing."""
+        return self._parse(Upserted.from_json, self._request("POST", "/v1/items", json=list(items)))
+
+    def log_events(self, events: Iterable[Mapping[str, Any]]) -> Logged:
+        """Store interaction events (up to 10,000 per call), all or none; give each an ``id``
+        to make retries safe. See :meth:`Recommendations.impressions` for served lists."""
+        return self._parse(Logged.from_json, self._request("POST", "/v1/events",
+                                                           json={"events": list(events)}))
+
+    def recommendations(self, user: str, *, k: int = 10, surface: str | None = None,
+                        exclude_seen: bool = True, diversity: float | None = None,
+                        freshness_days: float | None = None) -> Recommendations:
+        """The ``k`` best items for ``user``, from the model the ``surface``'s experiment
+        assigns (or the promoted one)."""
+        params = {"user": user, "k": k, "surface": surface, "exclude_seen": str(exclude_seen).lower(),
+                  "diversity": diversity, "freshness_days": freshness_days}
+        return self._parse(Recommendations.from_json, self._request(
+            "GET", "/v1/recommendations", params={k: v for k, v in params.items() if v is not None}))
+
+    def similar_items(self, item_id: str, *, k: int = 10) -> Recommendations:
+        """The ``k`` items nearest ``item_id`` by the promoted model."""
+        return self._parse(Recommendations.from_json, self._request(
+            "GET", f"/v1/items/{quote(item_id, safe='')}/similar", params={"k": k}))
 
     # --- operations -----------------------------------------------------------------------
     def health(self) -> Health:

@@ -263,3 +263,86 @@ class SimilarResult:
     def from_json(cls, data: Mapping[str, Any]) -> SimilarResult:
         return cls(asset_id=str(data["asset_id"]), by=str(data["by"]), embedded=bool(data["embedded"]),
                    similar=tuple(SimilarAsset.from_json(s) for s in data.get("similar") or ()))
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What a batch of items did: new, changed, and already identical."""
+
+    new: int
+    updated: int
+    unchanged: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Upserted:
+        return cls(new=int(data["new"]), updated=int(data["updated"]), unchanged=int(data["unchanged"]))
+
+
+@dataclass(frozen=True)
+class Logged:
+    """Events stored by a batch, and those skipped because their id was stored before."""
+
+    accepted: int
+    duplicates: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Logged:
+        return cls(accepted=int(data["accepted"]), duplicates=int(data.get("duplicates") or 0))
+
+
+@dataclass(frozen=True)
+class RecommendedItem:
+    item_id: str
+    score: float
+    position: int
+    #: the probability it was placed here given the places before (1 without exploration)
+    propensity: float = 1.0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RecommendedItem:
+        return cls(item_id=str(data["item_id"]), score=float(data["score"]),
+                   position=int(data["position"]), propensity=float(data.get("propensity", 1.0)))
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """A list for a user (or the items like an item): which model and version made it,
+    and, under a surface experiment, the variant and its probability. Send
+    :meth:`impressions` back when the list is shown."""
+
+    user: str
+    items: tuple[RecommendedItem, ...]
+    model: str
+    version: int
+    request_id: str | None = None
+    surface: str | None = None
+    experiment: str | None = None
+    variant: str | None = None
+    propensity: float | None = None
+    fallback: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Recommendations:
+        return cls(user=str(data.get("user") or data.get("item_id")),
+                   items=tuple(RecommendedItem.from_json(i) for i in data["items"]),
+                   model=str(data["model"]), version=int(data["version"]),
+                   request_id=data.get("request_id"), surface=data.get("surface"),
+                   experiment=data.get("experiment"), variant=data.get("variant"),
+                   propensity=data.get("propensity"), fallback=data.get("fallback"))
+
+    def impressions(self, timestamp: float | None = None) -> list[dict[str, Any]]:
+        """One ``impression`` event per item, carrying what an off-policy estimate and the
+        monitoring need (request, model, variant, position, propensity)."""
+        return [self.event(i.item_id, "impression", timestamp) for i in self.items]
+
+    def event(self, item_id: str, event: str = "click", timestamp: float | None = None) -> dict[str, Any]:
+        """An event on one of these items (a click, a purchase), tied to this answer."""
+        shown = next((i for i in self.items if i.item_id == item_id), None)
+        out: dict[str, Any] = {"unit_id": self.user, "event": event, "item_id": item_id,
+                               "request_id": self.request_id, "model": self.model,
+                               "variant": self.variant}
+        if shown is not None:
+            out.update(position=shown.position, propensity=shown.propensity)
+        if timestamp is not None:
+            out["timestamp"] = timestamp
+        return {k: v for k, v in out.items() if v is not None}
