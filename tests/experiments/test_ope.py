@@ -188,7 +188,8 @@ def test_dr_with_the_context_model_covers_the_bts_click_rate(logs, obd_random, o
     action_dist = np.asarray(obp_reference["action_dist"])
     q = LogisticRewardModel(l2=10).fit_predict(fb)
     result = estimate("dr", fb, action_dist, q)
-    truth = obp_reference["on_policy_bts_ctr"]
+    truth = load_open_bandit_csv(obd_random.parents[2] / "bts" / "all" / "all.csv").reward.mean()
+    assert truth == obp_reference["on_policy_bts_ctr"] == 0.0042
     assert result.ci_low < truth < result.ci_high
     assert abs(result.value - 0.00474) < 5e-5
 

@@ -218,7 +218,8 @@ def decide(off: dict[str, Any], policy: dict[str, Any] | None) -> tuple[bool, li
     reasons = []
     c, i = off["candidate"].get(DECIDING_METRIC), off["incumbent"].get(DECIDING_METRIC)
     if c is None or i is None or not c > i:
-        reasons.append(f"offline: {DECIDING_METRIC} {c} is not above the incumbent's {i}")
+        reasons.append(f"offline: {DECIDING_METRIC} {_num(c)} is not above the incumbent's "
+                       f"{_num(i)}")
     if policy is None:
         reasons.append("off-policy: no served lists with propensities are logged")
     else:
@@ -229,7 +230,8 @@ def decide(off: dict[str, Any], policy: dict[str, Any] | None) -> tuple[bool, li
                                f"fewer than {MIN_AGREEING}: its estimate is not trusted")
         low = policy["difference"]["snips"]["ci_low"]
         if low is None or not math.isfinite(low) or not low > 0:
-            reasons.append(f"off-policy: the SNIPS difference's lower bound {low} is not above 0")
+            reasons.append(f"off-policy: the SNIPS difference's lower bound {_num(low)} is not "
+                           "above 0")
     return not reasons, reasons
 
 
@@ -299,7 +301,7 @@ def render(v: Verdicts | dict[str, Any]) -> str:
     if policy is not None:
         rows.append(f"logs: {policy['requests']} requests, {policy['slots']} shown slots, "
                     f"{policy['clicks']} clicks, depth {policy['depth']}, "
-                    f"{policy['dropped_requests']} incomplete requests left out; "
+                    f"incomplete requests left out: {policy['dropped_requests']}; "
                     f"lists shown whole as each would show them: "
                     f"{policy['candidate']['agreeing_requests']} / "
                     f"{policy['incumbent']['agreeing_requests']}")
