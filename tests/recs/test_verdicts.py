@@ -214,6 +214,11 @@ def test_the_verdict_is_stored_and_read_back(world) -> None:
     assert (v.ab["variant"], v.ab["control"], mine["metric"]) == ("candidate", "incumbent", "clicks")
     assert mine["effect"] == theirs.frequentist.effect and mine["p_value"] == theirs.frequentist.p_value
     assert mine["treatment_mean"] > mine["control_mean"]
+    # a variant naming the model without a version serves its latest, v1 here
+    ExperimentService(rt.sessions).create(P, {"key": "bare", "variants": [
+        {"key": "a", "value": "popularity"}, {"key": "b", "value": {"model": "item-knn"}}]},
+        {"metrics": [{"name": "clicks", "kind": "proportion", "event": "click"}]})
+    assert compute(rt, P, CANDIDATE, INCUMBENT, experiment="bare").ab["variant"] == "b"
 
     assert read_verdict(rt.store, P, "item-knn", 1) is None
     key = save_verdict(rt.store, P, v)

@@ -168,7 +168,10 @@ def off_policy(models: ModelStore, sessions: Any, project: str, candidate: Model
     return out
 
 
-def _variant_of(record: Any, candidate: ModelRef, variant: str | None) -> str:
+def _variant_of(record: Any, candidate: ModelRef, latest: int | None,
+                variant: str | None) -> str:
+    """The variant whose value names the candidate (decision 031: a model name, or
+    {"model", "version"}; no version means the latest)."""
     keys = record.experiment.variant_keys
     if variant is not None:
         if variant not in keys:
@@ -176,22 +179,24 @@ def _variant_of(record: Any, candidate: ModelRef, variant: str | None) -> str:
                                details={"variant": variant})
         return variant
     for v in record.experiment.variants:
-        value = v.value if isinstance(v.value, dict) else {}
-        if value.get("model") == candidate.model and value.get("version") in (None,
-                                                                              candidate.version):
+        value = {"model": v.value} if isinstance(v.value, str) else v.value
+        if not isinstance(value, dict) or value.get("model") != candidate.model:
+            continue
+        if value.get("version", latest) == candidate.version:
             return v.key
-    raise InvalidInput(f"no variant of {record.key!r} names {candidate} in its value "
-                       '({"model": ..., "version": ...}); name it with --variant',
+    raise InvalidInput(f"no variant of {record.key!r} serves {candidate} (its value names "
+                       "the model and version); name it with --variant",
                        details={"experiment": record.key, "variants": list(keys)})
 
 
-def ab(sessions: Any, project: str, key: str, candidate: ModelRef,
+def ab(models: ModelStore, sessions: Any, project: str, key: str, candidate: ModelRef,
        variant: str | None = None) -> dict[str, Any]:
     from vitrina.experiments_service.service import ExperimentService
 
     service = ExperimentService(sessions)
     record = service.get(project, key)
-    chosen = _variant_of(record, candidate, variant)
+    latest = (models.versions(project, candidate.model) or [None])[-1]
+    chosen = _variant_of(record, candidate, latest, variant)
     if chosen == record.experiment.control.key:
         raise InvalidInput(f"{chosen!r} is the control of {key!r}: the candidate must be a "
                            "treatment", details={"variant": chosen})
@@ -245,7 +250,8 @@ def compute(runtime: Any, project: str, candidate: ModelRef, incumbent: ModelRef
     off = offline(models, project, candidate, incumbent)
     policy = off_policy(models, runtime.sessions, project, candidate, incumbent, since, until,
                         alpha)
-    test = ab(runtime.sessions, project, experiment, candidate, variant) if experiment else None
+    test = (ab(models, runtime.sessions, project, experiment, candidate, variant)
+            if experiment else None)
     beats, reasons = decide(off, policy)
     return Verdicts(candidate, incumbent, off, policy, test, beats, reasons)
 
