@@ -311,3 +311,21 @@ def test_cli_prints_the_table_and_refuses_bad_input(world) -> None:
     assert bad_name.exit_code == 1 and "invalid_input" in bad_name.output
     helped = cli(settings, "recs", "verdicts", "--help")
     assert helped.exit_code == 0 and "--incumbent NAME[:VERSION]" in helped.output
+
+
+def test_a_models_lists_follow_serving_rules(world) -> None:
+    """Known users by the model, without what they touched before; a new user with
+    history by fold-in; a user with none by the saved popularity."""
+    from vitrina.recs.logged_slates import ServedLists
+
+    rt, _, _ = world
+    knn = ModelStore(rt.store).load(P, "item-knn", 1)
+    touched = {e["item_id"] for e in train_events(random.Random(7)) if e["unit_id"] == "u1-3"}
+    users = ["u1-3", "newbie", "stranger"]
+    lists = ServedLists(users, users, np.zeros(3), np.arange(3), np.zeros(3, np.int64),
+                        ["b0-i0"] * 3, np.ones(3), np.zeros(3), np.zeros(3),
+                        [touched, {"b2-i0", "b2-i1"}, set()], 0)
+    known, newbie, stranger = rankings(knn, lists, 3)
+    assert len(known) == 3 and {block_of(i) for i in known} == {1} and not set(known) & touched
+    assert {block_of(i) for i in newbie} == {2} and not {"b2-i0", "b2-i1"} & set(newbie)
+    assert stranger == [knn.item_ids[i] for i in np.argsort(-knn.popularity, kind="stable")[:3]]
