@@ -75,6 +75,7 @@ class EventRow(Base):
         Index("ix_events_unit_event", "project_id", "unit_id", "event"),  # an experiment's units
         Index("ix_events_event_time", "project_id", "event", "timestamp"),  # one kind over time
         Index("ix_events_item", "project_id", "item_id"),  # an item's interactions (0010)
+        Index("ix_events_unit_seq", "project_id", "unit_id", "seq"),  # a user's latest (0011)
     )
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                      primary_key=True, autoincrement=True)
