@@ -194,6 +194,11 @@ def test_off_policy_estimates_cover_the_true_values(world) -> None:
         assert 0 < d["ci_low"] < gap < d["ci_high"], (name, d, gap)
     lists = read_served_lists(rt.sessions, P, until=ab_start)
     assert lists.n_requests == 600 and lists.reward.sum() == policy["clicks"]
+    # the DR context: a user's first request follows its 6 clicks and 1 purchase
+    first = lists.users.index("u0-0")
+    trained = [e for e in train_events(random.Random(7)) if e["unit_id"] == "u0-0"]
+    assert lists.activity[first] == 7 and lists.seen(first) == {e["item_id"] for e in trained}
+    assert lists.activity[lists.users.index("u0-0", first + 1)] >= 7
     # the A/B period's lists are there too, when not cut off
     assert read_served_lists(rt.sessions, P).n_requests == 900
 
@@ -324,7 +329,8 @@ def test_a_models_lists_follow_serving_rules(world) -> None:
     users = ["u1-3", "newbie", "stranger"]
     lists = ServedLists(users, users, np.zeros(3), np.arange(3), np.zeros(3, np.int64),
                         ["b0-i0"] * 3, np.ones(3), np.zeros(3), np.zeros(3),
-                        [touched, {"b2-i0", "b2-i1"}, set()], 0)
+                        [[(i, 1.0) for i in sorted(touched)],
+                         [("b2-i0", 1.0), ("b2-i1", 5.0)], []], 0)
     known, newbie, stranger = rankings(knn, lists, 3)
     assert len(known) == 3 and {block_of(i) for i in known} == {1} and not set(known) & touched
     assert {block_of(i) for i in newbie} == {2} and not {"b2-i0", "b2-i1"} & set(newbie)

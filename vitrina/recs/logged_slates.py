@@ -10,6 +10,7 @@ left out and counted in ``dropped``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from scipy import sparse
 from sqlalchemy import select
 
 from vitrina.recs.data import EVENT_WEIGHTS
+from vitrina.recs.serving import HISTORY
 from vitrina.storage.catalog.experiments import EventRow
 
 #: users whose histories are read per query (SQL parameter limits)
@@ -39,13 +41,18 @@ class ServedLists:
     reward: np.ndarray
     #: each request's user's positive events (click, read, ...) logged before it
     activity: np.ndarray
-    #: each request's user's items with a positive event before it (never shown again)
-    seen: list[set[str]]
+    #: each request's user's positive events before it as (item, weight), oldest first,
+    #: among the latest ``HISTORY`` events with an item (what serving reads)
+    history: list[list[tuple[str, float]]]
     dropped: int
 
     @property
     def n_requests(self) -> int:
         return len(self.requests)
+
+    def seen(self, request: int) -> set[str]:
+        """Items the request's user had a positive event on before it: never shown."""
+        return {item for item, _ in self.history[request]}
 
 
 def read_served_lists(sessions, project: str, since: float | None = None,
@@ -79,7 +86,7 @@ def read_served_lists(sessions, project: str, since: float | None = None,
     kept.sort(key=lambda x: (x[1][0].timestamp, x[0]))
     users = [shown[0].unit_id for _, shown in kept]
     times = np.array([shown[0].timestamp for _, shown in kept], dtype=float)
-    activity, seen = _histories(sessions, project, users, times)
+    activity, history = _histories(sessions, project, users, times)
     flat = [(n, r) for n, (_, shown) in enumerate(kept) for r in shown]
     return ServedLists(
         requests=[request for request, _ in kept], users=users, times=times,
@@ -88,30 +95,37 @@ def read_served_lists(sessions, project: str, since: float | None = None,
         item=[r.item_id for _, r in flat],
         propensity=np.array([r.propensity for _, r in flat], dtype=float),
         reward=np.array([float((r.request_id, r.item_id) in clicked) for _, r in flat]),
-        activity=activity, seen=seen, dropped=dropped)
+        activity=activity, history=history, dropped=dropped)
 
 
-def _histories(sessions, project: str, users: list[str],
-               times: np.ndarray) -> tuple[np.ndarray, list[set[str]]]:
-    """Per request: how many positive events its user had before it, and on which items."""
-    positive = [e for e, w in EVENT_WEIGHTS.items() if w > 0]
-    events: dict[str, list[tuple[float, str]]] = defaultdict(list)
+def _histories(sessions, project: str, users: list[str], times: np.ndarray
+               ) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+    """Per request: how many positive events its user had before it, and the positive
+    ones among the latest ``HISTORY`` events with an item (the window serving reads,
+    impressions included) as (item, weight)."""
+    events: dict[str, list[tuple[float, str, float]]] = defaultdict(list)
     distinct = sorted(set(users))
     with sessions() as s:
         for start in range(0, len(distinct), _CHUNK):
             part = distinct[start:start + _CHUNK]
-            for unit, ts, item in s.execute(
-                    select(EventRow.unit_id, EventRow.timestamp, EventRow.item_id)
+            for unit, ts, item, event in s.execute(
+                    select(EventRow.unit_id, EventRow.timestamp, EventRow.item_id, EventRow.event)
                     .where(EventRow.project_id == project, EventRow.unit_id.in_(part),
-                           EventRow.item_id.is_not(None), EventRow.event.in_(positive))):
-                events[unit].append((ts, item))
+                           EventRow.item_id.is_not(None))
+                    .order_by(EventRow.seq)):
+                events[unit].append((ts, item, EVENT_WEIGHTS.get(event, 0.0)))
+    for evs in events.values():
+        evs.sort(key=lambda e: e[0])  # stable: ties keep the logged order
+    stamps = {u: [e[0] for e in evs] for u, evs in events.items()}
+    positives = {u: np.cumsum([0] + [e[2] > 0 for e in evs]) for u, evs in events.items()}
     activity = np.zeros(len(users))
-    seen: list[set[str]] = []
+    history: list[list[tuple[str, float]]] = []
     for n, (user, at) in enumerate(zip(users, times, strict=True)):
-        before = [item for ts, item in events.get(user, ()) if ts < at]
-        activity[n] = len(before)
-        seen.append(set(before))
-    return activity, seen
+        evs = events.get(user, [])
+        j = bisect_left(stamps.get(user, []), at)  # the events strictly before the request
+        activity[n] = positives[user][j] if evs else 0
+        history.append([(item, w) for _, item, w in evs[max(0, j - HISTORY):j] if w > 0])
+    return activity, history
 
 
 def rankings(artefact, lists: ServedLists, k: int, batch: int = 512) -> list[list[str]]:
@@ -125,7 +139,8 @@ def rankings(artefact, lists: ServedLists, k: int, batch: int = 512) -> list[lis
 
     a, n_items = artefact, len(artefact.item_ids)
     out: list[list[str]] = [[] for _ in range(lists.n_requests)]
-    excluded = [sorted(a.item_index[i] for i in seen if i in a.item_index) for seen in lists.seen]
+    excluded = [sorted({a.item_index[i] for i in lists.seen(n) if i in a.item_index})
+                for n in range(lists.n_requests)]
 
     def mask(rows: list[int]) -> sparse.csr_matrix:
         cols = [excluded[r] for r in rows]
@@ -141,9 +156,10 @@ def rankings(artefact, lists: ServedLists, k: int, batch: int = 512) -> list[lis
         for r, line in zip(rows, idx, strict=True):
             out[r] = [a.item_ids[int(i)] for i in line if i >= 0]
     for r in (n for n, u in enumerate(lists.users) if u not in a.user_index):
-        history = excluded[r]
-        if history and a.model.supports_history:
-            idx, _ = a.model.recommend_for_history(history, None, k=k)
+        known = [(a.item_index[i], w) for i, w in lists.history[r] if i in a.item_index]
+        if known and a.model.supports_history:
+            idx, _ = a.model.recommend_for_history([i for i, _ in known],
+                                                   [w for _, w in known], k=k)
             out[r] = [a.item_ids[int(i)] for i in idx if i >= 0]
         else:
             idx, _ = top_k(a.popularity[None, :], k, mask([r]))
