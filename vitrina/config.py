@@ -182,6 +182,7 @@ class LlmSettings(Section):
     provider: str = Field("rules", description="Default text generator: rules (no model: keywords from the item's attributes and title), openai (an OpenAI-compatible server: vLLM, Ollama, llama.cpp's server) or llama-cpp (a small local model in process; the llm extra).")
     base_url: str = Field("http://127.0.0.1:8080/v1", description="The OpenAI-compatible server's API root, up to and including /v1.")
     model: str = Field("", description="The model the server is asked for; empty: the first one its /v1/models lists.")
+    api: str = Field("completions", description="How a model is asked: completions (the prompt continued as raw text: what a base model and the few-shot keyword prompt want; every OpenAI-compatible server has /v1/completions) or chat (/v1/chat/completions, through the model's chat template).")
     api_key: str = Field("", description="Bearer token for the server, if it wants one.")
     timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Time limit of one request to the server, in seconds.")
     retries: int = Field(2, ge=0, le=10, description="Retries of a request that failed to connect, timed out or got a 429/5xx, with exponential back-off from 0.5 s.")
@@ -192,6 +193,13 @@ class LlmSettings(Section):
     def _provider(cls, v: str) -> str:
         if not v:
             raise ValueError(f"a provider is needed; built-in: {', '.join(LLM_PROVIDERS)}")
+        return v
+
+    @field_validator("api")
+    @classmethod
+    def _api(cls, v: str) -> str:
+        if v not in ("completions", "chat"):
+            raise ValueError("api is completions or chat")
         return v
 
 

@@ -8,6 +8,7 @@ trained on it reaches users only through an experiment.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,6 +18,11 @@ from vitrina.errors import InvalidInput, VitrinaError
 #: small, and a prompt is built from an item's bounded fields)
 MAX_PROMPT_CHARS = 16_000
 MAX_TOKENS = 1_024
+MAX_STOPS = 4
+#: how a server is asked: ``completions`` continues the prompt as raw text (what a base
+#: model and a few-shot prompt want; every OpenAI-compatible server has it), ``chat``
+#: sends it as a user message through the model's chat template
+APIS = ("completions", "chat")
 
 
 class LlmError(VitrinaError):
@@ -62,7 +68,11 @@ class TextGenerator(Protocol):
     model: str
 
     def generate(self, prompt: str, *, system: str | None = None, max_tokens: int = 64,
-                 temperature: float = 0.0, seed: int | None = 0) -> Generated: ...
+                 temperature: float = 0.0, seed: int | None = 0,
+                 stop: Sequence[str] | None = None) -> Generated:
+        """The text after ``prompt``, at most about ``max_tokens`` long, cut before the
+        first of the ``stop`` strings."""
+        ...
 
 
 def prompt_sha256(prompt: str, system: str | None = None) -> str:
@@ -70,8 +80,9 @@ def prompt_sha256(prompt: str, system: str | None = None) -> str:
     return hashlib.sha256(f"{system or ''}\x00{prompt}".encode()).hexdigest()
 
 
-def check_request(prompt: Any, system: Any, max_tokens: Any, temperature: Any) -> None:
-    """The same argument checks for every provider, before any work."""
+def check_request(prompt: Any, system: Any, max_tokens: Any, temperature: Any,
+                  stop: Any = None) -> list[str]:
+    """The same argument checks for every provider, before any work; the stop list."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise InvalidInput("a prompt is a non-empty string", code="llm_invalid_request")
     if len(prompt) + len(system or "") > MAX_PROMPT_CHARS:
@@ -87,3 +98,20 @@ def check_request(prompt: Any, system: Any, max_tokens: Any, temperature: Any) -
             or not 0.0 <= temperature <= 2.0:
         raise InvalidInput("temperature is a number within 0..2", code="llm_invalid_request",
                            details={"temperature": repr(temperature)})
+    stops = [] if stop is None else stop
+    if isinstance(stops, str) or not isinstance(stops, Sequence) or len(stops) > MAX_STOPS or \
+            not all(isinstance(x, str) and x for x in stops):
+        raise InvalidInput(f"stop is a list of at most {MAX_STOPS} non-empty strings",
+                           code="llm_invalid_request")
+    return list(stops)
+
+
+def full_prompt(prompt: str, system: str | None) -> str:
+    """A raw completion's text: the system text, if any, as the first paragraph."""
+    return f"{system}\n\n{prompt}" if system else prompt
+
+
+def cut(text: str, stops: Sequence[str]) -> str:
+    """``text`` up to the first stop string (a provider that cannot stop early)."""
+    ends = [i for i in (text.find(x) for x in stops) if i >= 0]
+    return text[:min(ends)] if ends else text

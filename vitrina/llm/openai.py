@@ -1,5 +1,5 @@
-"""``openai``: any server speaking the OpenAI chat completions API (vLLM, Ollama,
-llama.cpp's server, a hosted one), over httpx.
+"""``openai``: any server speaking the OpenAI API (vLLM, Ollama, llama.cpp's server, a
+hosted one), over httpx: ``/completions`` (raw text, the default) or ``/chat/completions``.
 
 A connection error, a timeout, a 429 or a 5xx is retried ``retries`` times with
 exponential back-off, then raised as ``llm_unavailable``; an answer that is not a chat
@@ -9,16 +9,19 @@ completion (or a 4xx: the request itself was refused) is ``llm_bad_response``.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from vitrina.errors import ConfigError
 from vitrina.llm.base import (
+    APIS,
     Generated,
     LlmBadResponse,
     LlmUnavailable,
     check_request,
+    full_prompt,
     prompt_sha256,
 )
 
@@ -30,14 +33,18 @@ class OpenAICompatible:
     model = ""
 
     def __init__(self, base_url: str, model: str = "", *, api_key: str | None = None,
-                 timeout: float = 60.0, retries: int = 2, backoff: float = 0.5) -> None:
+                 timeout: float = 60.0, retries: int = 2, backoff: float = 0.5,
+                 api: str = "completions") -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"llm.base_url must be an http(s) URL, got {base_url!r}",
                               details={"setting": "llm.base_url"})
+        if api not in APIS:
+            raise ConfigError(f"llm.api must be one of {', '.join(APIS)}, got {api!r}",
+                              details={"setting": "llm.api"})
         if timeout <= 0 or retries < 0 or backoff < 0:
             raise ConfigError("llm: timeout must be positive, retries and back-off not negative")
         self.base_url = base_url.rstrip("/")
-        self.model = model
+        self.model, self.api = model, api
         self.retries, self.backoff = retries, backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -47,7 +54,7 @@ class OpenAICompatible:
     def configure(cls, settings: Any, **overrides: Any) -> OpenAICompatible:
         llm = settings.llm
         values = {"base_url": llm.base_url, "model": llm.model, "api_key": llm.api_key or None,
-                  "timeout": llm.timeout_seconds, "retries": llm.retries}
+                  "timeout": llm.timeout_seconds, "retries": llm.retries, "api": llm.api}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(values.pop("base_url"), **values)
 
@@ -55,21 +62,30 @@ class OpenAICompatible:
         self._client.close()
 
     def generate(self, prompt: str, *, system: str | None = None, max_tokens: int = 64,
-                 temperature: float = 0.0, seed: int | None = 0) -> Generated:
-        check_request(prompt, system, max_tokens, temperature)
+                 temperature: float = 0.0, seed: int | None = 0,
+                 stop: Sequence[str] | None = None) -> Generated:
+        stops = check_request(prompt, system, max_tokens, temperature, stop)
         model = self.model or self._first_model()
-        messages = ([{"role": "system", "content": system}] if system else []) + \
-            [{"role": "user", "content": prompt}]
-        body: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": max_tokens,
+        body: dict[str, Any] = {"model": model, "max_tokens": max_tokens,
                                 "temperature": temperature}
+        if self.api == "chat":
+            body["messages"] = ([{"role": "system", "content": system}] if system else []) + \
+                [{"role": "user", "content": prompt}]
+        else:
+            body["prompt"] = full_prompt(prompt, system)
         if seed is not None:
             body["seed"] = seed
+        if stops:
+            body["stop"] = stops
         start = time.perf_counter()
-        answer = self._request("POST", "/chat/completions", body)
+        answer = self._request("POST", "/chat/completions" if self.api == "chat" else "/completions",
+                               body)
         try:
-            text = answer["choices"][0]["message"]["content"]
+            choice = answer["choices"][0]
+            text = choice["message"]["content"] if self.api == "chat" else choice["text"]
         except (KeyError, IndexError, TypeError):
-            raise LlmBadResponse("the text generator's answer has no choices[0].message.content",
+            where = "choices[0].message.content" if self.api == "chat" else "choices[0].text"
+            raise LlmBadResponse(f"the text generator's answer has no {where}",
                                  details={"url": self.base_url}) from None
         if not isinstance(text, str):
             raise LlmBadResponse("the text generator's completion is not text",

@@ -1,5 +1,6 @@
-"""``rules``: no model at all. Keywords are read from the prompt's ``field: value``
-lines (the item's attributes, then its type and title), so the output is exactly
+"""``rules``: no model at all. Keywords are read from the ``field: value`` lines of the
+prompt's last paragraph (the item's attributes, then its type and title; an example
+above it is left alone), so the output is exactly
 reproducible, costs nothing and can never invent a topic. It is the default provider:
 a model has to earn its place against it (decision 030)."""
 
@@ -7,15 +8,18 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from vitrina.llm.base import Generated, check_request, prompt_sha256
+from vitrina.llm.base import Generated, check_request, cut, prompt_sha256
 
 #: ``field: value`` lines; the field is one word, so an instruction sentence never matches
 _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z_-]{0,31})\s*:\s*(.*\S)\s*$")
 #: fields that hold running text or the answer, not topics
 _SKIPPED = {"text", "body", "keywords", "id", "description"}
-_LAST = ("type", "title")  # after the attributes: the most generic, then what the title says
+#: after the attributes: the most generic, then what the title says (``item`` is the
+#: keyword prompt's name for the title)
+_LAST = ("type", "title", "item")
 _WORD = re.compile(r"[^\W_][\w&'-]*", re.UNICODE)
 _PARTS = re.compile(r"[,;/|]")
 STOP_WORDS = frozenset("""
@@ -30,9 +34,10 @@ def _words(text: str) -> list[str]:
 
 
 def keywords_of(prompt: str) -> list[str]:
-    """The prompt's fields as keywords: each attribute value (a phrase of up to three
+    """The last paragraph's fields as keywords: each attribute value (a phrase of up to three
     words is kept whole), then the type, then the title's words; no repeats."""
-    fields = [(m.group(1).lower(), m.group(2)) for line in prompt.splitlines()
+    last = re.split(r"\n\s*\n", prompt.strip())[-1]
+    fields = [(m.group(1).lower(), m.group(2)) for line in last.splitlines()
               if (m := _FIELD.match(line))]
     ordered = [f for f in fields if f[0] not in _SKIPPED and f[0] not in _LAST]
     ordered += [f for name in _LAST for f in fields if f[0] == name]
@@ -40,7 +45,8 @@ def keywords_of(prompt: str) -> list[str]:
     for name, value in ordered:
         for part in _PARTS.split(value):
             words = _words(part)
-            phrases = [" ".join(words)] if name != "title" and 1 <= len(words) <= 3 else words
+            phrases = [" ".join(words)] if name not in ("title", "item") and 1 <= len(words) <= 3 \
+                else words
             out.extend(p for p in phrases if p and p not in out)
     return out
 
@@ -57,15 +63,17 @@ class RulesGenerator:
         return cls()
 
     def generate(self, prompt: str, *, system: str | None = None, max_tokens: int = 64,
-                 temperature: float = 0.0, seed: int | None = 0) -> Generated:
-        check_request(prompt, system, max_tokens, temperature)
+                 temperature: float = 0.0, seed: int | None = 0,
+                 stop: Sequence[str] | None = None) -> Generated:
+        stops = check_request(prompt, system, max_tokens, temperature, stop)
         start = time.perf_counter()
         lines, budget = [], max_tokens
         for keyword in keywords_of(prompt):
-            cost = len(keyword.split()) + 1  # about a token a word, and the newline
+            cost = len(keyword.split()) + 1  # about a token a word, and the comma
             if cost > budget:
                 break
             lines.append(keyword)
             budget -= cost
-        return Generated("\n".join(lines), self.model, self.name, prompt_sha256(prompt, system),
+        # one line, comma-separated: the form the keyword prompt's examples answer in
+        return Generated(cut(" " + ", ".join(lines), stops), self.model, self.name, prompt_sha256(prompt, system),
                          seed, time.perf_counter() - start)

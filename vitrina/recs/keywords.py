@@ -27,19 +27,24 @@ MIN_WORDS = 12
 MAX_KEYWORDS = 8
 #: a keyword: at most this many characters and words
 MAX_CHARS, MAX_WORDS = 32, 3
-#: tokens the generator may spend: eight short lines fit with room to spare
-MAX_TOKENS = 64
+#: tokens the generator may spend: eight short lines, about three tokens each
+MAX_TOKENS = 32
 KEYWORDS, SOURCE = "keywords", "keywords_source"
 #: body characters put in the prompt (a thin item's body is short anyway)
 BODY_CHARS = 600
 
-SYSTEM = "You label catalogue items with short topic keywords."
-INSTRUCTION = ("Write 3 to 8 short topic keywords for the item below, one per line, "
-               "lower case, no numbering, nothing else.")
+#: two worked examples, then the item, to be continued as raw text: a small base model
+#: copies the examples' form far more reliably than it follows an instruction
+INSTRUCTION = "Topic keywords of catalogue items."
+EXAMPLES = (("Item: Cast iron skillet\ntype: product\ncategory: kitchen",
+             "cookware, frying pan, cast iron"),
+            ("Item: Wool scarf\ntype: product", "winter clothing, knitwear, accessories"))
+#: the answer is one line
+STOP = ("\n",)
 #: words that show the model talking instead of labelling, or topics never wanted
 BLOCKED_WORDS = frozenset("""
 keyword keywords topic topics item items title sure here answer sorry cannot unknown none
-assistant user example lower case numbering line lines
+assistant user example lower case numbering line lines now this that
 porn porno nsfw xxx nude nudity sex sexy
 """.split())
 
@@ -51,7 +56,8 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 @dataclass(frozen=True, slots=True)
 class Rejected:
     line: str
-    reason: str  # empty, too_long, bad_characters, duplicate, blocked, title_only, over_limit
+    #: empty, too_long, bad_characters, duplicate, blocked, example, title_only, over_limit
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +89,20 @@ def _attribute_lines(attributes: dict[str, Any]) -> list[str]:
 
 
 def prompt_for(item: ItemRecord) -> str:
-    """The fixed prompt: the instruction, then the item's type, title, string
-    attributes and the start of its body, one ``field: value`` line each."""
-    lines = [INSTRUCTION, "", f"type: {item.type}"]
+    """The fixed prompt: the instruction and the examples, then, as its last paragraph,
+    the item's title, type, string attributes and the start of its body, one
+    ``field: value`` line each (whitespace collapsed, so no blank line inside), and
+    ``Keywords:`` for the generator to continue."""
+    lines = [INSTRUCTION, ""]
+    for fields, answer in EXAMPLES:
+        lines += [fields, f"Keywords: {answer}", ""]
     if item.title and item.title.strip():
-        lines.append(f"title: {' '.join(item.title.split())}")
+        lines.append(f"Item: {' '.join(item.title.split())}")
+    lines.append(f"type: {item.type}")
     lines += _attribute_lines(item.attributes)
     if item.body and item.body.strip():
         lines.append(f"text: {' '.join(item.body.split())[:BODY_CHARS]}")
-    return "\n".join([*lines, "keywords:"])
+    return "\n".join([*lines, "Keywords:"])
 
 
 def _singular(word: str) -> str:
@@ -100,14 +111,18 @@ def _singular(word: str) -> str:
 
 def check_keywords(text: str, *, title: str | None, max_keywords: int = MAX_KEYWORDS,
                    blocked: Iterable[str] = BLOCKED_WORDS) -> Checked:
-    """Each line (or comma-separated part) of ``text`` cleaned and checked; the first
-    ``max_keywords`` good ones kept, every other one with its reason."""
+    """Each line (or comma-separated part) of the answer's first paragraph cleaned and
+    checked (what follows a blank line is the model running on, never read); the first
+    ``max_keywords`` good ones kept, every other one with its reason. A line copied from
+    the prompt's example is refused as ``example``."""
     blocked = frozenset(blocked)
+    copied = {k.strip() for _, answer in EXAMPLES for k in answer.split(",")}
     title_words = {_singular(w) for w in _words(title)}
     kept: list[str] = []
     seen: set[str] = set()
     rejected: list[Rejected] = []
-    parts = [p for line in (text or "").splitlines() for p in re.split(r"[,;]", line)]
+    answer = re.split(r"\n\s*\n", (text or "").strip())[0]
+    parts = [p for line in answer.splitlines() for p in re.split(r"[,;]", line)]
     if not any(p.strip() for p in parts):
         return Checked((), (Rejected(text or "", "empty"),))
     for raw in parts:
@@ -124,6 +139,8 @@ def check_keywords(text: str, *, title: str | None, max_keywords: int = MAX_KEYW
             reason = "bad_characters"
         elif any(w in blocked for w in words):
             reason = "blocked"
+        elif line in copied:
+            reason = "example"
         elif (key := " ".join(_singular(w) for w in words)) in seen:
             reason = "duplicate"
         elif title_words and all(_singular(w) in title_words for w in words):
@@ -165,7 +182,7 @@ class Summary:
 
 def source_of(generator: TextGenerator, prompt: str) -> dict[str, str]:
     return {"provider": generator.name, "model": generator.model,
-            "prompt_sha256": prompt_sha256(prompt, SYSTEM)}
+            "prompt_sha256": prompt_sha256(prompt)}
 
 
 class KeywordWriter:
@@ -206,8 +223,8 @@ class KeywordWriter:
         prompt = prompt_for(item)
         start = time.perf_counter()
         try:
-            made = self.generator.generate(prompt, system=SYSTEM, max_tokens=MAX_TOKENS,
-                                           temperature=0.0, seed=self.seed)
+            made = self.generator.generate(prompt, max_tokens=MAX_TOKENS, temperature=0.0,
+                                           seed=self.seed, stop=list(STOP))
         except LlmUnavailable:
             raise
         except VitrinaError as exc:
