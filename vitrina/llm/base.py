@@ -85,11 +85,11 @@ def check_request(prompt: Any, system: Any, max_tokens: Any, temperature: Any,
     """The same argument checks for every provider, before any work; the stop list."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise InvalidInput("a prompt is a non-empty string", code="llm_invalid_request")
+    if system is not None and not isinstance(system, str):
+        raise InvalidInput("system is a string or None", code="llm_invalid_request")
     if len(prompt) + len(system or "") > MAX_PROMPT_CHARS:
         raise InvalidInput(f"a prompt is at most {MAX_PROMPT_CHARS} characters",
                            code="llm_invalid_request", details={"chars": len(prompt)})
-    if system is not None and not isinstance(system, str):
-        raise InvalidInput("system is a string or None", code="llm_invalid_request")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) \
             or not 1 <= max_tokens <= MAX_TOKENS:
         raise InvalidInput(f"max_tokens is an integer within 1..{MAX_TOKENS}",
