@@ -142,9 +142,13 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "tests" / "data" / "hostile", home / "tests" / "data" / "hostile")
     (home / ".venv").symlink_to(ROOT / ".venv")
     text = README.read_text()
-    (home / "hero.json").write_text(text.split("$ cat hero.json\n", 1)[1].split("\n$ ", 1)[0] + "\n")
-    (home / "simulate.py").write_text(
-        text.split("<summary><code>simulate.py</code></summary>", 1)[1].split("```python\n", 1)[1].split("```", 1)[0])
+    # the files the README shows: `$ cat NAME` blocks and <details> scripts
+    for name in re.findall(r"^\$ cat (\S+\.json)$", text, flags=re.MULTILINE):
+        (home / name).write_text(text.split(f"$ cat {name}\n", 1)[1].split("\n$ ", 1)[0] + "\n")
+    for name in re.findall(r"<summary><code>(\S+\.py)</code></summary>", text):
+        script = text.split(f"<summary><code>{name}</code></summary>", 1)[1]
+        (home / name).write_text(script.split("```python\n", 1)[1].split("```", 1)[0])
+    assert {"hero.json", "home.json", "simulate.py", "shop.py", "visits.py"} <= {p.name for p in home.iterdir()}
     return home
 
 

@@ -24,9 +24,11 @@ def _rejects(rejected: list[tuple[int, str]]) -> None:
 
 
 def _progress(path: Path, label: str):
+    from tqdm import tqdm
+
     from vitrina.recs import files
 
-    return click.progressbar(length=files.count(path), label=label, file=sys.stderr)
+    return tqdm(total=files.count(path), desc=label, unit="row", file=sys.stderr)
 
 
 @click.group()
