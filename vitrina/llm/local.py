@@ -9,6 +9,7 @@ The same model file also backs the real server the tests start
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -85,8 +86,19 @@ def _load(path: Path, threads: int, chat_format: str | None) -> _Loaded:
             except (ValueError, RuntimeError, OSError) as exc:
                 raise LlmUnavailable(f"llama.cpp cannot load {path}: {exc}",
                                      details={"path": str(path)}) from None
+            if not _models:
+                atexit.register(_close_all)
             _models[key] = _Loaded(llama, threading.Lock())
         return _models[key]
+
+
+def _close_all() -> None:
+    """Free the models while llama.cpp's library is still loaded (a model left to the
+    interpreter's last clean-up fails noisily there)."""
+    with _lock:
+        for loaded in _models.values():
+            loaded.llama.close()
+        _models.clear()
 
 
 class LlamaCppLocal:
