@@ -77,9 +77,9 @@ def test_shape_freshness_reorders_and_diversity_without_similarity_is_a_no_op() 
     assert out.tolist() == [11, 12, 10, 13]
 
 
-@pytest.mark.parametrize("bad", [dict(diversity=1.5), dict(diversity=-0.1), dict(explore=MAX_EXPLORE + 0.01),
-                                 dict(freshness_days=0), dict(freshness_days=float("inf")),
-                                 dict(diversity="0.3")])
+@pytest.mark.parametrize("bad", [{"diversity": 1.5}, {"diversity": -0.1}, {"explore": MAX_EXPLORE + 0.01},
+                                 {"freshness_days": 0}, {"freshness_days": float("inf")},
+                                 {"diversity": "0.3"}])
 def test_options_refuse_bad_values(bad) -> None:
     with pytest.raises(ValueError):
         Options(**bad)

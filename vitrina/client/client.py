@@ -32,8 +32,8 @@ from vitrina.client.models import (
     SearchHit,
     SearchPage,
     SimilarResult,
-    Upserted,
     UploadResult,
+    Upserted,
 )
 from vitrina.client.resumable import (
     CHUNK_SIZE,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -44,7 +44,7 @@ class Choice:
 
     model: str | None = None
     version: int | None = None
-    options: Options = Options()
+    options: Options = field(default_factory=Options)
     experiment: str | None = None
     variant: str | None = None
     propensity: float = 1.0
