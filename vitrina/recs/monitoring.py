@@ -242,13 +242,13 @@ class _epoch(FunctionElement):
     inherit_cache = True
 
 
-@compiles(_epoch)
+@compiles(_epoch, "sqlite")
 def _epoch_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
 
 
-@compiles(_epoch, "postgresql")
-def _epoch_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+@compiles(_epoch)
+def _epoch_standard(element: Any, compiler: Any, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
