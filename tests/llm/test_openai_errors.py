@@ -80,9 +80,9 @@ def test_5xx_and_429_are_retried_with_back_off_then_succeed():
 
 
 def test_a_server_failing_every_attempt_is_unavailable():
-    with scripted(lambda n, p, b: (500, b"boom", 0.0)) as (url, seen):
-        with pytest.raises(LlmUnavailable) as err:
-            OpenAICompatible(url, model="m", retries=2, backoff=0.01).generate("x", max_tokens=4)
+    with scripted(lambda n, p, b: (500, b"boom", 0.0)) as (url, seen), \
+            pytest.raises(LlmUnavailable) as err:
+        OpenAICompatible(url, model="m", retries=2, backoff=0.01).generate("x", max_tokens=4)
     assert len(seen) == 3
     assert err.value.code == "llm_unavailable" and err.value.details["attempts"] == 3
     assert "HTTP 500" in err.value.message
@@ -96,9 +96,9 @@ def test_a_server_failing_every_attempt_is_unavailable():
     (200, b'{"choices": [{"text": 5}]}', "not text"),
 ])
 def test_answers_that_are_not_completions_are_bad_responses_and_not_retried(status, body, needle):
-    with scripted(lambda n, p, b: (status, body, 0.0)) as (url, seen):
-        with pytest.raises(LlmBadResponse) as err:
-            OpenAICompatible(url, model="m", retries=3, backoff=0.01).generate("x", max_tokens=4)
+    with scripted(lambda n, p, b: (status, body, 0.0)) as (url, seen), \
+            pytest.raises(LlmBadResponse) as err:
+        OpenAICompatible(url, model="m", retries=3, backoff=0.01).generate("x", max_tokens=4)
     assert len(seen) == 1 and err.value.code == "llm_bad_response" and needle in err.value.message
 
 

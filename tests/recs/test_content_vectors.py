@@ -64,7 +64,7 @@ def test_text_vectors_are_unit_length_and_related_texts_are_closer(rt):
     for v in f.vectors.values():
         assert v.shape == (384,) and v.dtype == np.float32
         assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
-    cos = lambda a, b: float(f.vectors[a] @ f.vectors[b])  # noqa: E731
+    cos = lambda a, b: float(f.vectors[a] @ f.vectors[b])
     assert cos("coffee-0", "coffee-cold") > cos("coffee-0", "running-cold") + 0.05
     assert cos("space-2", "space-cold") > cos("space-2", "coffee-cold") + 0.05
     only = content_features(rt.sessions, P, ["coffee-0", "nobody-has-this"])

@@ -22,10 +22,12 @@ _SKIPPED = {"text", "body", "keywords", "id", "description"}
 _LAST = ("type", "title", "item")
 _WORD = re.compile(r"[^\W_][\w&'-]*", re.UNICODE)
 _PARTS = re.compile(r"[,;/|]")
-STOP_WORDS = frozenset("""
-a an and are as at be by for from has have in into is it its of on or our that the their
-this to was were will with your you new best top more most very just all any each per
-""".split())
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
+    "into", "is", "it", "its", "of", "on", "or", "our", "that", "the", "their", "this",
+    "to", "was", "were", "will", "with", "your", "you", "new", "best", "top", "more",
+    "most", "very", "just", "all", "any", "each", "per",
+})
 
 
 def _words(text: str) -> list[str]:

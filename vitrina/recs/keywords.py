@@ -42,11 +42,12 @@ EXAMPLES = (("Item: Cast iron skillet\ntype: product\ncategory: kitchen",
 #: the answer is one line
 STOP = ("\n",)
 #: words that show the model talking instead of labelling, or topics never wanted
-BLOCKED_WORDS = frozenset("""
-keyword keywords topic topics item items title sure here answer sorry cannot unknown none
-assistant user example lower case numbering line lines now this that
-porn porno nsfw xxx nude nudity sex sexy
-""".split())
+BLOCKED_WORDS = frozenset({
+    "keyword", "keywords", "topic", "topics", "item", "items", "title", "sure", "here",
+    "answer", "sorry", "cannot", "unknown", "none", "assistant", "user", "example",
+    "lower", "case", "numbering", "line", "lines", "now", "this", "that",
+    "porn", "porno", "nsfw", "xxx", "nude", "nudity", "sex", "sexy",
+})
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022>#]+|\d{1,2}[.):]|[a-h][.)])\s*")
 _KEYWORD = re.compile(r"[^\W\d_][\w&'\- ]*", re.UNICODE)
