@@ -318,6 +318,9 @@ def test_report_prints_the_table_and_latency(logged, metrics_server) -> None:
     assert latency == ["als            -            p50 175.00 ms  p99 248.50 ms  (1 answers)",
                        "ease           control      p50 2.00 ms  p99 4.96 ms  (4 answers)"]
 
+    r = cli(logged, "--metrics-url", f"{metrics_server}/elsewhere")
+    assert r.output.splitlines()[-1] == f"latency: {metrics_server}/elsewhere answered 404"
+
 
 def test_report_json_and_no_server(logged) -> None:
     url = f"http://127.0.0.1:{closed_port()}/metrics"

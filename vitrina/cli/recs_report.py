@@ -9,11 +9,13 @@ from typing import Any
 
 import click
 
-from vitrina.cli.assets import PROJECT
 from vitrina.cli.common import runtime_of, settings_of
 from vitrina.cli.recs import _fail
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 POSITIVE = click.FloatRange(min=0, min_open=True)
+PROJECT = click.option("--project", default=DEFAULT_PROJECT, show_default=True,
+                       help="The project to report on.")
 #: seconds to wait for a server's /metrics
 TIMEOUT = 3.0
 
@@ -43,7 +45,7 @@ def fetch_latency(url: str) -> tuple[dict[tuple[str, str], dict[str, float]] | N
         return None, f"no server at {url}"
     try:
         return latency_quantiles(text), None
-    except ValueError:
+    except (ValueError, KeyError):
         return None, f"{url} did not answer Prometheus text"
 
 
