@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from vitrina.api.metrics import Metrics
 from vitrina.cli import main
 from vitrina.cli.recs_report import default_metrics_url
+from vitrina.errors import InvalidInput
 from vitrina.recs.monitoring import (
     MonitorCollector,
     Window,
@@ -347,6 +348,20 @@ def test_report_json_and_no_server(logged) -> None:
 def test_report_bad_options(client, args, message) -> None:
     r = cli(client, *args)
     assert r.exit_code != 0 and message in r.output, r.output
+
+
+def test_report_help() -> None:
+    r = CliRunner().invoke(main, ["recs", "report", "--help"])
+    assert r.exit_code == 0
+    assert all(o in r.output for o in ("--since SECONDS_AGO", "--hours H", "--json", "--metrics-url URL",
+                                       "--project", "Wilson", "PSI"))
+
+
+def test_window_is_checked() -> None:
+    assert Window(100.0, 160.0).before() == Window(40.0, 100.0)
+    for since, until in ((10.0, 10.0), (20.0, 10.0), (-math.inf, 10.0), (0.0, math.nan)):
+        with pytest.raises(InvalidInput, match="since before until"):
+            Window(since, until)
 
 
 def test_default_metrics_url(client) -> None:
