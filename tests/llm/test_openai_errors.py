@@ -143,3 +143,27 @@ def test_the_chat_api_sends_messages_and_reads_the_message():
 def test_bad_configuration_is_a_config_error(kwargs):
     with pytest.raises(ConfigError):
         OpenAICompatible(**kwargs)
+
+
+def test_keywording_asks_the_servers_model_once_before_the_first_item(tmp_path):
+    from tests.conftest import make_settings
+    from vitrina.recs.items import ItemService
+    from vitrina.recs.keywords import KeywordWriter
+    from vitrina.storage.catalog.projects import DEFAULT_PROJECT as P
+    from vitrina.testing import make_runtime
+
+    def answer(n, path, body):
+        if path == "/v1/models":
+            return 200, json.dumps({"data": [{"id": "alpha"}]}).encode(), 0.0
+        return ok()
+
+    rt = make_runtime(make_settings(tmp_path, f"sqlite:///{tmp_path / 'catalog.db'}"))
+    items = ItemService.of(rt)
+    items.upsert_many(P, [{"id": "moka", "type": "product", "title": "Moka pot"}])
+    with scripted(answer) as (url, seen):
+        assert [o.status for o in KeywordWriter(items, OpenAICompatible(url)).run(P).outcomes] == ["written"]
+        # a new client (a new command) knows the model before the item: nothing generated
+        assert [o.status for o in KeywordWriter(items, OpenAICompatible(url)).run(P).outcomes] == ["fresh"]
+    rt.close()
+    assert [p for p, _ in seen] == ["/v1/models", "/v1/completions", "/v1/models"]
+    assert items.get(P, "moka").attributes["keywords"] == ["coffee", "espresso"]

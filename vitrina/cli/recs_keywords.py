@@ -41,6 +41,7 @@ def keywords(ctx: click.Context, provider: str | None, base_url: str | None, mod
     from vitrina.recs.keywords import KeywordWriter
 
     rt = runtime_of(ctx)
+    generator = None
     try:
         name = provider or rt.settings.llm.provider
         overrides = {"model_path": model} if name == "llama-cpp" else \
@@ -53,6 +54,8 @@ def keywords(ctx: click.Context, provider: str | None, base_url: str | None, mod
     except VitrinaError as exc:
         raise click.ClickException(f"{exc.message} ({exc.status} {exc.code})") from None
     finally:
+        if callable(close := getattr(generator, "close", None)):
+            close()  # the HTTP client's connections
         rt.close()
     for o in summary.outcomes:
         if o.status in ("written", "would_write"):

@@ -65,7 +65,7 @@ class OpenAICompatible:
                  temperature: float = 0.0, seed: int | None = 0,
                  stop: Sequence[str] | None = None) -> Generated:
         stops = check_request(prompt, system, max_tokens, temperature, stop)
-        model = self.model or self._first_model()
+        model = self.resolve_model()
         body: dict[str, Any] = {"model": model, "max_tokens": max_tokens,
                                 "temperature": temperature}
         if self.api == "chat":
@@ -92,6 +92,10 @@ class OpenAICompatible:
                                  details={"url": self.base_url})
         return Generated(text, model, self.name, prompt_sha256(prompt, system), seed,
                          time.perf_counter() - start)
+
+    def resolve_model(self) -> str:
+        """The model asked for: the one named, else the server's first (asked once)."""
+        return self.model or self._first_model()
 
     def _first_model(self) -> str:
         """The server's first model, when none was named (a llama.cpp or vLLM server

@@ -253,6 +253,9 @@ class KeywordWriter:
         todo = list(self.thin_items(project))
         if limit is not None:
             todo = todo[:limit]
+        resolve = getattr(self.generator, "resolve_model", None)
+        if todo and callable(resolve):
+            resolve()  # the server's model known before the first item: fresh ones are skipped
         summary = Summary()
         for item in wrap(todo):
             summary.outcomes.append(self.keyword(project, item, dry_run=dry_run))
