@@ -148,3 +148,37 @@ def test_content_model_ranks_the_related_cold_item_first(rt):
         topic = user.split("-")[0]
         order = [cold[i] for i in ranked[u] if i in cold]
         assert order[0] == topic, (user, order)
+
+
+def test_training_with_content_stores_the_generator_in_the_manifest(rt):
+    from vitrina.recs.content_vectors import with_content
+    from vitrina.recs.serving import ModelStore, train
+    from vitrina.testing import make_registries
+
+    items = _catalogue(rt)
+    record = items.get(P, "coffee-cold")
+    items.upsert(P, "coffee-cold", {**record.content(), "attributes": {
+        "keywords": ["latte", "barista"], "keywords_source": {
+            "provider": "llama-cpp", "model": "gemma-3-270m-q4_k_m", "prompt_sha256": "0" * 64}}})
+    rows: dict[str, list] = {c: [] for c in ("user_id", "item_id", "event", "value", "ts", "session_id")}
+    for t, titles in TOPICS.items():
+        for u in range(3):
+            for i in range(len(titles)):
+                rows["user_id"].append(f"{t}-user{u}")
+                rows["item_id"].append(f"{t}-{i}")
+                rows["event"].append("click")
+                rows["value"].append(1.0)
+                rows["ts"].append(1_700_000_000.0 + 60 * (u * 10 + i))
+                rows["session_id"].append(None)
+    data = Interactions.from_table(rows, item_ids=sorted(
+        [f"{t}-{i}" for t in TOPICS for i in range(4)] + [f"{t}-cold" for t in COLD]))
+    data, llm = with_content(rt.sessions, P, data)
+    assert data.item_vectors.shape == (15, 384)
+    assert llm == {"provider": "llama-cpp", "model": "gemma-3-270m-q4_k_m"}
+    done = train(make_registries(), ModelStore(rt.store), P,
+                 data, ["content", "popularity"], save="content", llm=llm)
+    assert done.manifest.model == "content" and done.manifest.llm == llm
+    assert ModelStore(rt.store).manifest(P, "content", done.manifest.version).llm == llm
+    # a catalogue without records leaves the data as it was, and no llm entry
+    bare = Interactions.from_table(rows)
+    assert with_content(rt.sessions, "default-nothing", bare) == (bare, None)

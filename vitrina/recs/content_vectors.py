@@ -138,13 +138,25 @@ def content_features(sessions: Any, project: str, item_ids: Iterable[str] | None
     """Content vectors of the project's items (those of ``item_ids`` only, when given:
     e.g. ``Interactions.item_ids``) and the ``llm`` entry of the manifest.
 
-    For ``vitrina recs train``::
-
-        features = content_features(rt.sessions, project, data.item_ids)
-        data = data.with_item_vectors(features.vectors)
-        train(..., llm=features.llm)
+    For training, :func:`with_content` does the whole step.
     """
     wanted = None if item_ids is None else {str(i) for i in item_ids}
     records = [r for r in all_items(ItemService(sessions), project)
                if wanted is None or r.id in wanted]
     return build_vectors(sessions, project, records)
+
+
+def with_content(sessions: Any, project: str, data: Any) -> tuple[Any, dict[str, str] | None]:
+    """``data`` (an ``Interactions``) with its items' content vectors, and the ``llm``
+    entry for the manifest; ``data`` unchanged and None when no item of it has a
+    record (the content model then refuses to fit, naming the missing vectors).
+
+    For ``vitrina recs train``::
+
+        data, llm = with_content(rt.sessions, project, data)
+        train(..., llm=llm)
+    """
+    features = content_features(sessions, project, data.item_ids)
+    if not features.vectors:
+        return data, None
+    return data.with_item_vectors(features.vectors), features.llm
