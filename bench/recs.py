@@ -19,9 +19,11 @@ asked --requests times `GET /v1/recommendations?user=...&k=20` one after another
 one keep-alive connection, 80% known users, 10% users unseen at fit time with fresh
 events (fold-in) and 10% users without events (popularity fallback). It prints p50
 and p99 per kind of user and overall, beside `GET /healthz` on the same connection
-(the HTTP floor), then the server-side stages of an answer timed in-process
+(the HTTP floor) and the server's own histograms from /metrics (the route's service
+call, the whole app), then the server-side stages of an answer timed in-process
 (history query, inactive-items query, exclusion mask, scoring, top-k, response JSON)
-and, with --profile, cProfile's view of the service call.
+and, with --profile, cProfile's view of the service call. --max-seconds bounds the
+timed requests when the server is slow; --keep DIR keeps the project for the next run.
 
 The closing lines, in this order: `recs batch recommendations/s: N` (the best model,
 every MovieLens user, batches of --batch-size), `recs best/implicit-als ndcg@10: N.NN`
@@ -327,6 +329,7 @@ def http_latency(args: argparse.Namespace, workdir: Path, settings, plan: list[t
         by_kind: dict[str, list[float]] = {kind: [] for kind in KINDS}
         fallbacks: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         short, errors = 0, 0
+        before = histograms(http, server.base)
         deadline = time.monotonic() + args.max_seconds
         for kind, user in tqdm(plan, desc="GET /v1/recommendations", unit="req", file=sys.stderr):
             if time.monotonic() > deadline:
@@ -342,6 +345,7 @@ def http_latency(args: argparse.Namespace, workdir: Path, settings, plan: list[t
             fb = str(body.get("fallback"))
             fallbacks[kind][fb] = fallbacks[kind].get(fb, 0) + 1
             short += len(body["items"]) < k
+        after = histograms(http, server.base)
     everything = [x for v in by_kind.values() for x in v]
     stopped = "" if len(everything) == len(plan) else f" of {len(plan):,} (stopped by --max-seconds)"
     print(f"\nGET /v1/recommendations?user=...&k={k}: {len(everything):,} requests{stopped} in sequence "
@@ -351,7 +355,55 @@ def http_latency(args: argparse.Namespace, workdir: Path, settings, plan: list[t
         answers = ", ".join(f"fallback {f}: {c}" for f, c in sorted(fallbacks[kind].items()))
         print(f"  {kind + ' users':24} {percentiles(by_kind[kind])}   n={len(by_kind[kind])}  ({answers})")
     print(f"  {'all':24} {percentiles(everything)}")
+    inside_server(before, after)
     return float(np.percentile(everything, 99))
+
+
+def histograms(http, base: str) -> dict[str, dict[float, float]]:
+    """Cumulative bucket counts (upper bound in s -> count, +inf included) of the
+    server's request-time histograms, summed over their labels, with "sum" and "count"."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    wanted = {"vitrina_recs_request_seconds": "service call (route)",
+              "vitrina_http_request_seconds": "whole app (middleware)"}
+    out: dict[str, dict] = {label: {} for label in wanted.values()}
+    text = http.get(base + "/metrics").text
+    for family in text_string_to_metric_families(text):
+        label = wanted.get(family.name)
+        if label is None:
+            continue
+        for sample in family.samples:
+            if family.name == "vitrina_http_request_seconds" and \
+                    sample.labels.get("route") != "/v1/recommendations":
+                continue
+            key = {"_bucket": float(sample.labels.get("le", "nan")), "_sum": "sum",
+                   "_count": "count"}.get(sample.name[len(family.name):])
+            if key is not None:
+                out[label][key] = out[label].get(key, 0.0) + sample.value
+    return out
+
+
+def inside_server(before: dict, after: dict) -> None:
+    """What the server measured of the timed requests alone (bucket bounds: a
+    percentile is 'at most' its bucket's upper bound)."""
+    for label, end in after.items():
+        start = before.get(label, {})
+        count = end.get("count", 0) - start.get("count", 0)
+        if not count:
+            print(f"  {label:24} (no samples on /metrics)")
+            continue
+        mean = 1000 * (end["sum"] - start.get("sum", 0.0)) / count
+        delta = {b: end[b] - start.get(b, 0.0) for b in end if isinstance(b, float)}
+        print(f"  {label:24} mean {mean:6.2f}  p50 <= {_bucket(delta, 0.5 * count)}  "
+              f"p99 <= {_bucket(delta, 0.99 * count)}   n={count:.0f}   (server-side, from /metrics)")
+
+
+def _bucket(cumulative: dict[float, float], rank: float) -> str:
+    """The upper bound (ms) of the first bucket holding ``rank`` samples."""
+    for bound in sorted(cumulative):
+        if cumulative[bound] >= rank:
+            return "inf" if bound == float("inf") else f"{1000 * bound:.1f}"
+    return "?"
 
 
 class _Inline:
