@@ -27,7 +27,7 @@ MIN_WORDS = 12
 MAX_KEYWORDS = 8
 #: a keyword: at most this many characters and words
 MAX_CHARS, MAX_WORDS = 32, 3
-#: tokens the generator may spend: eight short lines, about three tokens each
+#: tokens the generator may spend: eight short keywords, about four tokens each with the comma
 MAX_TOKENS = 32
 KEYWORDS, SOURCE = "keywords", "keywords_source"
 #: body characters put in the prompt (a thin item's body is short anyway)
