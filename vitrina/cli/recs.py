@@ -202,15 +202,21 @@ def recs_train(ctx: click.Context, models: str | None, split: str, save: str | N
 
     from vitrina.errors import VitrinaError
     from vitrina.recs import evaluation
-    from vitrina.recs.serving import DEFAULT_MODELS, ModelStore, read_interactions, train
+    from vitrina.recs.serving import CONTENT_MODELS, DEFAULT_MODELS, ModelStore, read_interactions, train
 
     names = [n.strip() for n in models.split(",") if n.strip()] if models else list(DEFAULT_MODELS)
     rt = runtime_of(ctx)
     try:
         data = read_interactions(rt.sessions, project)
         click.echo(f"{len(data)} events, {data.n_users} users, {data.n_items} items", err=True)
+        llm = None
+        if CONTENT_MODELS & {*names, save}:
+            from vitrina.recs.content_vectors import with_content
+
+            # the items' text (and keywords) and linked images, as vectors
+            data, llm = with_content(rt.sessions, project, data)
         done = train(rt.registries, ModelStore(rt.store), project, data, names, split, k, save,
-                     wrap=lambda xs: tqdm(xs, desc="fit", unit="model", file=sys.stderr))
+                     wrap=lambda xs: tqdm(xs, desc="fit", unit="model", file=sys.stderr), llm=llm)
     except VitrinaError as exc:
         raise _fail(exc) from None
     finally:

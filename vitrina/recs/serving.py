@@ -48,6 +48,8 @@ MIN_INTERACTIONS, MIN_USERS, MIN_ITEMS = 20, 3, 3
 #: the models `vitrina recs train` fits when none are named (content and hybrid need
 #: vectors or components)
 DEFAULT_MODELS = ("popularity", "covisitation", "item-knn", "ease", "als", "bpr")
+#: the models that read item content vectors (``Interactions.item_vectors``)
+CONTENT_MODELS = frozenset({"content", "hybrid"})
 MAX_K = 100
 #: the most recent events of a user read at serving time (exclusions and fold-in)
 HISTORY = 200
@@ -272,6 +274,8 @@ def train(registries: Any, store: ModelStore, project: str, data: Interactions,
             "item_ids": np.asarray(data.item_ids, dtype=str), "popularity": popularity}
     counts = {"interactions": len(data), "users": data.n_users, "items": data.n_items,
               "train": len(cut.train), "test": len(cut.test)}
+    # only a model that reads the items' content carries what a language model wrote
+    llm = llm if best in CONTENT_MODELS else None
     return Trained(results, best, store.save(project, model, maps, metrics, counts, split, llm))
 
 
