@@ -465,11 +465,12 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
         with rt.sessions() as s:
             return set(s.scalars(q).all())
 
-    def response(rec) -> bytes:
-        from dataclasses import asdict
+    from dataclasses import asdict
 
+    from vitrina.api.routers.recs import Recommendations  # imported before the clock
+
+    def response(rec) -> bytes:
         try:  # the router's response model, as FastAPI validates and serialises it
-            from vitrina.api.routers.recs import Recommendations
             body = {"variant": None, "propensity": None, "request_id": "0" * 32, **asdict(rec)}
             return Recommendations.model_validate(body).model_dump_json().encode()
         except Exception:  # noqa: BLE001 - the router's model changed: plain JSON
@@ -502,13 +503,13 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
         clock(kind, "response JSON", lambda r=rec: response(r))
     print(f"\nserver-side stages, in-process on the same catalog and model, {len(sample)} requests "
           "of the same mix (ms: p50 / p99; service.recommend is the whole call, as the route makes it)")
-    print(f"  {'stage':22} " + "  ".join(f"{kind:>17}" for kind in KINDS))
+    print(f"  {'stage':26} " + "  ".join(f"{kind:>17}" for kind in KINDS))
     for n in names:
         cells = []
         for kind in KINDS:
             v = times[kind][n]
             cells.append(f"{np.percentile(v, 50):7.2f} / {np.percentile(v, 99):7.2f}" if v else f"{'-':>17}")
-        print(f"  {n:22} " + "  ".join(cells))
+        print(f"  {n:26} " + "  ".join(cells))
     if rt.engine.dialect.name == "sqlite":  # which index the catalog's planner takes
         from sqlalchemy import text
 
