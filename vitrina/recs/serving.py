@@ -210,6 +210,14 @@ class Artefact:
     user_index: dict[str, int]
     item_index: dict[str, int]
     popularity: np.ndarray
+    #: the inactive set last seen and its item indices in this model
+    inactive: tuple[frozenset[str], np.ndarray] | None = None
+
+    def inactive_indices(self, ids: frozenset[str]) -> np.ndarray:
+        if self.inactive is None or self.inactive[0] is not ids:
+            idx = np.fromiter((self.item_index[i] for i in ids if i in self.item_index), np.int64)
+            self.inactive = (ids, np.unique(idx))
+        return self.inactive[1]
 
 
 # -- training ------------------------------------------------------------------------
@@ -318,6 +326,8 @@ class RecsService:
     _inactive_cache: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, "recs"))
+    _refresher: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "recs-refresh"))
+    _refreshing: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.surfaces is None:
@@ -333,6 +343,7 @@ class RecsService:
     def close(self) -> None:
         """Stop the scoring threads (a call over its budget is not waited for)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._refresher.shutdown(wait=False, cancel_futures=True)
 
     def _pointer(self, project: str, model: str | None, version: int | None) -> tuple[str, int] | None:
         if model is None:
@@ -381,12 +392,7 @@ class RecsService:
         with self.sessions() as s:
             return list(reversed(s.execute(query).all()))
 
-    def _inactive(self, project: str) -> frozenset[str]:
-        """Items outside their active window, re-read every ``reload_seconds``."""
-        now = time.monotonic()
-        cached = self._inactive_cache.get(project)
-        if cached is not None and now - cached[0] < self.reload_seconds:
-            return cached[1]
+    def _read_inactive(self, project: str) -> frozenset[str]:
         at = datetime.now(UTC)
         started = or_(ItemRow.active_from.is_(None), ItemRow.active_from <= at)
         running = or_(ItemRow.active_until.is_(None), ItemRow.active_until > at)
@@ -394,8 +400,32 @@ class RecsService:
                                               ~and_(started, running))
         with self.sessions() as s:
             found = frozenset(s.scalars(query).all())
-        self._inactive_cache[project] = (now, found)
+        self._inactive_cache[project] = (time.monotonic(), found)
         return found
+
+    def _inactive(self, project: str) -> frozenset[str]:
+        """Items outside their active window. Read on a project's first request, then
+        re-read in the background every ``reload_seconds`` (a scan of the items: no
+        request waits for it)."""
+        cached = self._inactive_cache.get(project)
+        if cached is None:
+            return self._read_inactive(project)
+        if time.monotonic() - cached[0] >= self.reload_seconds:
+            with self._lock:
+                stale = project not in self._refreshing
+                self._refreshing.add(project)
+            if stale:
+                self._refresher.submit(self._refresh_inactive, project)
+        return cached[1]
+
+    def _refresh_inactive(self, project: str) -> None:
+        try:
+            self._read_inactive(project)
+        except Exception:  # the old set serves until the next try
+            log.exception("inactive items of %s unreadable", project)
+        finally:
+            with self._lock:
+                self._refreshing.discard(project)
 
     def _age_days(self, project: str, item_ids: list[str]) -> np.ndarray:
         """Days since each item was published (``active_from``; NaN when undated)."""
@@ -447,11 +477,9 @@ class RecsService:
         pool = options.pool(k)
         history = self._history(project, user)
         known = [(a.item_index[i], e) for i, e in history if i in a.item_index]
-        excluded = {i for i, e in known if e == "purchase" or (exclude_seen and EVENT_WEIGHTS.get(e, 0) > 0)}
-        excluded |= {a.item_index[i] for i in self._inactive(project) if i in a.item_index}
-        n = len(a.item_ids)
-        ex = sorted(excluded)
-        mask = sparse.csr_matrix((np.ones(len(ex)), (np.zeros(len(ex), np.int64), ex)), shape=(1, n))
+        own = [i for i, e in known if e == "purchase" or (exclude_seen and EVENT_WEIGHTS.get(e, 0) > 0)]
+        ex = np.union1d(np.asarray(own, dtype=np.int64), a.inactive_indices(self._inactive(project)))
+        mask = sparse.csr_matrix((np.ones(len(ex)), ex, np.array([0, len(ex)])), shape=(1, len(a.item_ids)))
 
         def ranked() -> tuple[np.ndarray, np.ndarray]:
             if user in a.user_index:
@@ -462,7 +490,7 @@ class RecsService:
                 raise LookupError("no usable history")
             idx, sc = a.model.recommend_for_history([i for i, _ in positive], [w for _, w in positive],
                                                     k=pool + len(ex))
-            keep = np.array([i >= 0 and i not in excluded for i in idx], dtype=bool)
+            keep = (idx >= 0) & ~np.isin(idx, ex)
             return idx[keep][:pool], sc[keep][:pool]
 
         popular = True
