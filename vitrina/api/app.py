@@ -92,5 +92,11 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
 def app_from_env() -> images.Dispatcher:
     """For `uvicorn --factory vitrina.api.app:app_from_env` and multi-process serving:
     /img/ paths go straight to the image app, the rest to FastAPI (``.state`` is its)."""
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: a server runs requests side by side, and a matrix product spread
+    # over every core makes the others wait (recommendations p99 17 ms -> 7 ms on two
+    # cores, decision 031)
+    threadpool_limits(limits=1, user_api="blas")
     app = create_app(load_settings())
     return images.Dispatcher(app, app.state.images)
