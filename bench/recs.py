@@ -438,7 +438,7 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
 
     service = RecsService.of(rt)
     a = service.artefact(PROJECT)
-    names = ("history query", "inactive query (uncached)", "exclusion mask", "scoring", "top_k",
+    names = ("history query", "inactive query (in the background)", "exclusion mask", "scoring", "top_k",
              "response JSON", "service.recommend")
     times: dict[str, dict[str, list[float]]] = {kind: {n: [] for n in names} for kind in KINDS}
 
@@ -463,7 +463,7 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
         running = or_(ItemRow.active_until.is_(None), ItemRow.active_until > at)
         q = select(ItemRow.item_id).where(ItemRow.project_id == PROJECT, ~and_(started, running))
         with rt.sessions() as s:
-            return set(s.scalars(q).all())
+            return frozenset(s.scalars(q).all())
 
     from dataclasses import asdict
 
@@ -479,15 +479,13 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
     sample = plan[: args.stage_requests]
     for kind, user in sample:
         hist = clock(kind, "history query", lambda u=user: history(u))
-        off = clock(kind, "inactive query (uncached)", inactive)
+        off = clock(kind, "inactive query (in the background)", inactive)
 
-        def mask(hist=hist, off=off):
+        def mask(hist=hist, off=service._inactive(PROJECT)):  # as the service builds it
             known = [(a.item_index[i], e) for i, e in hist if i in a.item_index]
-            ex = {i for i, e in known if e == "purchase" or EVENT_WEIGHTS.get(e, 0) > 0}
-            ex |= {a.item_index[i] for i in off if i in a.item_index}
-            ex = sorted(ex)
-            m = sparse.csr_matrix((np.ones(len(ex)), (np.zeros(len(ex), np.int64), ex)),
-                                  shape=(1, len(a.item_ids)))
+            own = [i for i, e in known if e == "purchase" or EVENT_WEIGHTS.get(e, 0) > 0]
+            ex = np.union1d(np.asarray(own, dtype=np.int64), a.inactive_indices(off))
+            m = sparse.csr_matrix((np.ones(len(ex)), ex, np.array([0, len(ex)])), shape=(1, len(a.item_ids)))
             return known, m
         known, m = clock(kind, "exclusion mask", mask)
         if user in a.user_index:
