@@ -50,6 +50,21 @@ def _catalogue(rt) -> ItemService:
     return items
 
 
+def _clicks() -> dict[str, list]:
+    """Three users per topic, each clicking the topic's warm items in order."""
+    rows: dict[str, list] = {c: [] for c in ("user_id", "item_id", "event", "value", "ts", "session_id")}
+    for t, titles in TOPICS.items():
+        for u in range(3):
+            for i in range(len(titles)):
+                rows["user_id"].append(f"{t}-user{u}")
+                rows["item_id"].append(f"{t}-{i}")
+                rows["event"].append("click")
+                rows["value"].append(1.0)
+                rows["ts"].append(1_700_000_000.0 + 60 * (u * 10 + i))
+                rows["session_id"].append(None)
+    return rows
+
+
 def _image_signal(rt, asset_id: str, vector: np.ndarray) -> None:
     with transaction(rt.sessions) as s:
         s.add(Signal(asset_id=asset_id, name="imagenet", producer="imagenet", version="1",
@@ -125,16 +140,7 @@ def test_content_model_ranks_the_related_cold_item_first(rt):
     from vitrina.testing import make_registries
 
     _catalogue(rt)
-    rows: dict[str, list] = {c: [] for c in ("user_id", "item_id", "event", "value", "ts", "session_id")}
-    for t, titles in TOPICS.items():
-        for u in range(3):
-            for i in range(len(titles)):
-                rows["user_id"].append(f"{t}-user{u}")
-                rows["item_id"].append(f"{t}-{i}")
-                rows["event"].append("click")
-                rows["value"].append(1.0)
-                rows["ts"].append(1_700_000_000.0 + 60 * (u * 10 + i))
-                rows["session_id"].append(None)
+    rows = _clicks()
     item_ids = [f"{t}-{i}" for t, titles in TOPICS.items() for i in range(len(titles))] + \
         [f"{t}-cold" for t in COLD]
     data = Interactions.from_table(rows, item_ids=item_ids)
@@ -160,16 +166,7 @@ def test_training_with_content_stores_the_generator_in_the_manifest(rt):
     items.upsert(P, "coffee-cold", {**record.content(), "attributes": {
         "keywords": ["latte", "barista"], "keywords_source": {
             "provider": "llama-cpp", "model": "gemma-3-270m-q4_k_m", "prompt_sha256": "0" * 64}}})
-    rows: dict[str, list] = {c: [] for c in ("user_id", "item_id", "event", "value", "ts", "session_id")}
-    for t, titles in TOPICS.items():
-        for u in range(3):
-            for i in range(len(titles)):
-                rows["user_id"].append(f"{t}-user{u}")
-                rows["item_id"].append(f"{t}-{i}")
-                rows["event"].append("click")
-                rows["value"].append(1.0)
-                rows["ts"].append(1_700_000_000.0 + 60 * (u * 10 + i))
-                rows["session_id"].append(None)
+    rows = _clicks()
     data = Interactions.from_table(rows, item_ids=sorted(
         [f"{t}-{i}" for t in TOPICS for i in range(4)] + [f"{t}-cold" for t in COLD]))
     data, llm = with_content(rt.sessions, P, data)
