@@ -479,9 +479,10 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
     sample = plan[: args.stage_requests]
     for kind, user in sample:
         hist = clock(kind, "history query", lambda u=user: history(u))
-        off = clock(kind, "inactive query (in the background)", inactive)
+        clock(kind, "inactive query (in the background)", inactive)
 
-        def mask(hist=hist, off=service._inactive(PROJECT)):  # as the service builds it
+        def mask(hist=hist):  # as the service builds it (the inactive set mapped once)
+            off = service._inactive(PROJECT)
             known = [(a.item_index[i], e) for i, e in hist if i in a.item_index]
             own = [i for i, e in known if e == "purchase" or EVENT_WEIGHTS.get(e, 0) > 0]
             ex = np.union1d(np.asarray(own, dtype=np.int64), a.inactive_indices(off))

@@ -202,7 +202,13 @@ def recs_train(ctx: click.Context, models: str | None, split: str, save: str | N
 
     from vitrina.errors import VitrinaError
     from vitrina.recs import evaluation
-    from vitrina.recs.serving import CONTENT_MODELS, DEFAULT_MODELS, ModelStore, read_interactions, train
+    from vitrina.recs.serving import (
+        CONTENT_MODELS,
+        DEFAULT_MODELS,
+        ModelStore,
+        read_interactions,
+        train,
+    )
 
     names = [n.strip() for n in models.split(",") if n.strip()] if models else list(DEFAULT_MODELS)
     rt = runtime_of(ctx)
