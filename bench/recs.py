@@ -502,13 +502,13 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
         clock(kind, "response JSON", lambda r=rec: response(r))
     print(f"\nserver-side stages, in-process on the same catalog and model, {len(sample)} requests "
           "of the same mix (ms: p50 / p99; service.recommend is the whole call, as the route makes it)")
-    print(f"  {'stage':26} " + "  ".join(f"{kind:>17}" for kind in KINDS))
+    print(f"  {'stage':34} " + "  ".join(f"{kind:>17}" for kind in KINDS))
     for n in names:
         cells = []
         for kind in KINDS:
             v = times[kind][n]
             cells.append(f"{np.percentile(v, 50):7.2f} / {np.percentile(v, 99):7.2f}" if v else f"{'-':>17}")
-        print(f"  {n:26} " + "  ".join(cells))
+        print(f"  {n:34} " + "  ".join(cells))
     if rt.engine.dialect.name == "sqlite":  # which index the catalog's planner takes
         from sqlalchemy import text
 
