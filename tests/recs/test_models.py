@@ -130,6 +130,33 @@ def test_als_fold_in_is_implicits_own_user_step(movielens):
     assert not set(items.tolist()) & set(row.indices.tolist())
 
 
+@pytest.mark.parametrize(("make", "least"), [(ItemKNN, 0.9), (EASE, 0.9), (CoVisitation, 0.75),
+                                             (lambda: ALS(factors=32), 0.7)])
+def test_fold_in_agrees_with_a_full_retrain(make, least):
+    """30 MovieLens users left out of training, then folded in from their own ratings
+    (in time order), against a model retrained with them: the mean overlap of the two
+    top-10 lists. Measured: item-kNN 0.94, EASE 0.95, co-visitation 0.84, ALS 0.78 (its
+    item factors move when users are added)."""
+    table = movielens_100k()
+    full = Interactions.from_table(table)
+    newcomers = set(np.random.default_rng(0).choice(full.user_ids, 30, replace=False).tolist())
+    kept = [n for n, u in enumerate(table["user_id"]) if u not in newcomers]
+    without = Interactions.from_table({k: [v[n] for n in kept] for k, v in table.items()},
+                                      item_ids=list(full.item_ids))
+    folded_model, retrained = make().fit(without), make().fit(full)
+    item_of = {item: n for n, item in enumerate(full.item_ids)}
+    user_of = {user: n for n, user in enumerate(full.user_ids)}
+    overlaps = []
+    for user in sorted(newcomers):
+        ratings = sorted((ts, item) for u, item, ts in zip(table["user_id"], table["item_id"], table["ts"],
+                                                           strict=True) if u == user)
+        folded, _ = folded_model.recommend_for_history([item_of[i] for _, i in ratings], None, 10)
+        row = user_of[user]
+        again, _ = retrained.recommend([row], 10, exclude=full.user_items[[row]])
+        overlaps.append(len(set(folded.tolist()) & set(again[0].tolist())) / 10)
+    assert np.mean(overlaps) >= least, (folded_model.name, np.mean(overlaps))
+
+
 def test_content_scores_items_nobody_has_touched():
     rows = {"user_id": ["u", "u"], "item_id": ["a", "b"], "event": ["click", "click"], "ts": [1.0, 2.0]}
     data = Interactions.from_table(rows, item_ids=["a", "b", "new-near", "new-far"])
