@@ -56,12 +56,22 @@ class GateRules:
     min_contrast: float = 4.5
     min_contrast_large: float = 3.0
     min_text_px: int = 12
-    #: the logo's clear space on each side, as a fraction of its shorter side
+    #: the logo's clear space on each side, as a fraction of its height (the brand kit's
+    #: ``logo_clear_space``)
     logo_clear_space: float = 0.25
     #: the least similarity (0..1) of the headline as OCR reads it back to its text
     ocr_min_similarity: float = 0.8
     #: whether to run OCR at all (it costs about a tenth of a second per headline)
     ocr: bool = True
+
+    @classmethod
+    def from_kit(cls, kit: Any, **overrides: Any) -> GateRules:
+        """The rules a brand kit sets (its ``min_contrast`` and ``logo_clear_space``);
+        large text gets WCAG's lower bar of the same level: 3 for AA (4.5), 4.5 for AAA (7)."""
+        normal = float(kit.min_contrast)
+        values = {"min_contrast": normal, "min_contrast_large": min(normal, 3.0 if normal <= 4.5 else 4.5),
+                  "logo_clear_space": float(kit.logo_clear_space)}
+        return cls(**{**values, **overrides})
 
     def __post_init__(self) -> None:
         for name in ("min_contrast", "min_contrast_large"):
@@ -206,7 +216,7 @@ def logo_gate(rendered: Rendered, rules: GateRules) -> GateResult:
     logos = [i for i in rendered.images if i.slot == "logo"]
     for n, logo in enumerate(logos):
         x0, y0, x1, y1 = logo.box
-        pad = round(rules.logo_clear_space * min(x1 - x0, y1 - y0))
+        pad = round(rules.logo_clear_space * (y1 - y0))
         clear = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
         clear_boxes[f"logo{n}"] = list(clear)
         others = [(t.slot, t.ink) for t in rendered.texts]
