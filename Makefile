@@ -10,7 +10,7 @@ export VITRINA_DATA_DIR ?= var
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
-	$(BIN)/pip install --quiet -e '.[dev,postgres,s3,ml,batch,recs,llm]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,s3,ml,batch,recs,llm,creative]'
 # MovieLens-100K for the recommender tests, read from inside the recbole wheel; only the
 # data is used, so none of recbole's dependencies (its licence forbids copying the data
 # into this repository)

@@ -1,0 +1,59 @@
+"""Demo items from the real photos in data/photos (with the focus the analyser finds in
+them) and a demo brand kit whose logo is tests/creative/data/logo.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vitrina.creative.brand import BrandKit
+from vitrina.media.focus import detect_focus
+
+HERE = Path(__file__).parent
+PHOTOS = HERE.parents[1] / "data" / "photos"
+LOGO = HERE / "data" / "logo.png"
+
+DEMO_ITEMS = (
+    {"id": "astronaut", "photo": "astronaut.png", "title": "Astronaut portrait print",
+     "price": 24.0, "currency": "EUR", "attributes": {"size": "50x70 cm"},
+     "text": {"subline": "Museum-grade paper, framed by hand", "cta": "Shop now"}},
+    {"id": "coffee", "photo": "coffee.png", "title": "Single-origin espresso beans",
+     "price": 14.5, "currency": "USD", "attributes": {"weight": "1 kg"},
+     "text": {"subline": "Roasted this week in small batches", "cta": "Order"}},
+    {"id": "chelsea", "photo": "chelsea.png", "title": "Cat bed with washable cover",
+     "price": 39.99, "currency": "GBP", "attributes": {},
+     "text": {"subline": "Soft, warm and machine washable", "cta": "Buy now"}},
+    {"id": "rocket", "photo": "rocket.jpg", "title": "Model rocket kit for beginners, ready to fly in an afternoon",
+     "price": 59.0, "currency": "EUR", "attributes": {"age": "12+"},
+     "text": {"subline": "Launch pad, parachute and three engines included", "cta": "Get yours"}},
+)
+
+
+def brand_dict(**changes):
+    data = {
+        "id": "demo", "version": 3, "name": "Demo Goods", "logo": LOGO.read_bytes(),
+        "palette": {"primary": "#113f67", "secondary": "#34699a", "background": "#fdf6ec",
+                    "text": "#1b1b1b", "accent": "#ffb703"},
+        "fonts": {"headline": "Inter", "body": "Roboto",
+                  "fallbacks": ["Noto Sans", "Noto Sans Arabic", "Heebo"]},
+        "min_contrast": 4.5, "safe_margin": 0.05, "logo_clear_space": 0.25,
+        "forbidden_words": ["guaranteed"], "allowed_claims": ["free shipping"],
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture(scope="session")
+def brand() -> BrandKit:
+    return BrandKit.from_dict(brand_dict())
+
+
+@pytest.fixture(scope="session")
+def demo_items():
+    """Each item with its photo bytes and the focus signal stored for it at ingest."""
+    out = []
+    for spec in DEMO_ITEMS:
+        data = (PHOTOS / spec["photo"]).read_bytes()
+        out.append({**spec, "image": data, "focus": detect_focus(data).to_dict()})
+    return out
