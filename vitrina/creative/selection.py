@@ -311,7 +311,7 @@ def _restore(kind: str, grid: Grid, state: dict[str, Any]) -> Bandit:
 @dataclass(frozen=True)
 class CampaignRun:
     regret: float  # sum over impressions of (best rate - served rate), in its context
-    clicks: int
+    clicks: np.ndarray  # 0/1 per impression
     choices: np.ndarray
     propensities: np.ndarray
     contexts: np.ndarray  # index into the contexts drawn from, per impression
@@ -342,4 +342,4 @@ def simulate(selector: Selector, rates: np.ndarray, rounds: int, *,
             clicked[start:stop], np.zeros(n, np.int64),
             tuple(contexts[i] for i in which[start:stop]) if contexts is not None else None))
     regret = float(np.sum(rates.max(axis=1)[which] - rates[which, choices]))
-    return CampaignRun(regret, int(clicked.sum()), choices, propensities, which)
+    return CampaignRun(regret, clicked, choices, propensities, which)
