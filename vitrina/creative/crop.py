@@ -55,7 +55,10 @@ def subject(focus: Any = None, faces: Sequence[Sequence[float]] = ()) -> tuple[
     ``focus`` is the stored signal (a dict, as the focus analyser writes it) or a
     :class:`vitrina.media.focus.Focus`; ``faces`` are extra (x, y, w, h) boxes."""
     if isinstance(focus, Mapping):
-        focus = media_focus.Focus.from_dict(dict(focus))
+        try:
+            focus = media_focus.Focus.from_dict(dict(focus))
+        except InvalidInput as err:
+            raise InvalidInput(err.message, details={"field": "focus"}) from None
     elif focus is not None and not isinstance(focus, media_focus.Focus):
         raise InvalidInput("focus must be the stored focus signal.", details={"field": "focus"})
     try:
