@@ -19,7 +19,8 @@ from vitrina.errors import InvalidInput
 
 VARIANT_KEYS = ("headline", "subline", "cta")
 MAX_TEXT = 300
-PNG_COMPRESS_LEVEL = 6
+# zlib level 1: a third of level 6's time for ~15% more bytes on a 1080x1920 photo creative
+PNG_COMPRESS_LEVEL = 1
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "ILS": "₪", "JPY": "¥"}
 BUTTON_PAD = 0.18  # of the button cell's height, around the CTA and price text
 
