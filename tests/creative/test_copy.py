@@ -67,6 +67,19 @@ def test_allowed_claims_pass_and_other_claims_still_fail():
     rules = CopyRules(allowed_claims=("Free",))
     assert check_line("Free delivery", MOKA, rules, "subline") == []
     assert check_line("Free and the best", MOKA, rules, "subline") == ["unsupported_claim"]
+    # an allowed phrase allows that phrase only
+    shipping = CopyRules(allowed_claims=("free shipping",))
+    assert check_line("Free shipping on every pot", MOKA, shipping, "subline") == []
+    assert check_line("Free shipping and a free cup", MOKA, shipping, "subline") == \
+        ["unsupported_claim"]
+
+
+def test_the_renderers_item_shape_is_read_too():
+    # price and currency at the top level, as the renderer takes an item
+    item = {"title": "Cat bed", "price": 39.99, "currency": "GBP", "attributes": {}}
+    assert check_line("Cat bed £39.99", item, RULES) == []
+    assert check_line("Cat bed £29.99", item, RULES) == ["price_mismatch"]
+    assert [v.subline for v in RulesCopy().variants(item, RULES, 1)] == ["Yours for £39.99"]
 
 
 def test_prices_follow_the_currency_formatting():

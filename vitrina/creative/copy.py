@@ -146,6 +146,10 @@ def _number(value: Any, what: str) -> Decimal | None:
     return number
 
 
+#: the item fields copy reads
+FIELDS = ("price", "currency", "discount", "brand", "category")
+
+
 def facts(item: Any, rules: CopyRules) -> Facts:
     if isinstance(item, Mapping):
         title, attributes = item.get("title"), item.get("attributes") or {}
@@ -155,6 +159,8 @@ def facts(item: Any, rules: CopyRules) -> Facts:
         raise InvalidCopyInput("an item needs a title to write copy for", details={"field": "title"})
     if not isinstance(attributes, Mapping):
         raise InvalidCopyInput("the item's attributes are an object", details={"field": "attributes"})
+    if isinstance(item, Mapping):  # the renderer's item: the same fields at the top level
+        attributes = {**attributes, **{k: item[k] for k in FIELDS if item.get(k) is not None}}
     currency = attributes.get("currency") or rules.currency
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         raise InvalidCopyInput(f"currency is an ISO 4217 code, got {currency!r}",
@@ -235,8 +241,11 @@ def check_line(line: Any, item: Any, rules: CopyRules, slot: str = "headline") -
         reasons.append(TOO_LONG)
     if any(_phrase(w).search(line) for w in rules.forbidden_words):
         reasons.append(FORBIDDEN_WORD)
-    allowed = {c.casefold() for c in rules.allowed_claims}
-    if any(_phrase(c).search(line) for c in CLAIMS if c.casefold() not in allowed):
+    # an allowed claim is a phrase (``free shipping``): taken out before the claims are sought
+    claimable = line
+    for phrase in rules.allowed_claims:
+        claimable = _phrase(phrase).sub(" ", claimable)
+    if any(_phrase(c).search(claimable) for c in CLAIMS):
         reasons.append(UNSUPPORTED_CLAIM)
     if not _prices_ok(line, f):
         reasons.append(PRICE_MISMATCH)

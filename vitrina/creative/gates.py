@@ -270,7 +270,8 @@ def _reader() -> Callable[[numpy.ndarray], list[str]] | None:
         reader = load()
         bgr = numpy.ascontiguousarray(rgb[..., ::-1])
         with reader.lock:
-            found, _ = reader.engine(bgr)
+            # no angle classifier: a creative's text is drawn upright
+            found, _ = reader.engine(bgr, use_cls=False)
         # reading order: top to bottom, then left to right
         found = sorted(found or (), key=lambda f: (round(f[0][0][1] / 8), f[0][0][0]))
         return [str(text) for _, text, _ in found]
@@ -292,14 +293,15 @@ def ocr_gate(rendered: Rendered, rules: GateRules, rgb: numpy.ndarray,
         return GateResult(OCR_MISMATCH, True, "OCR is not installed (the ml extra)",
                           checked=False)
     # a margin around the ink (the detector needs some background), scaled so a line of
-    # text is about as tall as the recogniser's input
+    # text is about as tall as the recogniser's input: small text gains pixels, and big
+    # text costs the detector less
     m = max(4, headline.font_px // 2)
     x0, y0, x1, y1 = headline.ink
     crop = _crop(rgb, (x0 - m, y0 - m, x1 + m, y1 + m))
     line_px = (y1 - y0) / max(1, len(headline.lines))
-    scale = min(4.0, max(1.0, OCR_TEXT_PX / max(1.0, line_px)))
+    scale = min(4.0, max(0.5, OCR_TEXT_PX / max(1.0, line_px)))
     image = Image.fromarray(crop)
-    if scale > 1.0:
+    if scale != 1.0:
         image = image.resize((round(image.width * scale), round(image.height * scale)),
                              Image.Resampling.LANCZOS)
     read = " ".join(reader(numpy.asarray(image)))
