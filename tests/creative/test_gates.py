@@ -89,7 +89,7 @@ def test_wcag_luminance_and_ratios_match_published_values():
 
 def test_the_worst_decile_decides_not_the_average():
     # white text over a background that is 85 % navy and 15 % light grey: the median
-    # background contrasts well, the grey patch (#bbb: 1.98:1 against white) does not
+    # background contrasts well, the grey patch (#bbb: 1.92:1 against white) does not
     pixels = Image.new("RGB", (200, 40), (20, 30, 80))
     ImageDraw.Draw(pixels).rectangle((170, 0, 200, 40), fill=(0xBB,) * 3)
     ImageDraw.Draw(pixels).text((4, 4), "Sale", font=font(28), fill=(255, 255, 255))
