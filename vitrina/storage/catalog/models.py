@@ -212,6 +212,7 @@ class ApiKey(Base):
 
 
 from vitrina.storage.catalog import batch as _batch  # noqa: F401  (Alembic sees its tables)
+from vitrina.storage.catalog import creative as _creative  # noqa: F401
 from vitrina.storage.catalog import experiments as _experiments  # noqa: F401
 from vitrina.storage.catalog import items as _items  # noqa: F401
 from vitrina.storage.catalog import projects as _projects  # noqa: F401
