@@ -207,6 +207,18 @@ def test_glyphs_drawn_in_the_wrong_order_fail_only_the_read_back(ocr):
     assert report.result("ocr_mismatch").measured["similarity"] < 0.8
 
 
+def test_glyphs_missing_from_the_font_fail_the_read_back(ocr):
+    # a Chinese headline drawn with a Latin font: boxes instead of characters
+    report = check(creative(scrim=(0, 0, 0), text="夏季促销现在开始"), ocr)
+    assert report.failures == ["ocr_mismatch"]
+    assert report.result("ocr_mismatch").measured["read"] == ""
+
+
+def test_accented_latin_is_read_back_without_its_accents(ocr):
+    result = check(creative(scrim=(0, 0, 0), text="Café crème"), ocr).result("ocr_mismatch")
+    assert result.passed and result.measured["similarity"] == 1.0
+
+
 def test_ocr_is_not_checked_for_rtl_and_when_switched_off():
     rtl = creative(scrim=(0, 0, 0))
     rtl = dataclasses.replace(rtl, texts=(dataclasses.replace(rtl.texts[0], direction="rtl"),))
@@ -221,6 +233,7 @@ def test_ocr_is_not_checked_for_rtl_and_when_switched_off():
 def test_normalised_similarity_ignores_case_punctuation_and_spaces():
     assert gates.similarity("SUMMER sale, now on!", "Summer sale now on") == 1.0
     assert gates.similarity("Summersalenowon", "Summer sale now on") == 1.0
+    assert gates.similarity("Cafe creme", "Café crème") == 1.0
     assert gates.similarity("", "Summer") == 0.0
 
 

@@ -238,9 +238,11 @@ _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 
 
 def normalise(text: str) -> str:
-    """Case, punctuation and whitespace out of the way: what OCR can be asked to match."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_PUNCT.sub(" ", text).split())
+    """Case, accents, punctuation and whitespace out of the way: what OCR can be asked
+    to match (its alphabet has no accented letters: ``Café`` reads ``Cafe``)."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_PUNCT.sub(" ", unicodedata.normalize("NFKC", text)).split())
 
 
 def similarity(a: str, b: str) -> float:
