@@ -177,6 +177,16 @@ def test_bad_item_or_text_is_named(brand, demo_items, item, variant, field):
     assert err.value.details["field"] == field
 
 
+def test_wrong_kinds_of_brand_template_or_placement_are_named(brand, demo_items):
+    image = demo_items[0]["image"]
+    args = {"brand": brand, "template": builtin("hero"), "placement": PLACEMENTS[3]}
+    for field, wrong in (("brand", {"id": "demo"}), ("template", "hero"),
+                         ("placement", (300, 250))):
+        with pytest.raises(InvalidInput) as err:
+            render({"title": "x"}, variant_text={}, image=image, **{**args, field: wrong})
+        assert err.value.details["field"] == field
+
+
 def test_bad_image_is_a_clear_error(brand):
     with pytest.raises(InvalidCreativeImage) as err:
         render({"title": "x"}, brand, builtin("hero"), PLACEMENTS[3], {}, b"GIF89a broken")

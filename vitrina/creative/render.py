@@ -28,6 +28,10 @@ BUTTON_PAD = 0.18  # of the button cell's height, around the CTA and price text
 def render(item: Mapping[str, Any], brand: BrandKit, template: Template, placement: Placement,
            variant_text: Mapping[str, str], image: bytes, focus: Any = None,
            faces: Sequence[Sequence[float]] = ()) -> Rendered:
+    for value, kind, name in ((brand, BrandKit, "brand"), (template, Template, "template"),
+                              (placement, Placement, "placement")):
+        if not isinstance(value, kind):
+            raise InvalidInput(f"{name} must be a {kind.__name__}.", details={"field": name})
     texts_in = _texts(item, variant_text)
     lay = layout.solve(template, placement, brand.safe_margin)
     pal = brand.palette
