@@ -88,12 +88,13 @@ class MultivariateThompson(BasePolicy):
         self.trials = np.zeros(len(self.arms))
         self.successes = np.zeros(len(self.arms))
         self._probs: np.ndarray | None = None
+        self._map = np.zeros(self.features.dim)
 
     # -- the posterior ---------------------------------------------------------------
 
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:
         """Laplace approximation: (MAP weights, Cholesky factor of the covariance)."""
-        w = np.zeros(self.features.dim)
+        w = self._map.copy()  # warm start: a batch moves the MAP a little
         for _ in range(100):
             p = expit(self.x @ w)
             grad = self.x.T @ (self.trials * p - self.successes) + self.precision * w
@@ -102,6 +103,9 @@ class MultivariateThompson(BasePolicy):
             w -= step
             if np.max(np.abs(step)) < 1e-9:
                 break
+        else:
+            raise InvalidLogs("the multivariate model did not converge on these counts")
+        self._map = w
         p = expit(self.x @ w)
         hess = (self.x.T * (self.trials * p * (1 - p))) @ self.x + np.diag(self.precision)
         return w, np.linalg.cholesky(np.linalg.inv(hess))

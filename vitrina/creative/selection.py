@@ -111,6 +111,8 @@ class ContextSpace:
         return 1 + sum(len(v) for _, v in self.features)
 
     def encode(self, context: Mapping[str, Any]) -> np.ndarray:
+        if not isinstance(context, Mapping):
+            raise InvalidLogs("a context is an object of feature names and values")
         known = {n for n, _ in self.features}
         unknown = sorted(set(context) - known)
         if unknown:
@@ -145,6 +147,8 @@ class Outcomes:
         rows = list(rows)
         if not rows:
             raise InvalidLogs("no logged rows")
+        if not all(isinstance(r, Mapping) for r in rows):
+            raise InvalidLogs("each logged row is an object")
         try:
             counts = {k: np.array([r.get(k, 1 if k == "impressions" else 0) for r in rows])
                       for k in ("impressions", "clicks", "conversions")}
@@ -163,7 +167,7 @@ class Outcomes:
             values = np.asarray(getattr(self, name))
             if values.shape != (n,):
                 raise InvalidLogs(f"{name} must have one count per row")
-            if values.dtype.kind not in "iuf" or not np.all(np.isfinite(values)) \
+            if values.dtype.kind not in "biuf" or not np.all(np.isfinite(values)) \
                     or np.any(values != np.round(values)):
                 raise InvalidLogs(f"{name} must be whole numbers")
             if np.any(values < 0):
@@ -277,6 +281,8 @@ class Selector:
         selector = cls(grid, kind, reward=data.get("reward", "click"),
                        context=ContextSpace.of(context["features"]) if context else None)
         state = dict(data.get("policy", {}))
+        if state.get("policy") != _STATE_NAMES[kind]:
+            raise InvalidExperiment(f"the stored state is not a {kind} policy's")
         if list(state.get("arms", ())) != list(grid.ids):
             raise InvalidExperiment("the policy's state does not match its grid")
         selector.policy = _restore(kind, grid, state)
@@ -296,6 +302,11 @@ def _make(kind: str, grid: Grid, context: ContextSpace | None, seed: int | None,
         return Uniform(grid.ids, seed=seed, **options)
     except TypeError as exc:  # an option the policy does not take
         raise InvalidExperiment(f"bad options for {kind}: {exc}") from None
+
+
+#: the policy name each kind's state carries
+_STATE_NAMES = {"thompson": "thompson", "mvt": "mvt", "contextual": "linucb",
+                "uniform": "uniform"}
 
 
 def _restore(kind: str, grid: Grid, state: dict[str, Any]) -> Bandit:
