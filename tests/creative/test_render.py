@@ -111,6 +111,21 @@ def test_re_rendering_gives_the_same_bytes(renders, brand, demo_items):
         assert again.png == renders[item["id"], name, PLACEMENTS[0].name].png
 
 
+def test_renders_on_threads_are_byte_identical(renders, brand, demo_items):
+    from concurrent.futures import ThreadPoolExecutor
+
+    item = demo_items[0]
+
+    def one(placement):
+        return render(item, brand, builtin("overlay"), placement, item["text"], item["image"],
+                      focus=item["focus"]).png
+
+    with ThreadPoolExecutor(4) as pool:
+        pngs = list(pool.map(one, PLACEMENTS[3:] * 3))
+    for placement, png in zip(PLACEMENTS[3:] * 3, pngs, strict=True):
+        assert png == renders["astronaut", "overlay", placement.name].png
+
+
 _CHILD = """
 import hashlib, json, sys
 sys.path.insert(0, {tests!r})

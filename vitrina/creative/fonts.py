@@ -5,6 +5,7 @@ for each of its characters."""
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,9 +44,23 @@ def face(family: str, weight: int = 400) -> Face:
     return Face(family, Path(path), weight)
 
 
-@lru_cache(maxsize=512)
+# a FreeType face must not be used by two threads at once: each thread keeps its own
+_local = threading.local()
+MAX_CACHED = 256
+
+
 def truetype(f: Face, px: int) -> ImageFont.FreeTypeFont:
     """The font at ``px`` with raqm layout; variable fonts set to the face's weight."""
+    cache = _local.__dict__.setdefault("fonts", {})
+    font = cache.get((f, px))
+    if font is None:
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
+        font = cache[(f, px)] = _load(f, px)
+    return font
+
+
+def _load(f: Face, px: int) -> ImageFont.FreeTypeFont:
     font = ImageFont.truetype(str(f.path), px, layout_engine=ImageFont.Layout.RAQM)
     try:
         axes = font.get_variation_axes()
