@@ -197,3 +197,12 @@ def test_llm_copy_against_a_real_model_server(tmp_path):
                                        "price_mismatch", "discount_mismatch", "duplicate"}
                                  for rs in d.reasons.values() for r in rs)
     print("model headlines:", [v.headline for v in variants], [d.reasons for d in result.dropped])
+
+
+def test_copy_rules_come_from_the_brand_kit():
+    from tests.creative.conftest import brand_dict
+    from vitrina.creative.brand import BrandKit
+
+    rules = CopyRules.from_kit(BrandKit.from_dict(brand_dict()))  # forbids "guaranteed"
+    assert check_line("Guaranteed crema", MOKA, rules) == ["forbidden_word", "unsupported_claim"]
+    assert check_line("Free shipping on every pot", MOKA, rules, "subline") == []

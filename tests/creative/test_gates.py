@@ -267,3 +267,18 @@ def test_a_creative_that_cannot_be_checked_is_refused_with_a_code():
     with pytest.raises(InvalidInput) as e:
         GateRules(min_contrast=30)
     assert e.value.code == "gate_rules_invalid"
+
+
+def test_rules_come_from_the_brand_kit():
+    from tests.creative.conftest import brand_dict
+    from vitrina.creative.brand import BrandKit
+
+    aa = GateRules.from_kit(BrandKit.from_dict(brand_dict(logo_clear_space=0.5)))
+    assert (aa.min_contrast, aa.min_contrast_large, aa.logo_clear_space) == (4.5, 3.0, 0.5)
+    aaa = GateRules.from_kit(BrandKit.from_dict(brand_dict(min_contrast=7)), min_text_px=14)
+    assert (aaa.min_contrast, aaa.min_contrast_large, aaa.min_text_px) == (7.0, 4.5, 14)
+    # the image 5 px under the 40 px logo: inside 0.5 (20 px) of clear space, not 0.1 (4 px)
+    logo = (480, 40, 560, 80)
+    near = creative(scrim=(0, 0, 0), logo=logo, images=[PlacedImage("image", (300, 85, 500, 300))])
+    assert check(near, dataclasses.replace(aa, ocr=False)).failures == ["logo_crowded"]
+    assert check(near, dataclasses.replace(aa, ocr=False, logo_clear_space=0.1)).passed
