@@ -181,6 +181,7 @@ def test_headline_defaults_to_the_title_and_missing_slots_are_left_out(brand, de
     ({"title": "x"}, {"tagline": "Hi"}, "variant_text.tagline"),
     ({"title": "x"}, {"headline": 5}, "variant_text.headline"),
     ({}, {}, "item.title"),
+    ({"title": "x" * 301}, {}, "item.title"),
     ({"title": "x", "price": "cheap", "currency": "EUR"}, {}, "item.price"),
     ({"title": "x", "price": -1, "currency": "EUR"}, {}, "item.price"),
     ({"title": "x", "price": 3, "currency": "euro"}, {}, "item.currency"),

@@ -126,7 +126,10 @@ def _texts(item: Mapping[str, Any], variant: Mapping[str, str]) -> dict[str, str
         if not isinstance(title, str) or not title.strip():
             raise InvalidInput("A headline is needed: variant_text.headline or item.title.",
                                details={"field": "item.title"})
-        texts["headline"] = " ".join(title.split())[:MAX_TEXT]
+        if len(title) > MAX_TEXT:
+            raise InvalidInput(f"item.title is longer than {MAX_TEXT} characters; give a "
+                               "shorter variant_text.headline.", details={"field": "item.title"})
+        texts["headline"] = " ".join(title.split())
     if item.get("price") is not None:
         texts["price"] = format_price(item["price"], item.get("currency"))
     return texts
