@@ -8,7 +8,8 @@ layouts (18 variants, main effects and one headline-image bonus); the same grid 
 each variant's log-odds drawn independently (no factor structure at all); and a wider
 5 x 5 x 4 (100 variants, main effects and one pair bonus). Each policy serves ``--rounds``
 impressions per seed, learning every 200; regret is the sum over impressions of the
-best rate minus the served one, in clicks. Prints a table of mean regret (and its
+best rate minus the served one, in clicks. First prints what a decision and a
+batch of 200 outcomes cost each policy, then a table of mean regret (and its
 range over seeds) and, last, ``creative regret bandit/uniform: N.NN``: the default
 policy's (Thompson's) mean regret on the 18-variant campaign over the uniform split's
 (lower is better).
@@ -27,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vitrina.creative.selection import Grid, Selector, simulate
+from vitrina.creative.selection import Grid, Outcomes, Selector, simulate
 
 
 def campaign(sizes: tuple[int, ...], base: float, effects: list[list[float]],
@@ -58,6 +59,31 @@ POLICIES = {
 }
 
 
+def costs(grid: Grid, rates: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per policy: microseconds per decision (median of 2,000) and milliseconds per
+    batch of 200 outcomes folded in, propensities recomputed (median of 20)."""
+    out = {}
+    for pname, (kind, options) in POLICIES.items():
+        selector = Selector(grid, kind, seed=0, **options)
+        simulate(selector, rates, 2000, seed=0)
+        run = simulate(Selector(grid, "uniform", seed=1), rates, 200, seed=1)
+        rows = Outcomes(tuple(grid.ids[i] for i in run.choices), np.ones(200, np.int64),
+                        run.clicks, np.zeros(200, np.int64))
+        choose = []
+        for _ in range(2000):
+            t = time.perf_counter()
+            selector.choose()
+            choose.append(time.perf_counter() - t)
+        learn = []
+        for _ in range(20):
+            t = time.perf_counter()
+            selector.learn(rows)
+            selector.probabilities()
+            learn.append(time.perf_counter() - t)
+        out[pname] = (1e6 * float(np.median(choose)), 1e3 * float(np.median(learn)))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20_000)
@@ -65,6 +91,11 @@ def main() -> None:
     args = parser.parse_args()
     threadpool_limits(limits=1, user_api="blas")  # as the API runs: small matrices, no threads
     started = time.perf_counter()
+    print(f"{'campaign':<10}{'policy':<10}{'choose us':>10}{'learn 200 ms':>14}")
+    for cname in ("3x3x2", "5x5x4"):
+        for pname, (choose, learn) in costs(*CAMPAIGNS[cname]).items():
+            print(f"{cname:<10}{pname:<10}{choose:>10.1f}{learn:>14.2f}")
+    print()
     means: dict[tuple[str, str], float] = {}
     print(f"{'campaign':<10}{'policy':<10}{'regret':>9}{'min':>8}{'max':>8}{'best in last 10%':>18}"
           f"{'/uniform':>10}")
