@@ -116,6 +116,22 @@ def test_white_text_on_a_dark_scrim_over_the_same_photo_passes():
     assert report.result("contrast_low").measured["headline"]["ratio"] == pytest.approx(21.0)
 
 
+def test_each_text_is_measured_on_its_own_background():
+    # a passing headline on its scrim, and a subline in grey straight on the photo
+    r = creative("coffee.png", scrim=(0, 0, 0))
+    image = Image.open(io.BytesIO(r.png))
+    draw = ImageDraw.Draw(image)
+    ink = tuple(int(v) for v in draw.textbbox((40, 260), "Roasted this week", font=font(16)))
+    draw.text((40, 260), "Roasted this week", font=font(16), fill=(90, 90, 90))
+    sub = PlacedText("subline", "Roasted this week", (36, 250, 400, 300), ink,
+                     ("Roasted this week",), 16, FONT_NAME, (90, 90, 90))
+    report = check(dataclasses.replace(r, png=png(image), texts=(*r.texts, sub)), NO_OCR)
+    result = report.result("contrast_low")
+    assert report.failures == ["contrast_low"] and result.detail.startswith("subline ")
+    assert result.measured["headline"]["ratio"] == pytest.approx(21.0)
+    assert result.measured["subline"]["ratio"] < 4.5 == result.measured["subline"]["required"]
+
+
 def test_normal_text_needs_4_5_and_large_text_3():
     grey = (0x80,) * 3  # 3.95:1 on white: enough for large text only
     large = creative((255, 255, 255), color=grey, px=30)
