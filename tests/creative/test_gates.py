@@ -235,6 +235,13 @@ def test_accented_latin_is_read_back_without_its_accents(ocr):
     assert result.passed and result.measured["similarity"] == 1.0
 
 
+def test_a_headline_outside_the_picture_fails_everything_it_can(ocr):
+    r = creative(scrim=(0, 0, 0))
+    gone = dataclasses.replace(r.texts[0], ink=(700, 500, 900, 540), box=(690, 490, 910, 550))
+    report = check(dataclasses.replace(r, texts=(gone,)), ocr)
+    assert report.failures == ["contrast_low", "text_outside_safe_zone", "ocr_mismatch"]
+
+
 def test_ocr_is_not_checked_for_rtl_and_when_switched_off():
     rtl = creative(scrim=(0, 0, 0))
     rtl = dataclasses.replace(rtl, texts=(dataclasses.replace(rtl.texts[0], direction="rtl"),))
@@ -276,6 +283,10 @@ def test_a_creative_that_cannot_be_checked_is_refused_with_a_code():
     with pytest.raises(InvalidInput) as e:
         check(dataclasses.replace(good, placement=Placement("test", W, H + 1)), NO_OCR)
     assert e.value.code == "creative_size_mismatch"
+    truncated = dataclasses.replace(good, png=good.png[:len(good.png) // 2])
+    with pytest.raises(InvalidInput) as e:
+        check(truncated, NO_OCR)
+    assert e.value.code == "creative_not_png"
     bad_box = dataclasses.replace(good.texts[0], ink=(50, 50, 40, 60))
     with pytest.raises(InvalidInput) as e:
         check(dataclasses.replace(good, texts=(bad_box,)), NO_OCR)

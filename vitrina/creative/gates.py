@@ -148,20 +148,21 @@ def _check_box(box: Any, what: str) -> Box:
 
 
 def _decode(rendered: Rendered) -> numpy.ndarray:
+    want = (rendered.placement.width, rendered.placement.height)
     try:
         with Image.open(io.BytesIO(rendered.png)) as image:
             if image.format != "PNG":
                 raise InvalidCreative(f"a creative is a PNG, got {image.format}",
                                       code="creative_not_png")
-            rgb = numpy.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, TypeError) as exc:
+            # the size is in the header: checked before any pixel is decoded
+            if image.size != want:
+                raise InvalidCreative(f"the PNG is {image.width} x {image.height}, its "
+                                      f"placement {want[0]} x {want[1]}",
+                                      code="creative_size_mismatch")
+            return numpy.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, TypeError, Image.DecompressionBombError) as exc:
         raise InvalidCreative(f"the creative's PNG cannot be decoded: {exc}",
                               code="creative_not_png") from None
-    want = (rendered.placement.height, rendered.placement.width)
-    if rgb.shape[:2] != want:
-        raise InvalidCreative(f"the PNG is {rgb.shape[1]} x {rgb.shape[0]}, its placement "
-                              f"{want[1]} x {want[0]}", code="creative_size_mismatch")
-    return rgb
 
 
 def _crop(rgb: numpy.ndarray, box: Box) -> numpy.ndarray:
@@ -300,6 +301,9 @@ def ocr_gate(rendered: Rendered, rules: GateRules, rgb: numpy.ndarray,
     m = max(4, headline.font_px // 2)
     x0, y0, x1, y1 = headline.ink
     crop = _crop(rgb, (x0 - m, y0 - m, x1 + m, y1 + m))
+    if crop.shape[0] < 2 or crop.shape[1] < 2:
+        return GateResult(OCR_MISMATCH, False, "the headline's ink is outside the picture",
+                          {"read": "", "similarity": 0.0})
     line_px = (y1 - y0) / max(1, len(headline.lines))
     scale = min(4.0, max(0.5, OCR_TEXT_PX / max(1.0, line_px)))
     image = Image.fromarray(crop)
