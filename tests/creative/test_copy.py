@@ -93,6 +93,13 @@ def test_prices_follow_the_currency_formatting():
     assert check_line("Tea bowl: 10% off", no_price, RULES) == ["discount_mismatch"]
 
 
+def test_a_measure_from_the_title_is_no_price():
+    cable = {"title": "Braided cable 2.50 m", "attributes": {"price": 12, "currency": "EUR"}}
+    assert check_line("Braided cable 2.50 m", cable, RULES) == []
+    assert check_line("Braided cable, 3.50 today", cable, RULES) == ["price_mismatch"]
+    assert check_line("Braided cable €2.50", cable, RULES) == ["price_mismatch"]
+
+
 def test_rules_copy_fills_its_patterns_from_the_item():
     result = checked_variants(RulesCopy(), MOKA, RULES, 6)
     assert [(v.headline, v.subline, v.cta) for v in result.kept] == [

@@ -221,6 +221,8 @@ def _prices_ok(line: str, f: Facts) -> bool:
             if not re.fullmatch(r"\d+\.\d{2}", amount):
                 continue  # a word and a count, not a price
             mark = None
+        if mark is None and amount in f.title:
+            continue  # a measure the title itself gives (``Cable 2.50 m``)
         if mark and f.currency not in SYMBOLS.get(mark, (mark,)):
             return False
         if _round(Decimal(amount.replace(",", "")), f.currency) not in allowed:
@@ -269,7 +271,10 @@ def checked_variants(provider: CopyProvider, item: Any, rules: CopyRules, n: int
         if key in seen and "headline" not in reasons:
             reasons["headline"] = [DUPLICATE]
         seen.add(key)
-        (dropped.append(Dropped(variant, reasons)) if reasons else kept.append(variant))
+        if reasons:
+            dropped.append(Dropped(variant, reasons))
+        else:
+            kept.append(variant)
     return CopyResult(kept, dropped)
 
 
