@@ -50,7 +50,7 @@ def test_refusals_write_nothing(runtime) -> None:
         docs.put(P, "brand_kit", "acme", {"name": "x", "min_contrast": float("nan")}, strict)
     assert nan.value.code == "invalid_brand_kit"
     with pytest.raises(InvalidInput) as big:
-        docs.put(P, "brand_kit", "acme", {"name": "x" * 300_000}, strict)
+        docs.put(P, "brand_kit", "acme", {"name": "x" * 3_200_000}, strict)
     assert (big.value.status, big.value.code) == (413, "payload_too_large")
     with pytest.raises(NotFound):
         docs.get(P, "brand_kit", "acme")

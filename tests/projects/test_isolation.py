@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.test_experiments import body as experiment_body
 from tests.conftest import PHOTOS, make_settings
+from tests.creative.test_documents_api import hero as hero_template
+from tests.creative.test_documents_api import kit as brand_kit
 from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
 from vitrina.batch.jobs import BackfillJobs
@@ -38,10 +40,13 @@ BODIES = {
     ("post", "/v1/experiments/{key}/assign"): lambda values: {"unit_id": "u1"},
     ("put", "/v1/experiments/{key}"): lambda values: experiment_body(values["key"]),
     ("put", "/v1/items/{item_id}"): lambda values: {"type": "article", "title": "A's"},
+    ("put", "/v1/brand-kits/{document_id}"): lambda values: brand_kit(),
+    ("put", "/v1/templates/{document_id}"): lambda values: hero_template(),
 }
 #: upserts under the caller's own ids: A's PUT over B's item id makes A's own item, as
 #: over an id nobody used (the same answer both times), and B's item stays as it was
-UPSERTS = {("put", "/v1/items/{item_id}")}
+UPSERTS = {("put", "/v1/items/{item_id}"), ("put", "/v1/brand-kits/{document_id}"),
+           ("put", "/v1/templates/{document_id}")}
 #: answers that prove nothing exists, by route: with a valid body every one is a 404
 EXPECTED = {404}
 
@@ -80,6 +85,8 @@ def world(tmp_path, database_url):
         b_collection = client.get(f"/v1/collections/{b_collection['id']}", headers=as_b).json()
         assert client.put("/v1/items/b-item", json={"type": "article", "title": "B's"},
                           headers=as_b).status_code == 201
+        assert client.put("/v1/brand-kits/b-doc", json=brand_kit(), headers=as_b).status_code == 201
+        assert client.put("/v1/templates/b-doc", json=hero_template(), headers=as_b).status_code == 201
         own = {
             "asset_id": asset_b,
             "name": b_asset["derivatives"][0]["url"].rsplit("/", 1)[1],
@@ -91,11 +98,12 @@ def world(tmp_path, database_url):
             "collection_id": b_collection["id"],
             "job_id": job_b,
             "item_id": "b-item",
+            "document_id": "b-doc",
         }
         missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
                          "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id(),
                          "collection_id": new_id(), "job_id": new_id(),
-                         "item_id": "no-such-item"}
+                         "item_id": "no-such-item", "document_id": "no-such-document"}
         yield (client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing,
                (b_asset, b_experiment, b_collection))
     rt.close()
@@ -150,6 +158,8 @@ def test_another_projects_resources_answer_as_missing_ones_on_every_route(world)
     assert (after, experiment, collection) == before
     item = client.get("/v1/items/b-item", headers=as_b).json()
     assert (item["title"], item["updated_at"]) == ("B's", item["created_at"])
+    for kind in ("brand-kits", "templates"):  # A's PUTs made A's own documents
+        assert client.get(f"/v1/{kind}/b-doc", headers=as_b).json()["version"] == 1
     assert client.head(f"/v1/uploads/{own['upload_id']}", headers={**as_b, "Tus-Resumable": "1.0.0"}
                        ).headers["Upload-Offset"] == "0"
 

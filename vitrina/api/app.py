@@ -15,6 +15,7 @@ from vitrina.api.routers import (
     assets,
     batch,
     collections,
+    creative,
     duplicates,
     experiments,
     health,
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(experiments.router)
     app.include_router(items.router)
     app.include_router(recs.router)
+    app.include_router(creative.router)
     app.include_router(usage.router)
     app.include_router(projects.router)
     app.include_router(uploads.router)

@@ -45,6 +45,8 @@ COLLECTION_BODY_LIMIT = 64 * 1024
 ITEMS_BODY_LIMIT = 32 * 1024 * 1024
 #: cap of one item's PUT: every item limit at its largest, escaped, fits
 ITEM_BODY_LIMIT = 128 * 1024
+#: cap of a brand kit's PUT: its logo travels inside, as base64 (decision 034)
+BRAND_KIT_BODY_LIMIT = 3 * 1024 * 1024
 #: deepest nesting of arrays and objects in a JSON body
 MAX_JSON_DEPTH = 64
 
@@ -74,6 +76,7 @@ PREFIXES: dict[tuple[str, str], BodyRule] = {
     ("PATCH", "/v1/assets/"): BodyRule(limit=METADATA_BODY_LIMIT),  # user metadata (decision 022)
     ("PATCH", "/v1/collections/"): BodyRule(limit=COLLECTION_BODY_LIMIT),
     ("PUT", "/v1/items/"): BodyRule(limit=ITEM_BODY_LIMIT),
+    ("PUT", "/v1/brand-kits/"): BodyRule(limit=BRAND_KIT_BODY_LIMIT),
 }
 
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")

@@ -23,8 +23,8 @@ from vitrina.storage.catalog.creative import DOCUMENT_KINDS, CreativeDocumentRow
 from vitrina.storage.catalog.db import transaction
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-#: the largest document accepted (a brand kit's logo travels as an asset id, not bytes)
-MAX_DOCUMENT_BYTES = 256 * 1024
+#: the largest document accepted: a brand kit carries its logo (2 MiB at most) as base64
+MAX_DOCUMENT_BYTES = 3 * 1024 * 1024
 
 
 @dataclass(frozen=True)

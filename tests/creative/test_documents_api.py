@@ -1,0 +1,94 @@
+"""/v1/brand-kits and /v1/templates: validated whole, versioned, read back by version,
+refused with the documents' own codes (and nothing written), another project's
+invisible."""
+
+from __future__ import annotations
+
+import base64
+import json
+from importlib import resources
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_settings
+from tests.creative.conftest import LOGO
+from vitrina.access.keys import create_key
+from vitrina.api.app import create_app
+from vitrina.storage.catalog.db import transaction
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
+from vitrina.testing import make_runtime
+
+
+def kit(**changes):
+    data = {"name": "Demo Goods", "logo": base64.b64encode(LOGO.read_bytes()).decode(),
+            "palette": {"primary": "#113f67", "secondary": "#34699a", "background": "#fdf6ec",
+                        "text": "#1b1b1b", "accent": "#ffb703"},
+            "fonts": {"headline": "Inter", "body": "Roboto", "fallbacks": ["Noto Sans"]}}
+    return {**data, **changes}
+
+
+def hero():
+    text = resources.files("vitrina.creative").joinpath("templates/hero.json").read_text()
+    return {k: v for k, v in json.loads(text).items() if k not in ("id", "version")}
+
+
+@pytest.fixture
+def api(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url, dev=False,
+                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
+    rt = make_runtime(settings)
+    with transaction(rt.sessions) as s:
+        s.add(ProjectRow(id="team-b", name="Team B", quotas={}))
+    as_a = {"Authorization": f"Bearer {create_key(rt.sessions, 'a', ['write'], DEFAULT_PROJECT)}"}
+    as_b = {"Authorization": f"Bearer {create_key(rt.sessions, 'b', ['write'], 'team-b')}"}
+    reader = {"Authorization": f"Bearer {create_key(rt.sessions, 'r', ['read'], DEFAULT_PROJECT)}"}
+    with TestClient(create_app(settings, start_workers=False, runtime=rt)) as client:
+        yield client, as_a, as_b, reader
+    rt.close()
+
+
+def test_brand_kits_and_templates_are_versioned(api) -> None:
+    client, as_a, as_b, reader = api
+    r = client.put("/v1/brand-kits/demo", json=kit(), headers=as_a)
+    assert (r.status_code, r.json()["version"]) == (201, 1), r.text
+    assert client.put("/v1/brand-kits/demo", json=kit(), headers=as_a).status_code == 200
+    r = client.put("/v1/brand-kits/demo", json=kit(min_contrast=7), headers=as_a)
+    assert (r.status_code, r.json()["version"]) == (201, 2)
+    assert client.get("/v1/brand-kits/demo", headers=reader).json()["document"]["min_contrast"] == 7
+    assert "min_contrast" not in client.get("/v1/brand-kits/demo", params={"version": 1},
+                                            headers=reader).json()["document"]
+    r = client.put("/v1/templates/hero", json=hero(), headers=as_a)
+    assert (r.status_code, r.json()["version"]) == (201, 1), r.text
+    assert [d["id"] for d in client.get("/v1/templates", headers=reader).json()["items"]] == ["hero"]
+    # read-only keys read, never write; another project sees nothing
+    assert client.put("/v1/templates/hero", json=hero(), headers=reader).status_code == 403
+    assert client.get("/v1/brand-kits/demo", headers=as_b).status_code == 404
+    assert client.get("/v1/brand-kits", headers=as_b).json()["items"] == []
+
+
+@pytest.mark.parametrize(("path", "body", "code"), [
+    ("/v1/brand-kits/demo", kit(palette={"text": "#000000"}), "invalid_brand_kit"),
+    ("/v1/brand-kits/demo", kit(fonts={"headline": "Comic Neue", "body": "Roboto"}), "invalid_brand_kit"),
+    ("/v1/brand-kits/demo", kit(palette={"primary": "#113f67", "secondary": "#34699a", "background": "#777777",
+                                         "text": "#888888", "accent": "#ffb703"}), "invalid_brand_kit"),
+    ("/v1/brand-kits/demo", kit(logo="not base64!"), "invalid_brand_kit"),
+    ("/v1/brand-kits/demo", kit(extra=1), "invalid_brand_kit"),
+    ("/v1/templates/hero", {"slots": {}}, "invalid_template"),
+    ("/v1/templates/bad%20id", hero(), "invalid_document_id"),
+])
+def test_bad_documents_are_refused_and_nothing_is_written(api, path, body, code) -> None:
+    client, as_a, _, reader = api
+    r = client.put(path, json=body, headers=as_a)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, code), r.text
+    kind = path.split("/")[2]
+    assert client.get(f"/v1/{kind}", headers=reader).json()["items"] == []
+
+
+def test_unknown_documents_and_versions(api) -> None:
+    client, as_a, _, reader = api
+    assert client.get("/v1/templates/nope", headers=reader).json()["error"]["code"] == "not_found"
+    client.put("/v1/templates/hero", json=hero(), headers=as_a)
+    r = client.get("/v1/templates/hero", params={"version": 2}, headers=reader)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+    assert client.put("/v1/templates/hero", content=b"[1, 2]", headers=as_a).status_code == 400
