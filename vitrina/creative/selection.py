@@ -279,7 +279,7 @@ class Selector:
         grid = Grid.from_dict(data.get("grid", {}))
         context = data.get("context")
         selector = cls(grid, kind, reward=data.get("reward", "click"),
-                       context=ContextSpace.of(context["features"]) if context else None)
+                       context=ContextSpace.of(context.get("features", ())) if context else None)
         state = dict(data.get("policy", {}))
         if state.get("policy") != _STATE_NAMES[kind]:
             raise InvalidExperiment(f"the stored state is not a {kind} policy's")
