@@ -92,3 +92,29 @@ def test_unknown_documents_and_versions(api) -> None:
     r = client.get("/v1/templates/hero", params={"version": 2}, headers=reader)
     assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
     assert client.put("/v1/templates/hero", content=b"[1, 2]", headers=as_a).status_code == 400
+
+
+def test_cli_put_and_ls(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from vitrina.cli import main
+
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'catalog.db'}")
+    make_runtime(settings).close()
+    (tmp_path / "kit.json").write_text(json.dumps({k: v for k, v in kit().items() if k != "logo"}))
+    (tmp_path / "hero.json").write_text(json.dumps(hero()))
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args], obj=settings, catch_exceptions=False)
+
+    first = run("creative", "put", "brand-kit", "demo", tmp_path / "kit.json", "--logo", LOGO)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("brand-kit demo v1 (new version, sha256 ")
+    assert run("creative", "put", "brand-kit", "demo", tmp_path / "kit.json", "--logo", LOGO
+               ).stdout.startswith("brand-kit demo v1 (unchanged")
+    no_logo = run("creative", "put", "brand-kit", "demo", tmp_path / "kit.json")
+    assert no_logo.exit_code != 0 and "(field logo) (400 invalid_brand_kit)" in no_logo.output
+    assert run("creative", "put", "template", "hero", tmp_path / "hero.json").exit_code == 0
+    assert run("creative", "ls", "template").stdout.split()[:2] == ["hero", "v1"]
+    (tmp_path / "list.json").write_text("[1]")
+    assert run("creative", "put", "template", "x", tmp_path / "list.json").exit_code == 2

@@ -33,6 +33,7 @@ def _register() -> None:
         admin,
         assets,
         collections,
+        creative,
         experiments,
         projects,
         recs,
@@ -43,7 +44,7 @@ def _register() -> None:
     )
 
     for module in (server, assets, collections, search, admin, projects, url, experiments, usage,
-                   recs):
+                   recs, creative):
         for command in module.COMMANDS:
             main.add_command(command)
     assets.assets.add_command(search.similar)

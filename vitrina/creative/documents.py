@@ -48,6 +48,16 @@ def canonical_sha256(document: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def parser_for(kind: str, document_id: str) -> Callable[[dict[str, Any]], Any]:
+    """The kind's own validation of a document stored as ``document_id``: the id and
+    version are the store's, never the body's."""
+    from vitrina.creative.brand import BrandKit
+    from vitrina.creative.template import Template
+
+    parse = BrandKit.from_dict if kind == "brand_kit" else Template.from_dict
+    return lambda document: parse({**document, "id": document_id, "version": 1})
+
+
 def check_id(kind: str, document_id: str) -> None:
     if kind not in DOCUMENT_KINDS:
         raise InvalidInput(f"a document is a {' or a '.join(DOCUMENT_KINDS)}", details={"kind": kind})

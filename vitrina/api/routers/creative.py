@@ -13,21 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from vitrina.api.bodies import json_object
 from vitrina.api.deps import get_runtime, project_of, require
-from vitrina.creative.documents import DocumentRecord, DocumentService
+from vitrina.creative.documents import DocumentRecord, DocumentService, parser_for
 
 router = APIRouter(tags=["creative"])
 
 #: path segment -> document kind
 KINDS = {"brand-kits": "brand_kit", "templates": "template"}
-
-
-def _parse(kind: str, document_id: str):
-    """The kind's own validation; the id and version are the store's, not the body's."""
-    from vitrina.creative.brand import BrandKit
-    from vitrina.creative.template import Template
-
-    parse = BrandKit.from_dict if kind == "brand_kit" else Template.from_dict
-    return lambda document: parse({**document, "id": document_id, "version": 1})
 
 
 class DocumentOut(BaseModel):
@@ -63,7 +54,7 @@ def _routes(segment: str, kind: str) -> None:
         body = await json_object(request)
         record, new = await run_in_threadpool(
             _service(request).put, project_of(request), kind, document_id, body,
-            _parse(kind, document_id))
+            parser_for(kind, document_id))
         response.status_code = 201 if new else 200
         return _out(record)
 
