@@ -16,6 +16,7 @@ from vitrina.api.routers import (
     batch,
     collections,
     creative,
+    creative_selection,
     duplicates,
     experiments,
     health,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(items.router)
     app.include_router(recs.router)
     app.include_router(creative.router)
+    app.include_router(creative_selection.router)
     app.include_router(usage.router)
     app.include_router(projects.router)
     app.include_router(uploads.router)
