@@ -1,0 +1,692 @@
+"""Serving a campaign's placement: which ready creative to show, learned from the event
+log (decision 036, "Serving").
+
+The arms of (project, campaign, placement) are its ``creatives`` rows with status
+``ready``. The placement's policy (default ``thompson``) is a small JSON document in
+the blob store (``creative/{project}/{campaign}/{placement}/policy.json``). Its state
+is kept per process and rebuilt from the event log: events with ``model = "creative"``,
+``variant`` = the creative id and the ``request_id`` of the answer; ``impression``
+events are trials, ``click`` and ``purchase`` events with the same request id the
+outcomes. Each project's log is read forward from the last ``seq`` seen, off the
+request path, at most every ``refresh_seconds``; a request only reads a snapshot.
+
+The per-arm counts (per context for the contextual policy) are the whole likelihood of
+every policy here, so the selector is refitted from them on each refresh: a click
+logged after its impression's batch counts as if it came with it.
+
+A contextual answer's request id carries the context (``{id}.{space tag}{codes}``: two
+base-36 characters per feature of the policy's context space), so the log alone
+rebuilds the contextual state in any process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, select
+
+from vitrina.creative.selection import POLICIES, ContextSpace, Grid, Outcomes, Selector
+from vitrina.errors import InvalidInput, NotFound, VitrinaError
+from vitrina.experiments.errors import InvalidExperiment
+from vitrina.ids import new_id
+from vitrina.storage.blobs import BlobStore, validate_key
+from vitrina.storage.catalog.creative import CreativeRow
+from vitrina.storage.catalog.experiments import EventRow
+
+log = logging.getLogger(__name__)
+
+#: the ``model`` field of every event of a served creative
+MODEL = "creative"
+OUTCOMES = {"click": 1, "purchase": 2}  # index into the [impressions, clicks, conversions] counts
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: a request's context: at most this many features, names and values this long
+MAX_CONTEXT, CONTEXT_KEY, CONTEXT_VALUE = 8, re.compile(r"[A-Za-z0-9_-]{1,32}"), 64
+#: a contextual policy's space: request ids hold two base-36 characters per feature
+MAX_SPACE_FEATURES, MAX_SPACE_VALUES = 5, 36 * 36 - 1
+NONE_CODE = "zz"
+#: events read per query when catching up with the log
+READ_BATCH = 50_000
+#: request ids remembered per project to count a repeated event once
+SEEN = 200_000
+
+
+class NoCreatives(NotFound):
+    code = "no_creatives"
+
+
+class InvalidContext(VitrinaError):
+    status, code = 422, "invalid_context"
+
+
+class InvalidPolicy(VitrinaError):
+    status, code = 422, "invalid_policy"
+
+
+def check_name(label: str, value: str) -> str:
+    if not isinstance(value, str) or NAME.fullmatch(value) is None:
+        raise InvalidInput(f"A {label} here is 1-64 letters, digits, '.', '_' or '-'.",
+                           details={label: repr(value)[:100]})
+    return value
+
+
+def check_context(context: Mapping[str, Any]) -> dict[str, str]:
+    if len(context) > MAX_CONTEXT:
+        raise InvalidContext(f"at most {MAX_CONTEXT} context features",
+                             details={"count": len(context)})
+    out = {}
+    for k, v in context.items():
+        if not isinstance(k, str) or CONTEXT_KEY.fullmatch(k) is None:
+            raise InvalidContext("a context feature's name is 1-32 letters, digits, '_' or '-'",
+                                 details={"feature": repr(k)[:64]})
+        if not isinstance(v, str) or not 0 < len(v) <= CONTEXT_VALUE or not v.isprintable():
+            raise InvalidContext(f"context.{k} must be 1-{CONTEXT_VALUE} printable characters",
+                                 details={"feature": k})
+        out[k] = v
+    return out
+
+
+# -- the placement's policy ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    policy: str = "thompson"
+    options: dict[str, Any] = field(default_factory=dict)
+    #: the contextual policy's features and their values: {"device": ["mobile", ...]}
+    context: dict[str, list[str]] | None = None
+
+    @classmethod
+    def of(cls, data: Any) -> PolicyConfig:
+        """A checked config: the policy must be constructible with these options."""
+        if not isinstance(data, Mapping) or set(data) - {"policy", "options", "context"}:
+            raise InvalidPolicy("a policy is {policy, options, context}")
+        policy, options = data.get("policy", "thompson"), data.get("options") or {}
+        context = data.get("context")
+        if policy not in POLICIES:
+            raise InvalidPolicy(f"unknown policy {policy!r}", details={"allowed": list(POLICIES)})
+        if not isinstance(options, Mapping) or "seed" in options:
+            raise InvalidPolicy("options are an object of the policy's parameters (no seed)")
+        if (policy == "contextual") != (context is not None):
+            raise InvalidPolicy("the contextual policy, and only it, takes a context space")
+        space = None
+        if context is not None:
+            try:
+                space = ContextSpace.of(context)
+            except (InvalidExperiment, TypeError, AttributeError) as exc:
+                raise InvalidPolicy(f"bad context space: {exc}") from None
+            if len(space.features) > MAX_SPACE_FEATURES or \
+                    any(len(v) > MAX_SPACE_VALUES for _, v in space.features):
+                raise InvalidPolicy(f"a context space has at most {MAX_SPACE_FEATURES} features "
+                                    f"of at most {MAX_SPACE_VALUES} values")
+            context = {n: list(v) for n, v in space.features}
+        config = cls(policy, dict(options), context)
+        try:  # on a stand-in grid: the options must suit the policy
+            config.selector(Grid.of({"creative": ["a", "b"]}))
+        except (InvalidExperiment, TypeError, ValueError) as exc:
+            raise InvalidPolicy(str(exc)) from None
+        return config
+
+    @property
+    def space(self) -> ContextSpace | None:
+        return ContextSpace.of(self.context) if self.context is not None else None
+
+    @property
+    def tag(self) -> str:
+        """Four hex characters naming the context space, carried in request ids."""
+        text = json.dumps(self.context, sort_keys=True)
+        return hashlib.blake2b(text.encode(), digest_size=2).hexdigest()
+
+    def selector(self, grid: Grid) -> Selector:
+        return Selector(grid, self.policy, context=self.space, seed=0, **self.options)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"policy": self.policy, "options": self.options}
+        if self.context is not None:
+            out["context"] = self.context
+        return out
+
+
+class PolicyStore:
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+
+    @staticmethod
+    def key(project: str, campaign: str, placement: str) -> str:
+        return validate_key(f"creative/{project}/{check_name('campaign', campaign)}/"
+                            f"{check_name('placement', placement)}/policy.json")
+
+    def get(self, project: str, campaign: str, placement: str) -> PolicyConfig:
+        key = self.key(project, campaign, placement)
+        if not self.blobs.exists(key):
+            return PolicyConfig()
+        return PolicyConfig.of(json.loads(self.blobs.read_bytes(key)))
+
+    def put(self, project: str, campaign: str, placement: str, data: Any) -> PolicyConfig:
+        config = PolicyConfig.of(data)
+        self.blobs.put_bytes(self.key(project, campaign, placement),
+                             json.dumps(config.to_dict(), sort_keys=True).encode())
+        return config
+
+
+# -- contexts in request ids -------------------------------------------------------------
+
+def _b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    return digits[n // 36] + digits[n % 36]
+
+
+def encode_context(config: PolicyConfig, context: Mapping[str, str]) -> str:
+    codes = []
+    for name, values in (config.context or {}).items():
+        value = context.get(name)
+        codes.append(_b36(values.index(value)) if value in values else NONE_CODE)
+    return config.tag + "".join(codes)
+
+
+def decode_context(config: PolicyConfig, request_id: str) -> dict[str, str] | None:
+    """The context a request id carries, if it was made under this context space."""
+    _, sep, code = request_id.partition(".")
+    if not sep or config.context is None or not code.startswith(config.tag):
+        return None
+    codes, names = code[4:], list(config.context)
+    if len(codes) != 2 * len(names):
+        return None
+    out = {}
+    for i, name in enumerate(names):
+        c = codes[2 * i:2 * i + 2]
+        if c != NONE_CODE:
+            try:
+                out[name] = config.context[name][int(c, 36)]
+            except (ValueError, IndexError):
+                return None
+    return out
+
+
+# -- the event log, read forward ---------------------------------------------------------
+
+@dataclass
+class _Log:
+    """One project's counts per (creative, context code): [impressions, clicks, conversions]."""
+
+    seq: int = 0
+    counts: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    seen: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, event: str, variant: str, request_id: str) -> None:
+        key = (request_id, event)
+        if key in self.seen:  # a repeated event of the same answer counts once
+            return
+        self.seen[key] = None
+        if len(self.seen) > SEEN:
+            self.seen.popitem(last=False)
+        code = request_id.partition(".")[2]
+        row = self.counts.setdefault(variant, {}).setdefault(code, [0, 0, 0])
+        row[0 if event == "impression" else OUTCOMES[event]] += 1
+
+
+# -- snapshots of a placement -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Arm:
+    creative_id: str
+    asset_id: str | None
+    factors: dict[str, str]
+    url: str | None
+
+
+@dataclass
+class Snapshot:
+    arms: tuple[Arm, ...]
+    config: PolicyConfig
+    built: float
+    #: the policy's probabilities (None: contextual, per request; or failed)
+    probs: np.ndarray | None = None
+    selector: Selector | None = None
+    #: why the policy cannot answer (the uniform split does, saying so)
+    failed: str | None = None
+    by_context: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def probabilities(self, context: Mapping[str, str]) -> np.ndarray:
+        if self.probs is not None:
+            return self.probs
+        if self.selector is None:
+            raise RuntimeError(self.failed or "no policy")
+        code = encode_context(self.config, context)
+        found = self.by_context.get(code)
+        if found is None:
+            space = dict(self.config.context or {})
+            found = self.selector.probabilities({k: v for k, v in context.items() if k in space})
+            if len(self.by_context) < 4096:
+                self.by_context[code] = found
+        return found
+
+
+@dataclass(frozen=True)
+class Selected:
+    creative_id: str
+    asset_id: str | None
+    url: str | None
+    factors: dict[str, str]
+    policy: str
+    propensity: float
+    request_id: str
+    fallback: str | None
+
+
+def _ready(sessions: Any, project: str, campaign: str, placement: str) -> list[CreativeRow]:
+    with sessions() as s:
+        rows = s.scalars(select(CreativeRow).where(
+            CreativeRow.project_id == project, CreativeRow.campaign == campaign,
+            CreativeRow.placement == placement, CreativeRow.status == "ready")
+            .order_by(CreativeRow.creative_id)).all()
+        if rows:
+            return list(rows)
+        known = s.scalar(select(func.count()).select_from(CreativeRow).where(
+            CreativeRow.project_id == project, CreativeRow.campaign == campaign,
+            CreativeRow.placement == placement))
+    what = "no ready creative" if known else "no creatives"
+    raise NoCreatives(f"{what} for campaign {campaign!r} at placement {placement!r}",
+                      details={"campaign": campaign, "placement": placement})
+
+
+def _factors(row: CreativeRow) -> dict[str, str]:
+    factors = (row.variant or {}).get("factors") if isinstance(row.variant, dict) else None
+    if not isinstance(factors, dict):
+        return {}
+    return {str(k): str(v) for k, v in factors.items()}
+
+
+def mvt_grid(arms: tuple[Arm, ...]) -> tuple[Grid, np.ndarray]:
+    """The grid of the arms' factors, and each arm's combination in it. Every arm must
+    name the same factors; combinations without an arm are never served."""
+    names = sorted(arms[0].factors)
+    if not names or any(sorted(a.factors) != names for a in arms):
+        raise InvalidPolicy("mvt needs every ready creative to name the same factors")
+    grid = Grid.of({n: sorted({a.factors[n] for a in arms}) for n in names})
+    return grid, np.array([grid.index("|".join(a.factors[n] for n in names)) for a in arms])
+
+
+class SelectionService:
+    """Answers for each placement from a snapshot of its arms and policy, refreshed in
+    the background; a cold placement waits at most ``budget_seconds`` for its first."""
+
+    def __init__(self, sessions: Any, blobs: BlobStore, signer_for: Any,
+                 refresh_seconds: float = 5.0, budget_seconds: float = 0.05) -> None:
+        self.sessions, self.policies, self.signer_for = sessions, PolicyStore(blobs), signer_for
+        self.refresh_seconds, self.budget_seconds = refresh_seconds, budget_seconds
+        self._logs: dict[str, _Log] = {}
+        self._snapshots: dict[tuple[str, str, str], Snapshot] = {}
+        self._refreshing: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(2, "creative-refresh")
+
+    @classmethod
+    def of(cls, runtime: Any) -> SelectionService:
+        service = getattr(runtime, "_creative_selection", None)
+        if service is None:
+            service = runtime._creative_selection = cls(
+                runtime.sessions, runtime.store, _signers(runtime))
+        return service
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- learning -----------------------------------------------------------------------
+
+    def _catch_up(self, project: str) -> _Log:
+        with self._lock:
+            state = self._logs.setdefault(project, _Log())
+        with state.lock:
+            while True:
+                query = (select(EventRow.seq, EventRow.event, EventRow.variant,
+                                EventRow.request_id)
+                         .where(EventRow.seq > state.seq, EventRow.project_id == project,
+                                EventRow.model == MODEL,
+                                EventRow.event.in_(("impression", *OUTCOMES)),
+                                EventRow.variant.is_not(None), EventRow.request_id.is_not(None))
+                         .order_by(EventRow.seq).limit(READ_BATCH))
+                with self.sessions() as s:
+                    rows = s.execute(query).all()
+                for seq, event, variant, request_id in rows:
+                    state.add(event, variant, request_id)
+                    state.seq = seq
+                if len(rows) < READ_BATCH:
+                    return state
+
+    def _outcomes(self, state: _Log, arms: tuple[Arm, ...], config: PolicyConfig,
+                  names: list[str]) -> Outcomes | None:
+        """The arms' counts as rows named by ``names`` (an arm's grid variant); clicks and
+        conversions beyond a row's impressions (logged before it) wait for them."""
+        rows = []
+        with state.lock:
+            for arm, name in zip(arms, names, strict=True):
+                for code, (n, c, k) in state.counts.get(arm.creative_id, {}).items():
+                    context = None
+                    if config.context is not None:
+                        context = decode_context(config, f"x.{code}")
+                        if context is None:
+                            continue  # logged under another context space
+                    rows.append((name, n, min(c, n), min(k, n), context))
+        if not rows:
+            return None
+        v, n, c, k, ctx = zip(*rows, strict=True)
+        return Outcomes(tuple(v), np.array(n), np.array(c), np.array(k),
+                        tuple(ctx) if config.context is not None else None)
+
+    def build(self, project: str, campaign: str, placement: str) -> Snapshot:
+        rows = _ready(self.sessions, project, campaign, placement)
+        signer = self.signer_for(project)
+        arms = tuple(Arm(r.creative_id, r.asset_id, _factors(r),
+                         _url(signer, r.asset_id)) for r in rows)
+        try:
+            config = self.policies.get(project, campaign, placement)
+        except (VitrinaError, ValueError) as exc:
+            log.error("placement %s/%s: unreadable policy (%s); thompson", campaign, placement, exc)
+            config = PolicyConfig()
+        snapshot = Snapshot(arms, config, time.monotonic())
+        try:
+            state = self._catch_up(project)
+            if config.policy == "mvt":
+                grid, combos = mvt_grid(arms)
+                names = [grid.ids[i] for i in combos]
+            else:
+                grid = Grid.of({"creative": [a.creative_id for a in arms]})
+                names = [a.creative_id for a in arms]
+            selector = config.selector(grid)
+            outcomes = self._outcomes(state, arms, config, names)
+            if outcomes is not None:
+                selector.learn(outcomes)
+            if config.policy == "mvt":
+                snapshot.probs = _mvt_probabilities(selector, combos)
+            elif config.policy == "contextual":
+                snapshot.selector = selector
+            else:
+                snapshot.probs = selector.probabilities()
+        except Exception as exc:  # the uniform split answers meanwhile
+            log.exception("placement %s/%s: policy %s failed", campaign, placement, config.policy)
+            snapshot.failed = f"{type(exc).__name__}: {exc}"[:200]
+        return snapshot
+
+    def refresh(self, project: str, campaign: str, placement: str) -> Snapshot:
+        """Rebuild the placement's snapshot now (the background refresh does this)."""
+        key = (project, campaign, placement)
+        try:
+            snapshot = self.build(*key)
+            self._snapshots[key] = snapshot
+            return snapshot
+        except NoCreatives:
+            self._snapshots.pop(key, None)
+            raise
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _background(self, key: tuple[str, str, str]) -> None:
+        try:
+            self.refresh(*key)
+        except Exception:  # the old snapshot serves until the next try
+            log.debug("placement %s refresh failed", key, exc_info=True)
+
+    def is_warm(self, project: str, campaign: str, placement: str) -> bool:
+        """Whether an answer needs no catalog read (the placement's snapshot is here)."""
+        return (project, campaign, placement) in self._snapshots
+
+    def snapshot(self, project: str, campaign: str, placement: str) -> Snapshot:
+        key = (project, check_name("campaign", campaign), check_name("placement", placement))
+        found = self._snapshots.get(key)
+        if found is not None:
+            if time.monotonic() - found.built >= self.refresh_seconds:
+                with self._lock:
+                    start = key not in self._refreshing
+                    self._refreshing.add(key)
+                if start:
+                    self._pool.submit(self._background, key)
+            return found
+        future = self._pool.submit(self.refresh, *key)
+        try:
+            return future.result(timeout=self.budget_seconds)
+        except FutureTimeout:  # it goes on in the background; the uniform split answers now
+            rows = _ready(self.sessions, project, campaign, placement)
+            signer = self.signer_for(project)
+            return Snapshot(tuple(Arm(r.creative_id, r.asset_id, _factors(r), _url(signer, r.asset_id))
+                                  for r in rows), PolicyConfig(), 0.0, failed="over budget")
+
+    # -- serving --------------------------------------------------------------------------
+
+    def probabilities(self, project: str, campaign: str, placement: str,
+                      context: Mapping[str, str] | None = None) -> dict[str, float]:
+        """Each ready creative's chance of being served to this context."""
+        snap = self.snapshot(project, campaign, placement)
+        context = check_context(context or {})
+        if snap.failed is not None:
+            return {a.creative_id: 1 / len(snap.arms) for a in snap.arms}
+        probs = snap.probabilities(context)
+        return {a.creative_id: float(p) for a, p in zip(snap.arms, probs, strict=True)}
+
+    def select(self, project: str, campaign: str, placement: str,
+               context: Mapping[str, str] | None = None) -> Selected:
+        context = check_context(context or {})
+        snap = self.snapshot(project, campaign, placement)
+        request_id = new_id()
+        if snap.config.context is not None:
+            request_id += "." + encode_context(snap.config, context)
+        rng = np.random.default_rng(int.from_bytes(
+            hashlib.blake2b(request_id.encode(), digest_size=8).digest()))
+        fallback, policy = None, snap.config.policy
+        probs = None
+        if snap.failed is None:
+            try:
+                probs = snap.probabilities(context)
+            except Exception:  # a policy's failure must not fail the answer
+                log.exception("placement %s/%s: %s failed", campaign, placement, policy)
+        if probs is None:
+            fallback, policy = "uniform", "uniform"
+            probs = np.full(len(snap.arms), 1 / len(snap.arms))
+        cumulative = np.cumsum(probs)
+        i = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
+                len(snap.arms) - 1)
+        arm = snap.arms[i]
+        return Selected(arm.creative_id, arm.asset_id, arm.url, dict(arm.factors), policy,
+                        float(probs[i]), request_id, fallback)
+
+    def set_policy(self, project: str, campaign: str, placement: str, data: Any) -> PolicyConfig:
+        config = self.policies.put(project, campaign, placement, data)
+        self._snapshots.pop((project, campaign, placement), None)
+        return config
+
+
+def _mvt_probabilities(selector: Selector, combos: np.ndarray) -> np.ndarray:
+    """Thompson over the combinations that have an arm: each posterior draw's best
+    among them; arms sharing a combination split its chance."""
+    policy = selector.policy
+    rng = np.random.default_rng([0, int(policy.trials.sum())])
+    weights = policy.sample_weights(policy.draws, rng)
+    available = np.unique(combos)
+    winners = available[np.argmax(weights @ policy.x[available].T, axis=1)]
+    share = np.bincount(winners, minlength=len(policy.arms)) / len(winners)
+    per_combo = np.bincount(combos, minlength=len(policy.arms))
+    return share[combos] / per_combo[combos]
+
+
+def _url(signer: Any, asset_id: str | None) -> str | None:
+    if signer is None or asset_id is None:
+        return None
+    try:
+        return signer.url(asset_id, "")
+    except VitrinaError:
+        return None
+
+
+def _signers(runtime: Any) -> Any:
+    """The project's URL signer: the settings' keys for the default project, else the
+    project's newest key (None without one: the answer has no URL)."""
+    from vitrina.delivery.configured import project_signer, signer_from
+    from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+
+    def signer_for(project: str) -> Any:
+        if project == DEFAULT_PROJECT:
+            return signer_from(runtime.settings)
+        try:
+            key = runtime.projects.current_signing_key(project)
+        except VitrinaError:
+            return None
+        return project_signer(runtime.settings, key.id, key.secret)
+
+    return signer_for
+
+
+# -- results --------------------------------------------------------------------------------
+
+def logged(sessions: Any, project: str, creative_ids: list[str]) -> list[tuple]:
+    """One row per answered request with an impression of one of ``creative_ids``:
+    (creative, request id, propensity, clicked, converted). A click or purchase counts
+    only with an impression of the same creative under the same request id."""
+    base = and_(EventRow.project_id == project, EventRow.model == MODEL,
+                EventRow.variant.in_(creative_ids))
+    imp = (select(EventRow.variant, EventRow.request_id, func.max(EventRow.propensity).label("p"))
+           .where(base, EventRow.event == "impression", EventRow.request_id.is_not(None))
+           .group_by(EventRow.variant, EventRow.request_id).subquery())
+    outs = {name: select(EventRow.variant, EventRow.request_id)
+            .where(base, EventRow.event == name).distinct().subquery()
+            for name in OUTCOMES}
+    c, p = outs["click"], outs["purchase"]
+    query = (select(imp.c.variant, imp.c.request_id, imp.c.p, c.c.request_id.is_not(None),
+                    p.c.request_id.is_not(None))
+             .outerjoin(c, and_(c.c.request_id == imp.c.request_id, c.c.variant == imp.c.variant))
+             .outerjoin(p, and_(p.c.request_id == imp.c.request_id, p.c.variant == imp.c.variant))
+             .order_by(imp.c.request_id))
+    with sessions() as s:
+        return [tuple(r) for r in s.execute(query).all()]
+
+
+def placement_creatives(sessions: Any, project: str, campaign: str, placement: str) -> list[CreativeRow]:
+    """Every creative of the placement (rejected ones may have been served before)."""
+    check_name("campaign", campaign), check_name("placement", placement)
+    with sessions() as s:
+        rows = list(s.scalars(select(CreativeRow).where(
+            CreativeRow.project_id == project, CreativeRow.campaign == campaign,
+            CreativeRow.placement == placement).order_by(CreativeRow.creative_id)).all())
+    if not rows:
+        raise NoCreatives(f"no creatives for campaign {campaign!r} at placement {placement!r}",
+                          details={"campaign": campaign, "placement": placement})
+    return rows
+
+
+def report(sessions: Any, project: str, campaign: str, placement: str,
+           alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Per creative of the placement: impressions, clicks, conversions, CTR and
+    conversion with Wilson intervals from its own counts (``reports.report``)."""
+    from vitrina.creative.reports import report as per_variant
+
+    rows = placement_creatives(sessions, project, campaign, placement)
+    ids = [r.creative_id for r in rows]
+    found = logged(sessions, project, ids)
+    outcomes = Outcomes(tuple(r[0] for r in found), np.ones(len(found), np.int64),
+                        np.array([int(r[3]) for r in found], np.int64),
+                        np.array([int(r[4]) for r in found], np.int64))
+    status = {r.creative_id: r.status for r in rows}
+    factors = {r.creative_id: _factors(r) for r in rows}
+    return [{**v.to_dict(), "creative_id": v.variant, "status": status[v.variant],
+             "factors": factors[v.variant]} for v in per_variant(outcomes, ids, alpha=alpha)]
+
+
+class InvalidCandidate(VitrinaError):
+    status, code = 422, "invalid_candidate"
+
+
+def estimate(service: SelectionService, project: str, campaign: str, placement: str,
+             candidate: Any, reward: str = "click", alpha: float = 0.05) -> dict[str, Any]:
+    """IPS, SNIPS and DR estimates of ``candidate``'s reward per impression on the
+    placement's logged answers. ``candidate`` is a policy ({policy, options, context}:
+    as it would serve now, having learned from these same logs, so it leans
+    optimistic) or ``{"policy": "fixed", "creative_id": ...}``."""
+    from vitrina.creative.reports import DecisionLog, off_policy
+    from vitrina.experiments.errors import InvalidLogs
+
+    if reward not in ("click", "conversion"):
+        raise InvalidCandidate("reward is click or conversion", details={"reward": reward})
+    rows = placement_creatives(service.sessions, project, campaign, placement)
+    ids = [r.creative_id for r in rows]
+    found = [r for r in logged(service.sessions, project, ids) if r[2] is not None]
+    if not found:
+        raise NotFound("no logged impressions with propensities at this placement yet",
+                       code="no_logs", details={"campaign": campaign, "placement": placement})
+    ready = [r for r in rows if r.status == "ready"]
+    grid = Grid.of({"creative": ids})
+    rewards = np.array([float(r[3] if reward == "click" else r[4]) for r in found])
+    if not isinstance(candidate, Mapping):
+        raise InvalidCandidate("a candidate is an object: {policy, options, context}")
+    contexts = None
+    if candidate.get("policy") == "fixed":
+        if set(candidate) - {"policy", "creative_id"} or candidate.get("creative_id") not in \
+                {r.creative_id for r in ready}:
+            raise InvalidCandidate("a fixed candidate names one ready creative: "
+                                   "{policy: fixed, creative_id}")
+        probs = np.array([1.0 if i == candidate["creative_id"] else 0.0 for i in ids])
+    else:
+        try:
+            config = PolicyConfig.of(candidate)
+        except InvalidPolicy as exc:
+            raise InvalidCandidate(exc.message, details=exc.details) from None
+        if config.context is not None:
+            contexts = tuple(decode_context(config, r[1]) for r in found)
+            if any(c is None for c in contexts):
+                raise InvalidCandidate("a contextual candidate needs logs served under the same "
+                                       "context space (their request ids carry the context)")
+        probs = _candidate_probabilities(config, ready, ids, found, rewards, contexts, reward)
+    logs = DecisionLog(tuple(r[0] for r in found), np.array([r[2] for r in found]), rewards,
+                       contexts)
+    try:
+        values = off_policy(logs, probs, grid=grid, alpha=alpha)
+    except InvalidLogs as exc:
+        raise InvalidCandidate(exc.message) from None
+    return {"impressions": len(found), "reward": reward,
+            "logged": float(rewards.mean()),
+            "estimates": {name: {"value": v.value, "interval": [v.ci_low, v.ci_high]}
+                          for name, v in values.items()}}
+
+
+def _candidate_probabilities(config: PolicyConfig, ready: list[CreativeRow], ids: list[str],
+                             found: list[tuple], rewards: np.ndarray,
+                             contexts: tuple | None, reward: str) -> np.ndarray:
+    """The candidate's chance of each creative (one row per logged answer if contextual),
+    having learned from the logged answers of ready creatives."""
+    arms = tuple(Arm(r.creative_id, r.asset_id, _factors(r), None) for r in ready)
+    if config.policy == "mvt":
+        grid, combos = mvt_grid(arms)
+        names = {a.creative_id: grid.ids[c] for a, c in zip(arms, combos, strict=True)}
+    else:
+        grid = Grid.of({"creative": [a.creative_id for a in arms]})
+        names = {a.creative_id: a.creative_id for a in arms}
+    selector = Selector(grid, config.policy, context=config.space, reward=reward, seed=0,
+                        **config.options)
+    keep = [i for i, r in enumerate(found) if r[0] in names]
+    if keep:
+        selector.learn(Outcomes(tuple(names[found[i][0]] for i in keep),
+                                np.ones(len(keep), np.int64),
+                                rewards[keep].astype(np.int64), rewards[keep].astype(np.int64),
+                                tuple(contexts[i] for i in keep) if contexts else None))
+    column = [ids.index(a.creative_id) for a in arms]
+    if config.policy == "mvt":
+        own = _mvt_probabilities(selector, combos)
+    elif contexts is not None:
+        out = np.zeros((len(found), len(ids)))
+        out[:, column] = [selector.probabilities(c) for c in contexts]
+        return out
+    else:
+        own = selector.probabilities()
+    out = np.zeros(len(ids))
+    out[column] = own
+    return out
