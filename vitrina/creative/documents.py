@@ -1,4 +1,4 @@
-"""Brand kits and templates as versioned documents in the catalog (decision 034).
+"""Brand kits, templates and campaigns as versioned documents in the catalog (decision 034).
 
 A document is validated by its kind's parser before anything is written. Sent again
 unchanged, it keeps its version; changed, it becomes the next version, and earlier
@@ -52,9 +52,10 @@ def parser_for(kind: str, document_id: str) -> Callable[[dict[str, Any]], Any]:
     """The kind's own validation of a document stored as ``document_id``: the id and
     version are the store's, never the body's."""
     from vitrina.creative.brand import BrandKit
+    from vitrina.creative.campaigns import parse as campaign
     from vitrina.creative.template import Template
 
-    parse = BrandKit.from_dict if kind == "brand_kit" else Template.from_dict
+    parse = {"brand_kit": BrandKit.from_dict, "template": Template.from_dict, "campaign": campaign}[kind]
     return lambda document: parse({**document, "id": document_id, "version": 1})
 
 

@@ -1,6 +1,6 @@
 """Catalog tables of creative automation (decision 034).
 
-- ``creative_documents``: brand kits and templates, as validated JSON documents, one
+- ``creative_documents``: brand kits, templates and campaigns, as validated JSON documents, one
   row per (project, kind, id, version). A document sent again unchanged keeps its
   version; a change adds the next one, so a creative can always name exactly what made
   it (``sha256`` is the canonical JSON's).
@@ -20,14 +20,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vitrina.storage.catalog.models import Base, utcnow
 
 DOCUMENT_ID_LENGTH = 128
-DOCUMENT_KINDS = ("brand_kit", "template")
+DOCUMENT_KINDS = ("brand_kit", "template", "campaign")
 
 
 class CreativeDocumentRow(Base):
     __tablename__ = "creative_documents"
     project_id: Mapped[str] = mapped_column(
         ForeignKey("projects.id", name="fk_creative_documents_project"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # brand_kit | template
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # brand_kit | template | campaign
     document_id: Mapped[str] = mapped_column(String(DOCUMENT_ID_LENGTH), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
