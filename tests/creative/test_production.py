@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import delete, func, select
 
-from tests.creative.campaign_world import build, campaign, kit
+from tests.creative.test_campaigns import build, campaign, kit
 from vitrina.creative.campaigns import image_url
 from vitrina.creative.documents import DocumentService, parser_for
 from vitrina.creative.production import render_campaign

@@ -23,6 +23,7 @@ from tests.creative.test_documents_api import kit as brand_kit
 from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
 from vitrina.batch.jobs import BackfillJobs
+from vitrina.creative.documents import DocumentService, parser_for
 from vitrina.delivery.playback import playback_token
 from vitrina.delivery.signing import Signer
 from vitrina.ids import new_id
@@ -42,11 +43,19 @@ BODIES = {
     ("put", "/v1/items/{item_id}"): lambda values: {"type": "article", "title": "A's"},
     ("put", "/v1/brand-kits/{document_id}"): lambda values: brand_kit(),
     ("put", "/v1/templates/{document_id}"): lambda values: hero_template(),
+    ("put", "/v1/campaigns/{campaign_id}"): lambda values: campaign_body("a-kit"),
 }
 #: upserts under the caller's own ids: A's PUT over B's item id makes A's own item, as
 #: over an id nobody used (the same answer both times), and B's item stays as it was
 UPSERTS = {("put", "/v1/items/{item_id}"), ("put", "/v1/brand-kits/{document_id}"),
-           ("put", "/v1/templates/{document_id}")}
+           ("put", "/v1/templates/{document_id}"), ("put", "/v1/campaigns/{campaign_id}")}
+
+
+def campaign_body(brand_kit: str) -> dict:
+    """A campaign over the project's own brand kit and its articles (none need exist yet)."""
+    return {"brand_kit": brand_kit, "templates": ["hero"], "items": {"type": "article"}}
+
+
 #: answers that prove nothing exists, by route: with a valid body every one is a 404
 EXPECTED = {404}
 
@@ -65,6 +74,8 @@ def world(tmp_path, database_url):
     job_b = BackfillJobs(rt.sessions).create(project=B, analysers=["phash"], force=True, engine="local",
                                              options={}, total=1)  # a backfill of B's
     process_all(rt)
+    DocumentService(rt.sessions).put(DEFAULT_PROJECT, "brand_kit", "a-kit", brand_kit(),
+                                     parser_for("brand_kit", "a-kit"))  # A's campaigns use it
     # a promoted recommender in A, so /v1/items/{item_id}/similar answers about the item
     store = ModelStore(rt.store)
     a_events = Interactions.from_table({"user_id": ["u1", "u2"], "item_id": ["a-item", "a-item-2"],
@@ -87,6 +98,7 @@ def world(tmp_path, database_url):
                           headers=as_b).status_code == 201
         assert client.put("/v1/brand-kits/b-doc", json=brand_kit(), headers=as_b).status_code == 201
         assert client.put("/v1/templates/b-doc", json=hero_template(), headers=as_b).status_code == 201
+        assert client.put("/v1/campaigns/b-doc", json=campaign_body("b-doc"), headers=as_b).status_code == 201
         own = {
             "asset_id": asset_b,
             "name": b_asset["derivatives"][0]["url"].rsplit("/", 1)[1],
@@ -99,11 +111,13 @@ def world(tmp_path, database_url):
             "job_id": job_b,
             "item_id": "b-item",
             "document_id": "b-doc",
+            "campaign_id": "b-doc",
         }
         missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
                          "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id(),
                          "collection_id": new_id(), "job_id": new_id(),
-                         "item_id": "no-such-item", "document_id": "no-such-document"}
+                         "item_id": "no-such-item", "document_id": "no-such-document",
+                         "campaign_id": "no-such-campaign"}
         yield (client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing,
                (b_asset, b_experiment, b_collection))
     rt.close()
@@ -158,7 +172,7 @@ def test_another_projects_resources_answer_as_missing_ones_on_every_route(world)
     assert (after, experiment, collection) == before
     item = client.get("/v1/items/b-item", headers=as_b).json()
     assert (item["title"], item["updated_at"]) == ("B's", item["created_at"])
-    for kind in ("brand-kits", "templates"):  # A's PUTs made A's own documents
+    for kind in ("brand-kits", "templates", "campaigns"):  # A's PUTs made A's own documents
         assert client.get(f"/v1/{kind}/b-doc", headers=as_b).json()["version"] == 1
     assert client.head(f"/v1/uploads/{own['upload_id']}", headers={**as_b, "Tus-Resumable": "1.0.0"}
                        ).headers["Upload-Offset"] == "0"
