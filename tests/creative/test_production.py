@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import time
 
 import numpy as np
@@ -194,3 +196,42 @@ def test_ray_and_the_local_pool_make_the_same_creatives(world) -> None:
             "audit": {k: v for k, v in r["audit"].items() if k != "rendered_at"}}
 
     assert {k: same(v) for k, v in on_ray.items()} == {k: same(v) for k, v in local.items()}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_commands_store_render_and_list_a_campaign(world, tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from tests.creative.test_campaigns import SIGNING
+    from vitrina.cli import main
+
+    w = world
+    for name in [n for n in os.environ if n.startswith("VITRINA_")]:
+        monkeypatch.delenv(name)
+    env = {"VITRINA_DATA_DIR": str(w.rt.settings.data_dir),
+           "VITRINA_DATABASE_URL": w.rt.settings.database_url,
+           "VITRINA_SIGNING__KEYS": json.dumps(SIGNING), "VITRINA_ANALYSIS__MODELS": "[]"}
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["creative", *args], env=env, catch_exceptions=False)
+
+    DocumentService(w.rt.sessions).put(A, "brand_kit", "grey", kit(palette=GREY, min_contrast=7),
+                                       parser_for("brand_kit", "grey"))
+    path = tmp_path / "grey.json"
+    path.write_text(json.dumps(campaign(brand_kit="grey", templates=["hero"], placements=["square"],
+                                        items=["coffee"], copy={"variants": 3})))
+    result = run("put", "campaign", "grey", str(path))
+    assert result.exit_code == 0 and "campaign grey v1 (new version" in result.output, result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(campaign(templates=["nope"])))
+    result = run("put", "campaign", "bad", str(bad))
+    assert result.exit_code == 1 and "(400 unknown_template)" in result.output
+    result = run("render", "grey", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "3 creatives, 0 already stored, 0 ready, 3 rejected" in result.output
+    assert "3 creatives, 3 already stored, 0 ready, 0 rejected" in run("render", "grey").output
+    table = run("creatives", "grey", "--status", "rejected").output.splitlines()
+    assert len(table) == 4 and "h1|i1|hero" in table[1] + table[2] + table[3]
+    assert sum("contrast_low" in line for line in table) == 2
+    assert sum("too_long" in line for line in table) == 1
+    assert run("creatives", "nope").exit_code == 1

@@ -348,10 +348,13 @@ def start_job(rt: Any, project: str, campaign_id: str, *, version: int | None = 
                            code="unknown_engine", details={"engine": engine[:64]})
     prepared = prepare(rt, project, campaign_id, version)
     jobs = BackfillJobs(rt.sessions)
-    jobs.interrupted(project=project, analysers=job_name(campaign_id), force=False)  # 409 if one runs
+    # 409 while one runs; one whose process died is closed, and this job redoes its part
+    stalled = jobs.interrupted(project=project, analysers=job_name(campaign_id), force=False)
     job_id = jobs.create(project=project, analysers=job_name(campaign_id), force=False, engine=engine,
                          options={"campaign": campaign_id, "version": prepared[0].campaign_version,
                                   "processes": workers}, total=len(prepared[2]))
+    if stalled is not None:
+        jobs.finish(stalled, "failed", f"interrupted; job {job_id} took over")
 
     def work() -> None:
         try:
