@@ -20,6 +20,7 @@ from tests.api.test_experiments import body as experiment_body
 from tests.conftest import PHOTOS, make_settings
 from tests.creative.test_documents_api import hero as hero_template
 from tests.creative.test_documents_api import kit as brand_kit
+from tests.creative.test_serving import add_creatives
 from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
 from vitrina.batch.jobs import BackfillJobs
@@ -44,6 +45,8 @@ BODIES = {
     ("put", "/v1/brand-kits/{document_id}"): lambda values: brand_kit(),
     ("put", "/v1/templates/{document_id}"): lambda values: hero_template(),
     ("put", "/v1/campaigns/{campaign_id}"): lambda values: campaign_body("a-kit"),
+    ("post", "/v1/creatives/{campaign}/{placement}/estimate"): lambda values: {"policy": "uniform"},
+    ("put", "/v1/creatives/{campaign}/{placement}/policy"): lambda values: {"policy": "uniform"},
 }
 #: upserts under the caller's own ids: A's PUT over B's item id makes A's own item, as
 #: over an id nobody used (the same answer both times), and B's item stays as it was
@@ -73,6 +76,7 @@ def world(tmp_path, database_url):
     upload_b = rt.uploads.create(B, 1000, {"filename": "half.jpg"}).id  # a resumable upload under way
     job_b = BackfillJobs(rt.sessions).create(project=B, analysers=["phash"], force=True, engine="local",
                                              options={}, total=1)  # a backfill of B's
+    add_creatives(rt, "b-campaign", "square", project=B, photo="coffee.png")  # on B's asset
     process_all(rt)
     DocumentService(rt.sessions).put(DEFAULT_PROJECT, "brand_kit", "a-kit", brand_kit(),
                                      parser_for("brand_kit", "a-kit"))  # A's campaigns use it
@@ -112,12 +116,14 @@ def world(tmp_path, database_url):
             "item_id": "b-item",
             "document_id": "b-doc",
             "campaign_id": "b-doc",
+            "campaign": "b-campaign",
+            "placement": "square",
         }
         missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
                          "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id(),
                          "collection_id": new_id(), "job_id": new_id(),
                          "item_id": "no-such-item", "document_id": "no-such-document",
-                         "campaign_id": "no-such-campaign"}
+                         "campaign": "no-such-campaign", "campaign_id": "no-such-campaign"}
         yield (client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing,
                (b_asset, b_experiment, b_collection))
     rt.close()

@@ -50,7 +50,9 @@ log = logging.getLogger(__name__)
 #: the ``model`` field of every event of a served creative
 MODEL = "creative"
 OUTCOMES = {"click": 1, "purchase": 2}  # index into the [impressions, clicks, conversions] counts
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: a campaign id is a document id (128); a placement fits the creatives table's 64
+CAMPAIGN, PLACEMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"), \
+    re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: a request's context: at most this many features, names and values this long
 MAX_CONTEXT, CONTEXT_KEY, CONTEXT_VALUE = 8, re.compile(r"[A-Za-z0-9_-]{1,32}"), 64
 #: a contextual policy's space: request ids hold two base-36 characters per feature
@@ -67,7 +69,7 @@ class NoCreatives(NotFound):
 
 
 class InvalidContext(VitrinaError):
-    status, code = 422, "invalid_context"
+    status, code = 400, "invalid_context"
 
 
 class InvalidPolicy(VitrinaError):
@@ -75,8 +77,10 @@ class InvalidPolicy(VitrinaError):
 
 
 def check_name(label: str, value: str) -> str:
-    if not isinstance(value, str) or NAME.fullmatch(value) is None:
-        raise InvalidInput(f"A {label} here is 1-64 letters, digits, '.', '_' or '-'.",
+    pattern = CAMPAIGN if label == "campaign" else PLACEMENT
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        raise InvalidInput(f"A {label} here is letters, digits, '.', '_' or '-' "
+                           f"({'128' if label == 'campaign' else '64'} at most).",
                            details={label: repr(value)[:100]})
     return value
 
@@ -501,7 +505,13 @@ class SelectionService:
         return Selected(arm.creative_id, arm.asset_id, arm.url, dict(arm.factors), policy,
                         float(probs[i]), request_id, fallback)
 
+    def policy(self, project: str, campaign: str, placement: str) -> PolicyConfig:
+        placement_creatives(self.sessions, project, campaign, placement)
+        return self.policies.get(project, campaign, placement)
+
     def set_policy(self, project: str, campaign: str, placement: str, data: Any) -> PolicyConfig:
+        """Set the policy of a placement that has creatives (ready or not)."""
+        placement_creatives(self.sessions, project, campaign, placement)
         config = self.policies.put(project, campaign, placement, data)
         self._snapshots.pop((project, campaign, placement), None)
         return config

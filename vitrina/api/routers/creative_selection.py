@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from vitrina.api.deps import get_runtime, project_of, require
 from vitrina.creative.serving import (
-    NAME,
+    CAMPAIGN,
+    PLACEMENT,
     InvalidContext,
     SelectionService,
     estimate,
@@ -24,8 +25,8 @@ from vitrina.storage.catalog.experiments import UNIT_LENGTH
 
 router = APIRouter(tags=["creative"])
 
-Campaign = Annotated[str, Path(pattern=f"^{NAME.pattern}$", description="The campaign's id.")]
-Placement = Annotated[str, Path(pattern=f"^{NAME.pattern}$", description="The placement, e.g. square.")]
+Campaign = Annotated[str, Path(pattern=f"^{CAMPAIGN.pattern}$", description="The campaign's id.")]
+Placement = Annotated[str, Path(pattern=f"^{PLACEMENT.pattern}$", description="The placement, e.g. square.")]
 _lock = threading.Lock()
 
 
@@ -77,7 +78,7 @@ class Creative(BaseModel):
     #: send it back with the impression, click and purchase events (model "creative",
     #: variant = creative_id)
     request_id: str
-    user: str
+    user: str | None
     #: why the policy did not choose: uniform (the policy failed or was over its budget)
     fallback: str | None
 
@@ -85,9 +86,10 @@ class Creative(BaseModel):
 @router.get("/v1/creatives/{campaign}/{placement}", response_model=Creative,
             dependencies=[Depends(require("read"))],
             responses={404: {"description": "no_creatives: no ready creative here"},
-                       422: {"description": "invalid_context or invalid_input"}})
+                       400: {"description": "invalid_context or invalid_input"}})
 async def select_creative(request: Request, campaign: Campaign, placement: Placement,
-                          user: str = Query(..., min_length=1, max_length=UNIT_LENGTH),
+                          user: str | None = Query(None, min_length=1, max_length=UNIT_LENGTH,
+                                                   description="Echoed for the events' unit_id."),
                           ) -> Creative:
     """One ready creative of the campaign at the placement, chosen by the placement's
     policy (`vitrina creative policy`; thompson by default) for this request's context,
@@ -138,7 +140,7 @@ def creative_report(request: Request, campaign: Campaign, placement: Placement) 
     creative under the same request id."""
     svc, project = service(request), project_of(request)
     rows = report(svc.sessions, project, campaign, placement)
-    config = svc.policies.get(project, campaign, placement)
+    config = svc.policies.get(project, campaign, placement)  # report() found its creatives
     return Report(campaign=campaign, placement=placement, policy=config.to_dict(),
                   variants=[VariantResult(**r) for r in rows])
 
@@ -177,3 +179,28 @@ def creative_estimate(request: Request, campaign: Campaign, placement: Placement
     body = candidate.model_dump(exclude_none=True)
     return Estimates(**estimate(service(request), project_of(request), campaign, placement,
                                 body, reward))
+
+
+class Policy(BaseModel):
+    policy: str = "thompson"
+    options: dict[str, Any] | None = None
+    context: dict[str, list[str]] | None = None
+
+
+@router.put("/v1/creatives/{campaign}/{placement}/policy", response_model=Policy,
+            dependencies=[Depends(require("write"))],
+            responses={422: {"description": "invalid_policy"}})
+def put_policy(request: Request, campaign: Campaign, placement: Placement, body: Policy) -> Policy:
+    """The placement's selection policy from now on (this process at once, others within
+    their refresh): thompson (the default), mvt, contextual (with its context space,
+    e.g. ``{"device": ["mobile", "desktop"]}``) or uniform, with the policy's options."""
+    config = service(request).set_policy(project_of(request), campaign, placement,
+                                         body.model_dump(exclude_none=True))
+    return Policy(**config.to_dict())
+
+
+@router.get("/v1/creatives/{campaign}/{placement}/policy", response_model=Policy,
+            dependencies=[Depends(require("read"))])
+def get_policy(request: Request, campaign: Campaign, placement: Placement) -> Policy:
+    """The placement's selection policy (thompson when none was set)."""
+    return Policy(**service(request).policy(project_of(request), campaign, placement).to_dict())
