@@ -261,21 +261,25 @@ class CreativePage:
     next_cursor: str | None
 
 
-def image_url(rt: Any, project: str, asset_id: str, ops: str = "") -> str | None:
-    """A signed /img URL of the asset, as `vitrina url` makes it: the settings' key for
-    the default project, else the project's newest signing key (None when it has none)."""
+def _signer(rt: Any, project: str):
+    """The signer `vitrina url` uses: the settings' key for the default project, else the
+    project's newest signing key (None when it has none)."""
     from vitrina.delivery.configured import project_signer, signer_from
     from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
     if project == DEFAULT_PROJECT:
-        signer = signer_from(rt.settings)
-    else:
-        try:
-            key = rt.projects.current_signing_key(project)
-        except NotFound:
-            return None
-        signer = project_signer(rt.settings, key.id, key.secret)
-    return rt.settings.public_base_url.rstrip("/") + signer.url(asset_id, ops)
+        return signer_from(rt.settings)
+    try:
+        key = rt.projects.current_signing_key(project)
+    except NotFound:
+        return None
+    return project_signer(rt.settings, key.id, key.secret)
+
+
+def image_url(rt: Any, project: str, asset_id: str, ops: str = "", signer: Any = False) -> str | None:
+    """A signed /img URL of the asset (``ops`` empty: as negotiated with the client)."""
+    signer = _signer(rt, project) if signer is False else signer
+    return None if signer is None else rt.settings.public_base_url.rstrip("/") + signer.url(asset_id, ops)
 
 
 def list_creatives(rt: Any, project: str, campaign_id: str, *, placement: str | None = None,
@@ -307,12 +311,13 @@ def list_creatives(rt: Any, project: str, campaign_id: str, *, placement: str | 
         query = query.where(CreativeRow.creative_id > cursor)
     with rt.sessions() as s:
         rows = s.scalars(query.order_by(CreativeRow.creative_id).limit(limit + 1)).all()
+    signer = _signer(rt, project) if any(r.asset_id for r in rows) else None
     items = [{"id": r.creative_id, "item_id": r.item_id, "placement": r.placement,
               "status": r.status, "variant": r.variant["id"], "factors": r.variant["factors"],
               "text": r.variant["text"], "image_asset": r.variant["image_asset"],
               "reasons": list(r.gates.get("failures", [])), "gates": r.gates,
               "asset_id": r.asset_id,
-              "image_url": image_url(rt, project, r.asset_id) if r.asset_id else None,
+              "image_url": image_url(rt, project, r.asset_id, signer=signer) if r.asset_id else None,
               "brand_kit": {"id": r.brand_kit, "version": r.brand_kit_version},
               "template": {"id": r.template, "version": r.template_version}, "audit": r.audit}
              for r in rows[:limit]]
