@@ -5,6 +5,7 @@ read the same log; bad input is a 4xx with its code; another project sees nothin
 
 from __future__ import annotations
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -51,6 +52,7 @@ def test_answers_a_ready_creative_whose_url_serves_its_picture(api):
         assert body["factors"]["headline"] in GRID["headline"] and body["user"] == "u1"
         served.add(body["creative_id"])
     assert len(served) > 3  # Thompson with no evidence spreads its answers
+    assert body["url"].startswith("http://testserver/img/k1.")
     picture = client.get(body["url"])
     assert picture.status_code == 200 and picture.headers["content-type"].startswith("image/")
     metrics = client.get("/metrics").text
@@ -147,3 +149,29 @@ def test_another_project_sees_nothing(api):
     r = client.put(f"{PATH}/policy", json={"policy": "uniform"}, headers=as_b)
     assert r.status_code == 404
     assert client.get(f"{PATH}/policy", headers=as_a).json()["policy"] == "thompson"
+
+
+def test_the_sdk_chooses_and_logs_events_that_count_once(tmp_path):
+    from vitrina.client import Client
+    from vitrina.testing import running_server
+
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'catalog.db'}", dev=False,
+                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
+    rt = make_runtime(settings)
+    ready = add_creatives(rt, "spring", "square")
+    key = create_key(rt.sessions, "a", ["write"], DEFAULT_PROJECT)
+    with running_server(create_app(settings, start_workers=False, runtime=rt)) as url, \
+            Client(url, key, timeout=10.0) as client:
+        choice = client.creative("spring", "square", user="u7", context={"device": "mobile"})
+        assert choice.creative_id in ready and choice.user == "u7"
+        assert choice.url.startswith(f"{url}/img/k1.")
+        assert httpx.get(choice.url).headers["content-type"].startswith("image/")
+        events = [choice.impression(), choice.click()]
+        assert events[1] | {"id": None, "event": None} == events[0] | {"id": None, "event": None}
+        assert client.log_events(events).accepted == 2
+        assert client.log_events(events).accepted == 0  # a retry is stored once
+        rows = client._request("GET", "/v1/creatives/spring/square/report").json()["variants"]
+        counted = next(r for r in rows if r["creative_id"] == choice.creative_id)
+        assert (counted["impressions"], counted["clicks"]) == (1, 1)
+    SelectionService.of(rt).close()
+    rt.close()

@@ -207,3 +207,38 @@ def test_estimate_of_a_fixed_candidate_on_uniform_logs_holds_its_true_value(rt, 
     # a learned thompson candidate leans on the best creative and is worth more than the log
     learned = estimate(svc, DEFAULT_PROJECT, "spring", "square", {"policy": "thompson"})
     assert learned["estimates"]["snips"]["value"] > learned["logged"] + 0.05
+
+
+def test_cli_sets_the_policy_reports_and_estimates(rt, svc, monkeypatch):
+    import os
+
+    from click.testing import CliRunner
+
+    from vitrina.cli import main
+
+    ready = add_creatives(rt, "spring", "square", rejected=0)
+    log(rt, [("impression", ready[0], f"c{i}", 1 / len(ready)) for i in range(8)]
+        + [("impression", ready[1], f"d{i}", 1 / len(ready)) for i in range(8)]
+        + [("click", ready[0], "c1", None), ("click", ready[0], "c2", None)])
+    for name in [n for n in os.environ if n.startswith("VITRINA_")]:
+        monkeypatch.delenv(name)
+    env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(rt.settings.data_dir),
+           "VITRINA_DATABASE_URL": rt.settings.database_url}
+
+    def run(*args):
+        return CliRunner().invoke(main, ["creative", *args], env=env, catch_exceptions=False)
+
+    r = run("policy", "spring", "square", "--policy", "mvt", "--options", '{"draws": 500}')
+    assert r.exit_code == 0, r.output
+    assert svc.policies.get(DEFAULT_PROJECT, "spring", "square").to_dict() == \
+        {"policy": "mvt", "options": {"draws": 500}}
+    assert run("policy", "spring", "square", "--policy", "mvt", "--options", '{"bad": 1}').exit_code == 1
+    assert run("policy", "autumn", "square", "--policy", "uniform").exit_code == 1
+    r = run("report", "spring", "square")
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if x.startswith(ready[0][:12]))
+    assert line.split()[2:5] == ["8", "2", "0.2500"]
+    r = run("estimate", "spring", "square", "--policy", "fixed", "--creative", ready[0])
+    assert r.exit_code == 0, r.output
+    assert "16 logged impressions" in r.output and r.output.count("95%") == 3
+    assert run("estimate", "spring", "square", "--policy", "fixed", "--creative", "x").exit_code == 1

@@ -25,6 +25,7 @@ from vitrina.client.models import (
     AssetPage,
     Collection,
     CollectionPage,
+    CreativeChoice,
     Derivative,
     Health,
     Logged,
@@ -314,6 +315,17 @@ class Client:
         """The ``k`` items nearest ``item_id`` by the promoted model."""
         return self._parse(Recommendations.from_json, self._request(
             "GET", f"/v1/items/{quote(item_id, safe='')}/similar", params={"k": k}))
+
+    def creative(self, campaign: str, placement: str, *, user: str | None = None,
+                 context: Mapping[str, str] | None = None) -> CreativeChoice:
+        """The creative to show at ``placement`` of ``campaign``, chosen by the
+        placement's policy for this ``context`` (e.g. ``{"device": "mobile"}``); log its
+        :meth:`CreativeChoice.impression` and :meth:`CreativeChoice.click` with
+        :meth:`log_events`."""
+        params = {"user": user} if user is not None else {}
+        params |= {f"context.{k}": v for k, v in (context or {}).items()}
+        path = f"/v1/creatives/{quote(campaign, safe='')}/{quote(placement, safe='')}"
+        return self._parse(CreativeChoice.from_json, self._request("GET", path, params=params))
 
     # --- operations -----------------------------------------------------------------------
     def health(self) -> Health:

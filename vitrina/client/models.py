@@ -346,3 +346,45 @@ class Recommendations:
         if timestamp is not None:
             out["timestamp"] = timestamp
         return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class CreativeChoice:
+    """The creative to show at a campaign's placement, with what its events need. Send
+    :meth:`impression` when it is shown, :meth:`click` (or :meth:`event` with
+    ``"purchase"``) when it works: each carries an ``id`` made from the request id, so
+    a retried event is stored once."""
+
+    creative_id: str
+    asset_id: str | None
+    url: str | None
+    factors: dict[str, str]
+    policy: str
+    propensity: float
+    request_id: str
+    user: str | None = None
+    fallback: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CreativeChoice:
+        return cls(creative_id=str(data["creative_id"]), asset_id=data.get("asset_id"),
+                   url=data.get("url"), factors=dict(data.get("factors") or {}),
+                   policy=str(data["policy"]), propensity=float(data["propensity"]),
+                   request_id=str(data["request_id"]), user=data.get("user"),
+                   fallback=data.get("fallback"))
+
+    def event(self, event: str, timestamp: float | None = None) -> dict[str, Any]:
+        """An event of this answer: model ``creative``, the creative as the variant."""
+        out: dict[str, Any] = {"id": f"{self.request_id}:{event}"[:64],
+                               "unit_id": self.user or self.request_id, "event": event,
+                               "request_id": self.request_id, "model": "creative",
+                               "variant": self.creative_id, "propensity": self.propensity}
+        if timestamp is not None:
+            out["timestamp"] = timestamp
+        return out
+
+    def impression(self, timestamp: float | None = None) -> dict[str, Any]:
+        return self.event("impression", timestamp)
+
+    def click(self, timestamp: float | None = None) -> dict[str, Any]:
+        return self.event("click", timestamp)

@@ -106,7 +106,10 @@ async def select_creative(request: Request, campaign: Campaign, placement: Place
     latency, served = _metrics(request)
     latency.labels(s.policy).observe(time.perf_counter() - started)
     served.labels(s.policy, s.fallback or "").inc()
-    return Creative(creative_id=s.creative_id, asset_id=s.asset_id, url=s.url, factors=s.factors,
+    base = get_runtime(request).settings.public_base_url.rstrip("/") or \
+        str(request.base_url).rstrip("/")
+    return Creative(creative_id=s.creative_id, asset_id=s.asset_id,
+                    url=base + s.url if s.url else None, factors=s.factors,
                     policy=s.policy, propensity=s.propensity, request_id=s.request_id,
                     user=user, fallback=s.fallback)
 
