@@ -235,3 +235,30 @@ def test_the_commands_store_render_and_list_a_campaign(world, tmp_path, monkeypa
     assert sum("contrast_low" in line for line in table) == 2
     assert sum("too_long" in line for line in table) == 1
     assert run("creatives", "nope").exit_code == 1
+
+
+def test_another_projects_creatives_are_its_own_signed_with_its_own_key(world) -> None:
+    from tests.conftest import PHOTOS
+    from tests.creative.test_campaigns import B
+    from vitrina.recs.items import ItemService
+    from vitrina.testing import process_all
+
+    w = world
+    photo = w.rt.ingestor.ingest_file(PHOTOS / "coffee.png", project=B).asset_id
+    process_all(w.rt)
+    ItemService.of(w.rt).upsert(B, "coffee", {"type": "product", "title": "Espresso beans",
+                                              "asset_ids": [photo]})
+    assert w.client.put("/v1/brand-kits/demo", json=kit(), headers=w.as_b).status_code == 201
+    doc = campaign(items=["coffee"], placements=["leaderboard"], templates=["hero"])
+    assert w.client.put("/v1/campaigns/spring", json=doc, headers=w.as_b).status_code == 201
+    render_campaign(w.rt, B, "spring", engine="local", workers=1)
+    listed = w.client.get("/v1/campaigns/spring/creatives", headers=w.as_b).json()["items"]
+    assert listed and all(c["image_url"] is None for c in listed)  # B has no signing key yet
+    key = w.rt.projects.create_signing_key(B)
+    listed = w.client.get("/v1/campaigns/spring/creatives", headers=w.as_b).json()["items"]
+    ready = [c for c in listed if c["status"] == "ready"]
+    assert ready and all(c["image_url"].split("/")[2].startswith(key.id + ".") for c in ready)
+    assert w.client.get(ready[0]["image_url"]).status_code == 200
+    # A has no campaign of that name: B's creatives are not A's
+    assert w.client.get("/v1/campaigns/spring/creatives", headers=w.as_a).status_code == 404
+    assert rows(w.rt, "spring") and {r["project_id"] for r in rows(w.rt, "spring").values()} == {B}
