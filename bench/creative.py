@@ -1,7 +1,17 @@
-"""Creative benchmark: cumulative regret of the selection policies against a uniform
-A/B split on the same simulated campaigns (decision 036).
+"""Creative benchmark: the selection endpoint's latency under concurrent load, then the
+cumulative regret of the selection policies against a uniform A/B split on the same
+simulated campaigns (decision 036).
 
     .venv/bin/python bench/creative.py [--rounds 20000] [--seeds 3]   # ~40 s of CPU
+        [--clients 2] [--seconds 6] [--no-serving]
+
+Serving: a real `vitrina serve` (one process, loopback, SQLite catalog, development
+mode) with a campaign of 20 ready creatives (5 headlines x 2 images x 2 layouts) on
+one placement and 20,000 logged impressions with their clicks; ``--clients`` threads,
+each with its own keep-alive connection, send GET /v1/creatives/{campaign}/{placement}
+for ``--seconds`` (the state's background refresh, every 5 s, falls inside), then the
+same with a context (the contextual policy). Prints p50/p90/p99 per run and, just
+before the last line, ``creative select p99 ms: N.N`` (Thompson, the default).
 
 Three campaigns with known click rates: the tests' 3 headlines x 3 images x 2
 layouts (18 variants, main effects and one headline-image bonus); the same grid with
@@ -84,11 +94,141 @@ def costs(grid: Grid, rates: np.ndarray) -> dict[str, tuple[float, float]]:
     return out
 
 
+CAMPAIGN_ID, PLACEMENT = "spring", "square"
+
+
+def seed_project(workdir: Path):
+    """A catalog with 20 ready creatives on one placement, a real photo as their asset,
+    and 20,000 logged impressions (uniform propensities) with their clicks."""
+    import hashlib
+    import itertools
+
+    from vitrina.config import Settings
+    from vitrina.experiments_service.logs import Event, write_events
+    from vitrina.storage.catalog.creative import CreativeRow
+    from vitrina.storage.catalog.db import transaction
+    from vitrina.testing import make_runtime
+
+    settings = Settings(dev=True, data_dir=workdir / "data",
+                        database_url=f"sqlite:///{workdir / 'catalog.db'}",
+                        analysis={"models": []})
+    rt = make_runtime(settings)
+    photo = Path(__file__).resolve().parents[1] / "data" / "photos" / "astronaut.png"
+    asset = rt.ingestor.ingest_file(photo).asset_id
+    grid = {"headline": [f"h{i}" for i in range(5)], "image": ["i0", "i1"], "layout": ["l0", "l1"]}
+    ids = []
+    with transaction(rt.sessions) as s:
+        for combo in itertools.product(*grid.values()):
+            factors = dict(zip(grid, combo))
+            cid = hashlib.sha256(repr(factors).encode()).hexdigest()
+            ids.append(cid)
+            s.add(CreativeRow(project_id="default", creative_id=cid, campaign=CAMPAIGN_ID,
+                              item_id="astronaut", placement=PLACEMENT, brand_kit="demo",
+                              brand_kit_version=1, template="hero", template_version=1,
+                              variant={"factors": factors}, status="ready", gates={},
+                              asset_id=asset, audit={}))
+    rng = np.random.default_rng(0)
+    rates = np.linspace(0.02, 0.08, len(ids))
+    events, now = [], time.time()
+    for n in range(20_000):
+        k = int(rng.integers(len(ids)))
+        common = {"request_id": f"bench{n}", "model": "creative", "variant": ids[k],
+                  "propensity": 1 / len(ids)}
+        events.append(Event(f"u{n % 500}", "impression", now, **common))
+        if rng.random() < rates[k]:
+            events.append(Event(f"u{n % 500}", "click", now, **common))
+    with transaction(rt.sessions) as s:
+        write_events(s, "default", events)
+    rt.close()
+    return settings
+
+
+def percentiles(ms: list[float]) -> str:
+    a = np.asarray(ms)
+    return (f"p50 {np.percentile(a, 50):5.2f}  p90 {np.percentile(a, 90):5.2f}  "
+            f"p99 {np.percentile(a, 99):5.2f}  max {a.max():6.2f}  n={len(a)}")
+
+
+def hammer(url: str, params: dict, clients: int, seconds: float) -> list[float]:
+    """``clients`` threads, each on its own connection, for ``seconds``: latencies in ms."""
+    import threading
+
+    from delivery_servers import client
+
+    out: list[list[float]] = [[] for _ in range(clients)]
+    stop = time.perf_counter() + seconds
+    failures = []
+
+    def run(mine: list[float]) -> None:
+        with client(timeout=10.0) as http:
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                r = http.get(url, params=params)
+                mine.append(1000 * (time.perf_counter() - t))
+                if r.status_code != 200:
+                    failures.append(r.status_code)
+
+    threads = [threading.Thread(target=run, args=(m,)) for m in out]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise SystemExit(f"{len(failures)} answers were not 200: {sorted(set(failures))}")
+    return [x for m in out for x in m]
+
+
+def serving_latency(clients: int, seconds: float) -> float:
+    """p99 in ms of GET /v1/creatives/{campaign}/{placement} (Thompson) under load."""
+    import subprocess
+    import tempfile
+
+    from delivery_servers import HOST, Server, client, free_port
+
+    with tempfile.TemporaryDirectory(prefix="vitrina-creative-bench-") as tmp:
+        workdir = Path(tmp)
+        settings = seed_project(workdir)
+        port = free_port()
+        env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(settings.data_dir),
+               "VITRINA_DATABASE_URL": settings.database_url,
+               "VITRINA_SERVER__HTTP_WORKERS": "1", "VITRINA_SERVER__INPROCESS_WORKERS": "0"}
+        argv = [sys.executable, "-m", "vitrina.cli", "serve", "--host", HOST, "--port", str(port)]
+        path = f"/v1/creatives/{CAMPAIGN_ID}/{PLACEMENT}"
+        with Server("vitrina", argv, port, "/healthz", workdir / "server.log", env=env) as server:
+            url = server.base + path
+            with client() as http:
+                for _ in range(200):  # the first answer builds the state; then warm caches
+                    r = http.get(url, params={"user": "u1"})
+                    if r.status_code != 200:
+                        raise SystemExit(f"GET {path} answered {r.status_code}: {r.text[:300]}")
+                floor = hammer(server.base + "/healthz", {}, clients, 2.0)
+            thompson = hammer(url, {"user": "u1"}, clients, seconds)
+            cli = [sys.executable, "-m", "vitrina.cli", "creative", "policy", CAMPAIGN_ID,
+                   PLACEMENT, "--policy", "contextual", "--context",
+                   '{"device": ["mobile", "desktop"], "country": ["FR", "DE", "US"]}']
+            subprocess.run(cli, env=env, check=True, capture_output=True)
+            time.sleep(6)  # the server's refresh reads the new policy
+            contextual = hammer(url, {"user": "u1", "context.device": "mobile",
+                                      "context.country": "FR"}, clients, seconds)
+    print(f"GET {path}, 20 ready creatives, {clients} client threads, loopback, one process:")
+    print(f"  {'GET /healthz (floor)':22} {percentiles(floor)}")
+    print(f"  {'thompson':22} {percentiles(thompson)}   {len(thompson) / seconds:.0f}/s")
+    print(f"  {'contextual':22} {percentiles(contextual)}   {len(contextual) / seconds:.0f}/s")
+    return float(np.percentile(thompson, 99))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--no-serving", action="store_true")
     args = parser.parse_args()
+    select_p99 = None
+    if not args.no_serving:
+        select_p99 = serving_latency(args.clients, args.seconds)
+        print()
     threadpool_limits(limits=1, user_api="blas")  # as the API runs: small matrices, no threads
     started = time.perf_counter()
     print(f"{'campaign':<10}{'policy':<10}{'choose us':>10}{'learn 200 ms':>14}")
@@ -114,6 +254,8 @@ def main() -> None:
                   f"{max(regrets):>8.1f}{np.mean(shares):>18.3f}{ratio:>10.2f}")
     print(f"{args.seeds} seeds x {args.rounds} impressions per policy, "
           f"{time.perf_counter() - started:.0f} s")
+    if select_p99 is not None:
+        print(f"creative select p99 ms: {select_p99:.1f}")
     print(f"creative regret bandit/uniform: "
           f"{means['3x3x2', 'thompson'] / means['3x3x2', 'uniform']:.2f}")
 

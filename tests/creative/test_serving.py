@@ -242,3 +242,17 @@ def test_cli_sets_the_policy_reports_and_estimates(rt, svc, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "16 logged impressions" in r.output and r.output.count("95%") == 3
     assert run("estimate", "spring", "square", "--policy", "fixed", "--creative", "x").exit_code == 1
+
+
+def test_a_cold_placement_over_its_budget_answers_uniformly_then_by_its_policy(rt, svc):
+    ready = add_creatives(rt, "spring", "square")
+    svc.budget_seconds = 0.0
+    s = svc.select(DEFAULT_PROJECT, "spring", "square")
+    assert (s.fallback, s.propensity) == ("uniform", pytest.approx(1 / len(ready)))
+    assert s.creative_id in ready and s.url is not None
+    for _ in range(200):  # the build goes on in the background
+        if svc.is_warm(DEFAULT_PROJECT, "spring", "square"):
+            break
+        time.sleep(0.01)
+    s = svc.select(DEFAULT_PROJECT, "spring", "square")
+    assert (s.fallback, s.policy) == (None, "thompson")

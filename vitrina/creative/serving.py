@@ -29,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,10 +171,15 @@ class PolicyStore:
                             f"{check_name('placement', placement)}/policy.json")
 
     def get(self, project: str, campaign: str, placement: str) -> PolicyConfig:
+        """The stored policy; thompson when none is stored or it no longer reads."""
         key = self.key(project, campaign, placement)
         if not self.blobs.exists(key):
             return PolicyConfig()
-        return PolicyConfig.of(json.loads(self.blobs.read_bytes(key)))
+        try:
+            return PolicyConfig.of(json.loads(self.blobs.read_bytes(key)))
+        except (ValueError, InvalidPolicy) as exc:
+            log.error("%s unreadable (%s): thompson serves", key, exc)
+            return PolicyConfig()
 
     def put(self, project: str, campaign: str, placement: str, data: Any) -> PolicyConfig:
         config = PolicyConfig.of(data)
@@ -333,6 +338,7 @@ class SelectionService:
         self._logs: dict[str, _Log] = {}
         self._snapshots: dict[tuple[str, str, str], Snapshot] = {}
         self._refreshing: set[tuple[str, str, str]] = set()
+        self._cold: dict[tuple[str, str, str], Future] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(2, "creative-refresh")
 
@@ -394,11 +400,7 @@ class SelectionService:
         signer = self.signer_for(project)
         arms = tuple(Arm(r.creative_id, r.asset_id, _factors(r),
                          _url(signer, r.asset_id)) for r in rows)
-        try:
-            config = self.policies.get(project, campaign, placement)
-        except (VitrinaError, ValueError) as exc:
-            log.error("placement %s/%s: unreadable policy (%s); thompson", campaign, placement, exc)
-            config = PolicyConfig()
+        config = self.policies.get(project, campaign, placement)
         snapshot = Snapshot(arms, config, time.monotonic())
         try:
             state = self._catch_up(project)
@@ -458,7 +460,11 @@ class SelectionService:
                 if start:
                     self._pool.submit(self._background, key)
             return found
-        future = self._pool.submit(self.refresh, *key)
+        with self._lock:  # the requests of a cold placement wait on one build
+            future = self._cold.get(key)
+            if future is None or future.done():
+                future = self._cold[key] = self._pool.submit(self.refresh, *key)
+                future.add_done_callback(lambda f, key=key: self._cold.pop(key, None))
         try:
             return future.result(timeout=self.budget_seconds)
         except FutureTimeout:  # it goes on in the background; the uniform split answers now
