@@ -68,6 +68,9 @@ def build(tmp_path, database_url: str):
         "attributes": {"price": 39.99, "currency": "GBP", "brand": "Purr"},
         "asset_ids": [assets["chelsea.png"]]})
     items.upsert(DEFAULT_PROJECT, "no-photo", {"type": "product", "title": "Gift card"})
+    items.upsert(DEFAULT_PROJECT, "odd-price", {
+        "type": "voucher", "title": "Tasting voucher", "attributes": {"price": "a few euros"},
+        "asset_ids": [assets["coffee.png"]]})
     DocumentService(rt.sessions).put(DEFAULT_PROJECT, "brand_kit", "demo", kit(),
                                      parser_for("brand_kit", "demo"))
     as_a = {"Authorization": f"Bearer {create_key(rt.sessions, 'a', ['admin'], DEFAULT_PROJECT)}"}
@@ -107,6 +110,8 @@ def test_a_campaign_is_a_versioned_document(world) -> None:
     ({"placements": ["square", "billboard"]}, "unknown_placement", "placements"),
     ({"items": ["coffee", "no-photo"]}, "item_without_image", "items"),
     ({"items": ["coffee", "nobody"]}, "unknown_item", "items"),
+    ({"items": ["odd-price"]}, "item_not_renderable", "items"),
+    ({"items": {"type": "voucher"}}, "item_not_renderable", "items"),
     ({"copy": {"provider": "no-such-generator"}}, "unknown_provider", "copy.provider"),
     ({"copy": {"variants": 0}}, "invalid_campaign", "copy.variants"),
     ({"images": "two"}, "invalid_campaign", "images"),

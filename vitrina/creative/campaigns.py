@@ -194,8 +194,15 @@ def _items(rt: Any, project: str, c: Campaign) -> tuple[PlanItem, ...]:
         if len(records) > MAX_ITEMS:
             raise _fail("items", f"type {c.item_type!r} selects over {MAX_ITEMS} items",
                         code="campaign_too_large")
+    from vitrina.creative.copy import CopyRules, facts
+
     out = []
     for record in records:
+        try:
+            facts(record, CopyRules())  # what copy and the renderer read: title, price, currency
+        except InvalidInput as exc:
+            raise _fail("items", f"item {record.id!r}: {exc.message}", code="item_not_renderable",
+                        id=record.id[:256], attribute=(exc.details or {}).get("field")) from None
         images = _images(rt, project, record, c.images)
         if not images:
             if c.items is None:
