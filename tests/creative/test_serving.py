@@ -256,3 +256,19 @@ def test_a_cold_placement_over_its_budget_answers_uniformly_then_by_its_policy(r
         time.sleep(0.01)
     s = svc.select(DEFAULT_PROJECT, "spring", "square")
     assert (s.fallback, s.policy) == (None, "thompson")
+
+
+def test_with_no_refresh_interval_answers_learn_from_the_log_in_the_background(rt, svc):
+    ready = add_creatives(rt, "spring", "square", rejected=0)
+    svc.refresh_seconds = 0.0
+    before = svc.select(DEFAULT_PROJECT, "spring", "square")
+    assert before.fallback is None
+    log(rt, [("impression", ready[3], f"w{i}", 0.1) for i in range(40)]
+        + [("click", ready[3], f"w{i}", None) for i in range(40)])
+    for _ in range(300):  # each answer starts a refresh unless one is running
+        svc.select(DEFAULT_PROJECT, "spring", "square")
+        if svc._snapshots[(DEFAULT_PROJECT, "spring", "square")].probs[3] > 0.7:
+            break
+        time.sleep(0.01)
+    # Beta(41, 1) against eleven Beta(1, 1): E[X^11] = 41 / 52
+    assert svc.probabilities(DEFAULT_PROJECT, "spring", "square")[ready[3]] == pytest.approx(41 / 52, abs=0.005)
