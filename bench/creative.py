@@ -178,6 +178,27 @@ def hammer(url: str, params: dict, clients: int, seconds: float) -> list[float]:
     return [x for m in out for x in m]
 
 
+def server_buckets(http, base: str, policy: str) -> dict[float, float]:
+    """The server's own select-time histogram (cumulative counts by upper bound, s)."""
+    out = {}
+    for line in http.get(base + "/metrics").text.splitlines():
+        if line.startswith("vitrina_creative_select_seconds_bucket") and f'policy="{policy}"' in line:
+            le = line.split('le="')[1].split('"')[0]
+            out[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def inside(before: dict[float, float], after: dict[float, float]) -> str:
+    """Bucket bounds of the timed requests' p50 and p99 as the server measured them."""
+    delta = {le: after[le] - before.get(le, 0.0) for le in sorted(after)}
+    n = delta[float("inf")]
+
+    def at(q: float) -> str:
+        return next(f"<= {1000 * le:g}" for le, c in delta.items() if c >= q * n)
+
+    return f"p50 {at(0.5)} ms  p99 {at(0.99)} ms  (in the app, from /metrics)"
+
+
 def serving_latency(clients: int, seconds: float) -> float:
     """p99 in ms of GET /v1/creatives/{campaign}/{placement} (Thompson) under load."""
     import subprocess
@@ -202,7 +223,11 @@ def serving_latency(clients: int, seconds: float) -> float:
                     if r.status_code != 200:
                         raise SystemExit(f"GET {path} answered {r.status_code}: {r.text[:300]}")
                 floor = hammer(server.base + "/healthz", {}, clients, 2.0)
+            with client() as http:
+                before = server_buckets(http, server.base, "thompson")
             thompson = hammer(url, {"user": "u1"}, clients, seconds)
+            with client() as http:
+                thompson_inside = inside(before, server_buckets(http, server.base, "thompson"))
             cli = [sys.executable, "-m", "vitrina.cli", "creative", "policy", CAMPAIGN_ID,
                    PLACEMENT, "--policy", "contextual", "--context",
                    '{"device": ["mobile", "desktop"], "country": ["FR", "DE", "US"]}']
@@ -213,6 +238,7 @@ def serving_latency(clients: int, seconds: float) -> float:
     print(f"GET {path}, 20 ready creatives, {clients} client threads, loopback, one process:")
     print(f"  {'GET /healthz (floor)':22} {percentiles(floor)}")
     print(f"  {'thompson':22} {percentiles(thompson)}   {len(thompson) / seconds:.0f}/s")
+    print(f"  {'':22} {thompson_inside}")
     print(f"  {'contextual':22} {percentiles(contextual)}   {len(contextual) / seconds:.0f}/s")
     return float(np.percentile(thompson, 99))
 
