@@ -154,7 +154,7 @@ def creatives(ctx: click.Context, campaign: str, placement: str | None, status: 
         click.echo(f"{c['item_id'][:20]:20} {c['placement']:17} {c['variant'][:24]:24} "
                    f"{c['status']:9} {tail}")
     if page.next_cursor:
-        click.echo(f"(more: --limit above {limit})")
+        click.echo(f"(more than {limit}: narrow with --placement or --status, or raise --limit)")
 
 
 COMMANDS = [creative]

@@ -93,7 +93,7 @@ class RenderIn(BaseModel):
 
 
 class RenderJobOut(BaseModel):
-    job_id: str = Field(description="GET /v1/batch/jobs/{job_id} shows its progress")
+    job_id: str = Field(description="GET /v1/batch/jobs/{job_id} (an admin key) shows its progress")
     creatives: int = Field(description="the campaign's whole variant grid")
     to_render: int = Field(description="not stored yet: what this job renders")
 
