@@ -23,6 +23,7 @@ from vitrina.creative.serving import (
     estimate,
     report,
 )
+from vitrina.errors import VitrinaError
 from vitrina.experiments_service.logs import Event, write_events
 from vitrina.storage.catalog.creative import CreativeRow
 from vitrina.storage.catalog.db import transaction
@@ -272,3 +273,42 @@ def test_with_no_refresh_interval_answers_learn_from_the_log_in_the_background(r
         time.sleep(0.01)
     # Beta(41, 1) against eleven Beta(1, 1): E[X^11] = 41 / 52
     assert svc.probabilities(DEFAULT_PROJECT, "spring", "square")[ready[3]] == pytest.approx(41 / 52, abs=0.005)
+
+
+def test_mvt_splits_a_combination_between_the_creatives_that_share_it(rt, svc):
+    grid = {"headline": ["A", "B"], "image": ["x", "y"]}
+    first = add_creatives(rt, "spring", "square", grid=grid, rejected=0)
+    with transaction(rt.sessions) as s:  # the same four combinations for a second item
+        for row in s.query(CreativeRow).all():
+            s.add(CreativeRow(**{**{c.name: getattr(row, c.name) for c in CreativeRow.__table__.columns},
+                                 "creative_id": "second" + row.creative_id[6:], "item_id": "coffee"}))
+    svc.set_policy(DEFAULT_PROJECT, "spring", "square", {"policy": "mvt", "options": {"draws": 400}})
+    probs = svc.probabilities(DEFAULT_PROJECT, "spring", "square")
+    assert len(probs) == 8 and sum(probs.values()) == pytest.approx(1.0)
+    for cid in first:
+        assert probs[cid] == probs["second" + cid[6:]]
+
+
+def test_estimate_of_a_contextual_candidate_reads_contexts_from_request_ids(rt, svc):
+    ready = add_creatives(rt, "spring", "square", rejected=0)
+    config = svc.set_policy(DEFAULT_PROJECT, "spring", "square",
+                            {"policy": "contextual", "context": {"device": ["mobile", "desktop"]}})
+    codes = {d: encode_context(config, {"device": d}) for d in ("mobile", "desktop")}
+    best = {"mobile": ready[0], "desktop": ready[1]}
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(4000):  # uniform logs; the device's own best creative is clicked 40 %
+        device = ("mobile", "desktop")[i % 2]
+        k = int(rng.integers(len(ready)))
+        rid = f"e{i}.{codes[device]}"
+        rows.append(("impression", ready[k], rid, 1 / len(ready)))
+        if rng.random() < (0.4 if ready[k] == best[device] else 0.02):
+            rows.append(("click", ready[k], rid, None))
+    log(rt, rows)
+    out = estimate(svc, DEFAULT_PROJECT, "spring", "square",
+                   {"policy": "contextual", "context": {"device": ["mobile", "desktop"]}})
+    low, high = out["estimates"]["snips"]["interval"]
+    assert out["logged"] < 0.1 and low > 0.25 and high < 0.5
+    with pytest.raises(VitrinaError, match="same context space"):
+        estimate(svc, DEFAULT_PROJECT, "spring", "square",
+                 {"policy": "contextual", "context": {"device": ["tablet"]}})
