@@ -312,3 +312,32 @@ def test_estimate_of_a_contextual_candidate_reads_contexts_from_request_ids(rt, 
     with pytest.raises(VitrinaError, match="same context space"):
         estimate(svc, DEFAULT_PROJECT, "spring", "square",
                  {"policy": "contextual", "context": {"device": ["tablet"]}})
+
+
+def test_an_event_committed_late_with_a_lower_seq_is_still_learned(rt, svc, monkeypatch):
+    from vitrina.creative import serving
+    from vitrina.storage.catalog.experiments import EventRow
+
+    ready = add_creatives(rt, "spring", "square", rejected=0)
+    monkeypatch.setattr(serving, "LATE_SECONDS", 0.2)
+
+    def insert(seq: int, request_id: str, event: str = "impression") -> None:
+        with transaction(rt.sessions) as s:
+            s.add(EventRow(seq=seq, project_id=DEFAULT_PROJECT, unit_id="u", event=event,
+                           timestamp=time.time(), request_id=request_id, model="creative",
+                           variant=ready[0], propensity=0.1))
+
+    insert(1000, "a")
+    svc.refresh(DEFAULT_PROJECT, "spring", "square")
+    insert(2000, "b")
+    svc.refresh(DEFAULT_PROJECT, "spring", "square")
+    insert(1500, "c")  # took seq 1500 before "b", committed after "b" was read
+    insert(1500 + 1, "a")  # a repeat of "a": counted once
+    svc.refresh(DEFAULT_PROJECT, "spring", "square")  # within the window of "b"'s read
+    counts = svc._logs[DEFAULT_PROJECT].counts[ready[0]][""]
+    assert counts == [3, 0, 0]
+    time.sleep(0.3)
+    insert(2500, "d")
+    svc.refresh(DEFAULT_PROJECT, "spring", "square")  # the window moved on: 1500 is not re-read
+    svc.refresh(DEFAULT_PROJECT, "spring", "square")
+    assert counts == [4, 0, 0] and svc._logs[DEFAULT_PROJECT].seq == 2500

@@ -62,6 +62,10 @@ NONE_CODE = "zz"
 READ_BATCH = 50_000
 #: request ids remembered per project to count a repeated event once
 SEEN = 200_000
+#: each read goes back to where the log ended this long ago: a transaction that got a
+#: lower seq but committed after a higher one was read is still found (a re-read event
+#: is a repeat, counted once)
+LATE_SECONDS = 10.0
 
 
 class NoCreatives(NotFound):
@@ -230,6 +234,8 @@ class _Log:
 
     seq: int = 0
     counts: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    #: (monotonic time, seq) at the end of each read: where to start re-reading
+    marks: list[tuple[float, int]] = field(default_factory=list)
     seen: OrderedDict = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -359,10 +365,16 @@ class SelectionService:
         with self._lock:
             state = self._logs.setdefault(project, _Log())
         with state.lock:
+            now = time.monotonic()
+            old = [seq for at, seq in state.marks if at <= now - LATE_SECONDS]
+            start = old[-1] if old else state.marks[0][1] if state.marks else 0
+            state.marks = [m for m in state.marks if m[0] > now - LATE_SECONDS] or state.marks[-1:]
+            if old:  # the newest mark past the window stays as the next start
+                state.marks.insert(0, (now - LATE_SECONDS, old[-1]))
             while True:
                 query = (select(EventRow.seq, EventRow.event, EventRow.variant,
                                 EventRow.request_id)
-                         .where(EventRow.seq > state.seq, EventRow.project_id == project,
+                         .where(EventRow.seq > start, EventRow.project_id == project,
                                 EventRow.model == MODEL,
                                 EventRow.event.in_(("impression", *OUTCOMES)),
                                 EventRow.variant.is_not(None), EventRow.request_id.is_not(None))
@@ -371,8 +383,9 @@ class SelectionService:
                     rows = s.execute(query).all()
                 for seq, event, variant, request_id in rows:
                     state.add(event, variant, request_id)
-                    state.seq = seq
+                    start, state.seq = seq, max(state.seq, seq)
                 if len(rows) < READ_BATCH:
+                    state.marks.append((now, state.seq))
                     return state
 
     def _outcomes(self, state: _Log, arms: tuple[Arm, ...], config: PolicyConfig,
