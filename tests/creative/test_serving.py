@@ -341,3 +341,19 @@ def test_an_event_committed_late_with_a_lower_seq_is_still_learned(rt, svc, monk
     svc.refresh(DEFAULT_PROJECT, "spring", "square")  # the window moved on: 1500 is not re-read
     svc.refresh(DEFAULT_PROJECT, "spring", "square")
     assert counts == [4, 0, 0] and svc._logs[DEFAULT_PROJECT].seq == 2500
+
+
+def test_answers_follow_the_logged_propensities(rt, svc):
+    ready = add_creatives(rt, "spring", "square", rejected=0)
+    log(rt, [("impression", c, f"p{c[:6]}{i}", 0.1) for c in ready[:4] for i in range(20)]
+        + [("click", c, f"p{c[:6]}{i}", None) for n, c in enumerate(ready[:4]) for i in range(2 * n + 1)])
+    svc.refresh(DEFAULT_PROJECT, "spring", "square")
+    probs = svc.probabilities(DEFAULT_PROJECT, "spring", "square")
+    n = 4000
+    counts = dict.fromkeys(ready, 0)
+    for _ in range(n):
+        counts[svc.select(DEFAULT_PROJECT, "spring", "square").creative_id] += 1
+    for c in ready:
+        p = probs[c]
+        assert abs(counts[c] / n - p) <= 4.5 * (p * (1 - p) / n) ** 0.5 + 1e-3, (c, counts[c], p)
+    assert min(probs.values()) < 1e-3  # the evidence moved them away from uniform

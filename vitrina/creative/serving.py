@@ -505,8 +505,8 @@ class SelectionService:
         request_id = new_id()
         if snap.config.context is not None:
             request_id += "." + encode_context(snap.config, context)
-        rng = np.random.default_rng(int.from_bytes(
-            hashlib.blake2b(request_id.encode(), digest_size=8).digest()))
+        # the draw follows from the request id (a logged answer can be replayed)
+        u = int.from_bytes(hashlib.blake2b(request_id.encode(), digest_size=8).digest()) / 2 ** 64
         fallback, policy = None, snap.config.policy
         probs = None
         if snap.failed is None:
@@ -518,7 +518,7 @@ class SelectionService:
             fallback, policy = "uniform", "uniform"
             probs = np.full(len(snap.arms), 1 / len(snap.arms))
         cumulative = np.cumsum(probs)
-        i = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
+        i = min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")),
                 len(snap.arms) - 1)
         arm = snap.arms[i]
         return Selected(arm.creative_id, arm.asset_id, arm.url, dict(arm.factors), policy,
