@@ -48,7 +48,13 @@ def _register() -> None:
         for command in module.COMMANDS:
             main.add_command(command)
     assets.assets.add_command(search.similar)
-    from vitrina.cli import creative_results, recs_evaluate, recs_keywords, recs_report, recs_verdicts
+    from vitrina.cli import (
+        creative_results,
+        recs_evaluate,
+        recs_keywords,
+        recs_report,
+        recs_verdicts,
+    )
 
     for command in creative_results.COMMANDS:
         creative.creative.add_command(command)
