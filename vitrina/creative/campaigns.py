@@ -269,18 +269,9 @@ class CreativePage:
 
 
 def _signer(rt: Any, project: str):
-    """The signer `vitrina url` uses: the settings' key for the default project, else the
-    project's newest signing key (None when it has none)."""
-    from vitrina.delivery.configured import project_signer, signer_from
-    from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+    from vitrina.delivery.configured import signer_for_project
 
-    if project == DEFAULT_PROJECT:
-        return signer_from(rt.settings)
-    try:
-        key = rt.projects.current_signing_key(project)
-    except NotFound:
-        return None
-    return project_signer(rt.settings, key.id, key.secret)
+    return signer_for_project(rt.settings, rt.projects, project)
 
 
 def image_url(rt: Any, project: str, asset_id: str, ops: str = "", signer: Any = False) -> str | None:

@@ -559,21 +559,10 @@ def _url(signer: Any, asset_id: str | None) -> str | None:
 
 
 def _signers(runtime: Any) -> Any:
-    """The project's URL signer: the settings' keys for the default project, else the
-    project's newest key (None without one: the answer has no URL)."""
-    from vitrina.delivery.configured import project_signer, signer_from
-    from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+    """The project's URL signer (None without a key: the answer has no URL)."""
+    from vitrina.delivery.configured import signer_for_project
 
-    def signer_for(project: str) -> Any:
-        if project == DEFAULT_PROJECT:
-            return signer_from(runtime.settings)
-        try:
-            key = runtime.projects.current_signing_key(project)
-        except VitrinaError:
-            return None
-        return project_signer(runtime.settings, key.id, key.secret)
-
-    return signer_for
+    return lambda project: signer_for_project(runtime.settings, runtime.projects, project)
 
 
 # -- results --------------------------------------------------------------------------------

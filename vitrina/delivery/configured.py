@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from vitrina.config import Settings
 from vitrina.delivery.limits import DeliveryLimits
 from vitrina.delivery.signing import Signer
@@ -21,6 +23,21 @@ def signer_from(settings: Settings) -> Signer:
 def project_signer(settings: Settings, key_id: str, secret: str) -> Signer:
     """Signs with one project's key (its newest); the settings give the presets."""
     return Signer({key_id: secret}, key_id, presets=settings.delivery.presets)
+
+
+def signer_for_project(settings: Settings, projects: Any, project: str) -> Signer | None:
+    """The signer of a project's URLs: the settings' keys for the default project, else
+    the project's newest key; None when it has none yet."""
+    from vitrina.errors import NotFound
+    from vitrina.storage.catalog.projects import DEFAULT_PROJECT
+
+    if project == DEFAULT_PROJECT:
+        return signer_from(settings)
+    try:
+        key = projects.current_signing_key(project)
+    except NotFound:
+        return None
+    return project_signer(settings, key.id, key.secret)
 
 
 def limits_from(settings: Settings) -> DeliveryLimits:
