@@ -66,7 +66,7 @@ def norm(line: str) -> str:
     line = re.sub(r"[0-9a-f]{16,}", "H", line)
     line = re.sub(r"(?<![\w-])[\w-]{43}(?![\w-])", "S", line)  # URL signatures
     # sizes, timings and statistics vary; small integers (status codes, counts) do not
-    line = re.sub(r"\d+(?:[.,]\d+)+|\d{4,}", "N", line)
+    line = re.sub(r"\d+(?:[.,]\d+)*e[-+]\d+|\d+(?:[.,]\d+)+|\d{4,}", "N", line)  # 5.19e-05 too
     indent = line[: len(line) - len(line.lstrip())]  # kept: nesting shows in JSON
     return indent + " ".join(line.split())
 
@@ -228,6 +228,7 @@ def test_the_sdk_snippet_runs_as_written_in_development_mode(checkout: Path,
 
 def test_shape_comparison() -> None:
     assert same_shape(["200 image/webp 16174"], ["200 image/webp 15020"])
+    assert same_shape(["p 0.000271 0.000271"], ["p 5.19e-05 5.19e-05"])
     assert not same_shape(["200"], ["201"])
     assert same_shape(["01a201802e7fe29f0c9f64ced7a8c7da ready"], ["01a2320076a6aab23d9bdffeb7e235df ready"])
     assert same_shape(["a", "...", "z"], ["a", "b", "c", "z"])
