@@ -1,9 +1,14 @@
-"""Creative benchmark: the selection endpoint's latency under concurrent load, then the
-cumulative regret of the selection policies against a uniform A/B split on the same
-simulated campaigns (decision 036).
+"""Creative benchmark: render latency and batch rate, the selection endpoint's latency
+under concurrent load, then the cumulative regret of the selection policies against a
+uniform A/B split on the same simulated campaigns (decisions 034, 036).
 
     .venv/bin/python bench/creative.py [--rounds 20000] [--seeds 3]   # ~40 s of CPU
-        [--clients 2] [--seconds 6] [--no-serving]
+        [--clients 2] [--seconds 6] [--no-serving] [--render-rounds 2] [--workers 2]
+
+Rendering: the tests' four demo items (real photos, their focus found as at ingest) in
+each built-in template on each of the six placements, in one process (p50/p90/p99 per
+creative, p50 per placement), then on a pool of ``--workers`` processes (creatives per
+second). Gates are not included: decision 035 times them.
 
 Serving: a real `vitrina serve` (one process, loopback, SQLite catalog, development
 mode) with a campaign of 20 ready creatives (5 headlines x 2 images x 2 layouts) on
@@ -28,6 +33,7 @@ policy's (Thompson's) mean regret on the 18-variant campaign over the uniform sp
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -243,6 +249,63 @@ def serving_latency(clients: int, seconds: float) -> float:
     return float(np.percentile(thompson, 99))
 
 
+def _demo() -> tuple[list[dict], object]:
+    """The tests' demo items (real photos with their focus) and brand kit."""
+    from tests.creative.conftest import DEMO_ITEMS, PHOTOS, brand_dict
+    from vitrina.creative.brand import BrandKit
+    from vitrina.media.focus import detect_focus
+
+    items = []
+    for spec in DEMO_ITEMS:
+        data = (PHOTOS / spec["photo"]).read_bytes()
+        items.append({**spec, "image": data, "focus": detect_focus(data).to_dict()})
+    return items, BrandKit.from_dict(brand_dict())
+
+
+def _render_all(jobs: list[tuple[int, str, int]]) -> list[float]:
+    """Render (item, template, placement) jobs; the milliseconds of each."""
+    from vitrina.creative.model import PLACEMENTS
+    from vitrina.creative.render import render
+    from vitrina.creative.template import builtin
+
+    items, brand = _demo()
+    out = []
+    for i, name, p in jobs:
+        item = items[i]
+        t = time.perf_counter()
+        render(item, brand, builtin(name), PLACEMENTS[p], item["text"], item["image"], focus=item["focus"])
+        out.append(1000 * (time.perf_counter() - t))
+    return out
+
+
+def render_latency(rounds: int, workers: int) -> float:
+    """Every demo item in every built-in template on every placement: milliseconds per
+    creative in one process, then creatives per second on a pool; the p99."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from vitrina.creative.model import PLACEMENTS
+    from vitrina.creative.template import builtin_names
+
+    jobs = [(i, name, p) for i in range(4) for name in builtin_names() for p in range(len(PLACEMENTS))]
+    _render_all(jobs[:3])  # fonts and libvips loaded before the clock
+    ms = _render_all(jobs * rounds)
+    print(f"render, {len(jobs)} creatives (4 items x {len(builtin_names())} templates x "
+          f"{len(PLACEMENTS)} placements) x {rounds}, one process: {percentiles(ms)}")
+    per_placement = {PLACEMENTS[p].name: [m for (_, _, q), m in zip(jobs * rounds, ms, strict=True) if q == p]
+                     for p in range(len(PLACEMENTS))}
+    for name, values in per_placement.items():
+        print(f"  {name:18} p50 {np.percentile(values, 50):7.1f} ms")
+    chunks = [jobs[k::workers] for k in range(workers)]
+    # spawned, not forked: libvips and the BLAS pools hold threads a fork would copy mid-use
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_render_all, [c[:1] for c in chunks]))  # warm each worker
+        started = time.perf_counter()
+        done = sum(len(r) for r in pool.map(_render_all, chunks * rounds))
+        seconds = time.perf_counter() - started
+    print(f"render batch on {workers} processes: {done / seconds:.1f} creatives/s")
+    return float(np.percentile(ms, 99))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20_000)
@@ -250,7 +313,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--no-serving", action="store_true")
+    parser.add_argument("--render-rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    render_p99 = render_latency(args.render_rounds, args.workers)
+    print()
     select_p99 = None
     if not args.no_serving:
         select_p99 = serving_latency(args.clients, args.seconds)
@@ -280,6 +347,7 @@ def main() -> None:
                   f"{max(regrets):>8.1f}{np.mean(shares):>18.3f}{ratio:>10.2f}")
     print(f"{args.seeds} seeds x {args.rounds} impressions per policy, "
           f"{time.perf_counter() - started:.0f} s")
+    print(f"creative render p99 ms: {render_p99:.0f}")
     if select_p99 is not None:
         print(f"creative select p99 ms: {select_p99:.1f}")
     print(f"creative regret bandit/uniform: "
