@@ -8,7 +8,8 @@ import io
 import pytest
 from PIL import Image
 
-from vitrina.creative.brand import BrandKit, InvalidBrandKit, contrast
+from vitrina.creative.brand import BrandKit, InvalidBrandKit
+from vitrina.creative.contrast import contrast_ratio
 from vitrina.creative.fonts import UnknownFont, face
 
 from .conftest import LOGO, brand_dict
@@ -31,9 +32,9 @@ def test_the_logo_may_come_as_base64():
 
 
 def test_wcag_contrast_of_known_pairs():
-    assert contrast((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
-    assert contrast((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
-    assert contrast((10, 20, 30), (10, 20, 30)) == 1.0
+    assert contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
+    assert contrast_ratio((10, 20, 30), (10, 20, 30)) == 1.0
 
 
 def _jpeg() -> bytes:

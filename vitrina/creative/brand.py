@@ -15,6 +15,7 @@ from typing import Any
 from PIL import Image
 
 from vitrina.creative import fonts
+from vitrina.creative.contrast import contrast_ratio
 from vitrina.errors import InvalidInput
 
 Colour = tuple[int, int, int]
@@ -37,21 +38,6 @@ def parse_colour(value: Any, field: str) -> Colour:
         raise _fail(field, "expected a colour as #rrggbb.")
     n = int(value[1:], 16)
     return (n >> 16 & 255, n >> 8 & 255, n & 255)
-
-
-def luminance(c: Colour) -> float:
-    """WCAG 2 relative luminance."""
-    def lin(v: int) -> float:
-        s = v / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
-
-
-def contrast(a: Colour, b: Colour) -> float:
-    """WCAG 2 contrast ratio, 1..21."""
-    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
 
 
 @dataclass(frozen=True)
@@ -121,7 +107,7 @@ class BrandKit:
             forbidden_words=_strings(data, "forbidden_words"),
             allowed_claims=_strings(data, "allowed_claims"),
         )
-        if contrast(palette["text"], palette["background"]) < kit.min_contrast:
+        if contrast_ratio(palette["text"], palette["background"]) < kit.min_contrast:
             raise _fail("palette.text", "contrast with palette.background is below min_contrast.")
         return kit
 

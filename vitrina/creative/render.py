@@ -12,7 +12,8 @@ from typing import Any
 from PIL import Image
 
 from vitrina.creative import crop, layout, text
-from vitrina.creative.brand import BrandKit, Colour, contrast
+from vitrina.creative.brand import BrandKit, Colour
+from vitrina.creative.contrast import contrast_ratio
 from vitrina.creative.model import Box, PlacedImage, PlacedText, Placement, Rendered
 from vitrina.creative.template import Template
 from vitrina.errors import InvalidInput
@@ -138,7 +139,7 @@ def _texts(item: Mapping[str, Any], variant: Mapping[str, str]) -> dict[str, str
 def _readable_on(fill: Colour, brand: BrandKit) -> Colour:
     """Of the palette's text and background colours, the one that reads best on ``fill``."""
     options = (brand.palette["background"], brand.palette["text"])
-    return max(options, key=lambda c: (contrast(c, fill), options.index(c) == 0))
+    return max(options, key=lambda c: (contrast_ratio(c, fill), options.index(c) == 0))
 
 
 def _scrim(canvas: Image.Image, box: Box, colour: Colour, opacity: float) -> None:
