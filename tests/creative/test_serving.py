@@ -14,14 +14,13 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.creative.conftest import PHOTOS
+from vitrina.creative.results import estimate, report
 from vitrina.creative.serving import (
     InvalidPolicy,
     NoCreatives,
     SelectionService,
     decode_context,
     encode_context,
-    estimate,
-    report,
 )
 from vitrina.errors import VitrinaError
 from vitrina.experiments_service.logs import Event, write_events

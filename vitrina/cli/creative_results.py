@@ -84,7 +84,7 @@ def _interval(pair: list[float] | None) -> str:
 def report(ctx: click.Context, campaign: str, placement: str, project: str, as_json: bool) -> None:
     """Per creative: impressions, clicks, conversions, CTR and conversion with 95 %
     Wilson intervals (each creative from its own counts)."""
-    from vitrina.creative.serving import report as placement_report
+    from vitrina.creative.results import report as placement_report
 
     rows = _run(ctx, lambda s: placement_report(s.sessions, project, campaign, placement))
     if as_json:
@@ -116,7 +116,7 @@ def estimate(ctx: click.Context, campaign: str, placement: str, policy: str, opt
              context: str | None, creative_id: str | None, reward: str, project: str) -> None:
     """What --policy would earn per impression at PLACEMENT, estimated off-policy (IPS,
     SNIPS, DR with 95 % intervals) on the logged answers, before it is switched on."""
-    from vitrina.creative.serving import estimate as off_policy
+    from vitrina.creative.results import estimate as off_policy
 
     candidate = _candidate(policy, options, context)
     if policy == "fixed":

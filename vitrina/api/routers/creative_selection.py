@@ -13,13 +13,12 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.api.deps import get_runtime, project_of, require
+from vitrina.creative.results import estimate, report
 from vitrina.creative.serving import (
     CAMPAIGN,
     PLACEMENT,
     InvalidContext,
     SelectionService,
-    estimate,
-    report,
 )
 from vitrina.storage.catalog.experiments import UNIT_LENGTH
 
