@@ -21,6 +21,7 @@ from vitrina.api.metrics import Metrics
 from vitrina.cli import main
 from vitrina.cli.recs_report import default_metrics_url
 from vitrina.errors import InvalidInput
+from vitrina.experiments.stats.proportions import wilson
 from vitrina.recs.monitoring import (
     MonitorCollector,
     Window,
@@ -29,7 +30,6 @@ from vitrina.recs.monitoring import (
     monitor,
     psi,
     reading,
-    wilson,
 )
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.experiments import EventRow
