@@ -1,5 +1,6 @@
 """Demo items from the real photos in data/photos (with the focus the analyser finds in
-them) and a demo brand kit whose logo is tests/creative/data/logo.png."""
+them), a demo brand kit whose logo is tests/creative/data/logo.png, and a runtime
+with two projects whose settings sign URLs, for the API tests."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import make_settings
+from vitrina.access.keys import create_key
 from vitrina.creative.brand import BrandKit
 from vitrina.media.focus import detect_focus
+from vitrina.storage.catalog.db import transaction
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
+from vitrina.testing import make_runtime
 
 HERE = Path(__file__).parent
 PHOTOS = HERE.parents[1] / "data" / "photos"
@@ -57,3 +63,20 @@ def demo_items():
         data = (PHOTOS / spec["photo"]).read_bytes()
         out.append({**spec, "image": data, "focus": detect_focus(data).to_dict()})
     return out
+
+
+@pytest.fixture
+def two_projects(tmp_path, database_url):
+    """Settings that sign URLs, and a runtime on them holding a second project, team-b."""
+    settings = make_settings(tmp_path, database_url, dev=False,
+                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
+    rt = make_runtime(settings)
+    with transaction(rt.sessions) as s:
+        s.add(ProjectRow(id="team-b", name="Team B", quotas={}))
+    yield settings, rt
+    rt.close()
+
+
+def bearer(rt, name: str, scopes: list[str], project: str = DEFAULT_PROJECT) -> dict:
+    """Headers with a new API key of ``scopes`` in ``project``."""
+    return {"Authorization": f"Bearer {create_key(rt.sessions, name, scopes, project)}"}

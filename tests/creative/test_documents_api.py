@@ -12,11 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
-from tests.creative.conftest import LOGO
-from vitrina.access.keys import create_key
+from tests.creative.conftest import LOGO, bearer
 from vitrina.api.app import create_app
-from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
 from vitrina.testing import make_runtime
 
 
@@ -34,18 +31,13 @@ def hero():
 
 
 @pytest.fixture
-def api(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, dev=False,
-                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
-    rt = make_runtime(settings)
-    with transaction(rt.sessions) as s:
-        s.add(ProjectRow(id="team-b", name="Team B", quotas={}))
-    as_a = {"Authorization": f"Bearer {create_key(rt.sessions, 'a', ['write'], DEFAULT_PROJECT)}"}
-    as_b = {"Authorization": f"Bearer {create_key(rt.sessions, 'b', ['write'], 'team-b')}"}
-    reader = {"Authorization": f"Bearer {create_key(rt.sessions, 'r', ['read'], DEFAULT_PROJECT)}"}
+def api(two_projects):
+    settings, rt = two_projects
+    as_a = bearer(rt, "a", ["write"])
+    as_b = bearer(rt, "b", ["write"], "team-b")
+    reader = bearer(rt, "r", ["read"])
     with TestClient(create_app(settings, start_workers=False, runtime=rt)) as client:
         yield client, as_a, as_b, reader
-    rt.close()
 
 
 def test_brand_kits_and_templates_are_versioned(api) -> None:
