@@ -242,10 +242,11 @@ def build_project(rt, args: argparse.Namespace, rng: np.random.Generator) -> dic
     """Items, events and a promoted ALS; the users of each kind to ask for."""
     from tqdm import tqdm
 
+    from vitrina.recs.artefacts import ModelStore
     from vitrina.recs.items import MAX_BATCH, ItemService
     from vitrina.recs.models.factors import ALS
     from vitrina.recs.models.popularity import Popularity
-    from vitrina.recs.serving import ModelStore, read_interactions
+    from vitrina.recs.training import read_interactions
 
     t0 = time.perf_counter()
     expired = set(rng.choice(args.items, size=args.items // 100, replace=False).tolist())

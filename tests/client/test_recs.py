@@ -9,7 +9,9 @@ import time
 import pytest
 
 from vitrina.client import BadRequestError, NotFoundError
-from vitrina.recs.serving import ModelStore, RecsService, read_interactions, train
+from vitrina.recs.artefacts import ModelStore
+from vitrina.recs.serving import RecsService
+from vitrina.recs.training import read_interactions, train
 from vitrina.storage.catalog.experiments import EventRow
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 

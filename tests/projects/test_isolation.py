@@ -28,9 +28,9 @@ from vitrina.creative.documents import DocumentService, parser_for
 from vitrina.delivery.playback import playback_token
 from vitrina.delivery.signing import Signer
 from vitrina.ids import new_id
+from vitrina.recs.artefacts import ModelStore
 from vitrina.recs.data import Interactions
 from vitrina.recs.models.popularity import Popularity
-from vitrina.recs.serving import ModelStore
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
 from vitrina.testing import make_runtime, process_all

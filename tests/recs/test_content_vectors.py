@@ -157,8 +157,9 @@ def test_content_model_ranks_the_related_cold_item_first(rt):
 
 
 def test_training_with_content_stores_the_generator_in_the_manifest(rt):
+    from vitrina.recs.artefacts import ModelStore
     from vitrina.recs.content_vectors import with_content
-    from vitrina.recs.serving import ModelStore, train
+    from vitrina.recs.training import train
     from vitrina.testing import make_registries
 
     items = _catalogue(rt)
@@ -189,7 +190,7 @@ def test_cli_train_feeds_content_models_the_item_vectors(tmp_path):
 
     from vitrina.cli import main
     from vitrina.experiments_service.service import ExperimentService
-    from vitrina.recs.serving import ModelStore
+    from vitrina.recs.artefacts import ModelStore
 
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'catalog.db'}")
     runtime = make_runtime(settings)

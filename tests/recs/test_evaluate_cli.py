@@ -21,7 +21,8 @@ from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
 from vitrina.cli import main
 from vitrina.recs import evaluation, leaderboard
-from vitrina.recs.serving import DEFAULT_MODELS, ModelStore
+from vitrina.recs.artefacts import ModelStore
+from vitrina.recs.training import DEFAULT_MODELS
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
 from vitrina.testing import make_runtime

@@ -10,7 +10,8 @@ import json
 from sqlalchemy import func, select
 
 from tests.recs.test_train_serve import cli, get, world  # noqa: F401  (world is a fixture)
-from vitrina.recs.serving import ModelStore, RecsService
+from vitrina.recs.artefacts import ModelStore
+from vitrina.recs.serving import RecsService
 from vitrina.storage.catalog.experiments import ExposureRow
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 

@@ -20,8 +20,9 @@ from scipy import sparse
 from tests.conftest import make_settings
 from vitrina.cli import main
 from vitrina.experiments_service.service import ExperimentService
+from vitrina.recs.artefacts import ModelStore
 from vitrina.recs.logged_slates import rankings, read_served_lists
-from vitrina.recs.serving import ModelStore, read_interactions, train
+from vitrina.recs.training import read_interactions, train
 from vitrina.recs.verdicts import (
     ModelRef,
     compute,

@@ -202,13 +202,8 @@ def recs_train(ctx: click.Context, models: str | None, split: str, save: str | N
 
     from vitrina.errors import VitrinaError
     from vitrina.recs import evaluation
-    from vitrina.recs.serving import (
-        CONTENT_MODELS,
-        DEFAULT_MODELS,
-        ModelStore,
-        read_interactions,
-        train,
-    )
+    from vitrina.recs.artefacts import ModelStore
+    from vitrina.recs.training import CONTENT_MODELS, DEFAULT_MODELS, read_interactions, train
 
     names = [n.strip() for n in models.split(",") if n.strip()] if models else list(DEFAULT_MODELS)
     rt = runtime_of(ctx)
@@ -242,7 +237,7 @@ def recs_train(ctx: click.Context, models: str | None, split: str, save: str | N
 def recs_promote(ctx: click.Context, model: str, version: int | None, project: str) -> None:
     """Serve MODEL's version from now on (the API picks it up within seconds)."""
     from vitrina.errors import VitrinaError
-    from vitrina.recs.serving import ModelStore
+    from vitrina.recs.artefacts import ModelStore
 
     rt = runtime_of(ctx)
     try:
@@ -262,7 +257,7 @@ def recs_ls(ctx: click.Context, as_json: bool, project: str) -> None:
     """Trained versions with their metrics; * marks the one serving."""
     from dataclasses import asdict
 
-    from vitrina.recs.serving import ModelStore
+    from vitrina.recs.artefacts import ModelStore
 
     rt = runtime_of(ctx)
     try:

@@ -68,7 +68,8 @@ def recs_evaluate(ctx: click.Context, models: str | None, split: str, k: int, pl
     from vitrina.cli.recs import _fail
     from vitrina.errors import VitrinaError
     from vitrina.recs import evaluation, leaderboard
-    from vitrina.recs.serving import CONTENT_MODELS, DEFAULT_MODELS, ModelStore, read_interactions
+    from vitrina.recs.artefacts import ModelStore
+    from vitrina.recs.training import CONTENT_MODELS, DEFAULT_MODELS, read_interactions
 
     names = [n.strip() for n in models.split(",") if n.strip()] if models is not None \
         else list(DEFAULT_MODELS)

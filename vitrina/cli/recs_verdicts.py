@@ -75,7 +75,7 @@ def verdicts(ctx: click.Context, candidate: str, version: int, incumbent: str,
     logged lists). A version built on LLM-written features is served through an
     experiment only after that."""
     from vitrina.errors import VitrinaError
-    from vitrina.recs.serving import ModelStore
+    from vitrina.recs.artefacts import ModelStore
     from vitrina.recs.verdicts import ModelRef, compute, render, save_verdict
 
     name, inc_version = _incumbent(incumbent)

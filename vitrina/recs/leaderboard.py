@@ -28,8 +28,9 @@ import numpy as np
 
 from vitrina.errors import InvalidInput
 from vitrina.recs import evaluation
+from vitrina.recs.artefacts import ModelStore
 from vitrina.recs.data import Interactions
-from vitrina.recs.serving import ModelStore, TooFewInteractions, check_enough
+from vitrina.recs.training import TooFewInteractions, check_enough
 
 SPLITS = ("temporal", "leave-last-out")
 WIDTH_INCHES, ROW_INCHES, DPI = 10.0, 0.38, 100

@@ -1,293 +1,37 @@
-"""Trained recommenders in the blob store, and answering from the promoted one
-(decision 028, "Training and serving").
-
-Layout for a project's model ``name``::
-
-    recs/{project}/{name}/v{n}/model.npz      the fitted model (``Recommender.save``)
-    recs/{project}/{name}/v{n}/maps.npz       user ids, item ids, popularity scores
-    recs/{project}/{name}/v{n}/manifest.json  name, version, metrics, trained_at, counts
-    recs/{project}/serving.json               the promoted {"model", "version"}
-
-A version's bytes are written first and its manifest last, so a version without a
-manifest is incomplete and never listed, promoted or served.
-"""
+"""Answering from the promoted recommender, or the one a surface experiment's
+variant names (decisions 028 and 031); the versions themselves live in
+``artefacts``."""
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import logging
-import re
 import threading
 import time
-from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, or_, select
 
-from vitrina.errors import InvalidInput, NotFound, VitrinaError
+from vitrina.errors import NotFound, VitrinaError
 from vitrina.ids import new_id
-from vitrina.recs.data import EVENT_WEIGHTS, EVENTS, Interactions
+from vitrina.recs.artefacts import Artefact, ModelStore, NoModel, beats_incumbent
+from vitrina.recs.data import EVENT_WEIGHTS
 from vitrina.recs.policy import Options, shape
 from vitrina.recs.surfaces import BadVariant, Choice, Surfaces
-from vitrina.storage.blobs import BlobStore, validate_key
 from vitrina.storage.catalog.experiments import EventRow
 from vitrina.storage.catalog.items import ItemRow
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FORMAT = 1
-#: the least a training run accepts: positive interactions, users, items
-MIN_INTERACTIONS, MIN_USERS, MIN_ITEMS = 20, 3, 3
-#: the models `vitrina recs train` fits when none are named (content and hybrid need
-#: vectors or components)
-DEFAULT_MODELS = ("popularity", "covisitation", "item-knn", "ease", "als", "bpr")
-#: the models that read item content vectors (``Interactions.item_vectors``)
-CONTENT_MODELS = frozenset({"content", "hybrid"})
 MAX_K = 100
 #: the most recent events of a user read at serving time (exclusions and fold-in)
 HISTORY = 200
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
-
-class TooFewInteractions(VitrinaError):
-    status, code = 422, "too_few_interactions"
-
-
-class NoModel(NotFound):
-    code = "no_model"
-
-
-class NeedsExperiment(VitrinaError):
-    status, code = 409, "needs_experiment"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    model: str
-    version: int
-    metrics: dict[str, float]
-    trained_at: str
-    counts: dict[str, int]
-    split: str
-    model_sha256: str
-    format: int = MANIFEST_FORMAT
-    #: the text generator behind any LLM-written feature the model was trained on
-    #: ({"provider", "model"}); such a model serves only through a surface experiment,
-    #: after its verdicts beat the incumbent (decision 030)
-    llm: dict[str, str] | None = None
-
-
-def _check(label: str, value: str) -> str:
-    if not isinstance(value, str) or _NAME.fullmatch(value) is None:
-        raise InvalidInput(f"A {label} here is 1-128 letters, digits, '.', '_' or '-'.",
-                           details={label: repr(value)[:100]})
-    return value
-
-
-class ModelStore:
-    """Versions of a project's trained models and which one serves."""
-
-    def __init__(self, blobs: BlobStore) -> None:
-        self.blobs = blobs
-
-    @staticmethod
-    def prefix(project: str, model: str | None = None) -> str:
-        key = f"recs/{_check('project', project)}"
-        if model is not None:
-            key += f"/{_check('model name', model)}"
-        return validate_key(key) + "/"
-
-    def versions(self, project: str, model: str) -> list[int]:
-        """Complete versions (with a manifest), oldest first."""
-        found = set()
-        prefix = self.prefix(project, model)
-        for key in self.blobs.keys(prefix):
-            part = key[len(prefix):].split("/")
-            if len(part) == 2 and part[1] == "manifest.json" and part[0][1:].isdigit():
-                found.add(int(part[0][1:]))
-        return sorted(found)
-
-    def models(self, project: str) -> list[str]:
-        prefix = self.prefix(project)
-        return sorted({k[len(prefix):].split("/")[0] for k in self.blobs.keys(prefix)
-                       if k.endswith("/manifest.json")})
-
-    def manifest(self, project: str, model: str, version: int) -> Manifest | None:
-        key = f"{self.prefix(project, model)}v{version}/manifest.json"
-        if not self.blobs.exists(key):
-            return None
-        try:
-            return Manifest(**json.loads(self.blobs.read_bytes(key)))
-        except (ValueError, TypeError, VitrinaError) as exc:
-            log.warning("recommender manifest %s unreadable: %s", key, exc)
-            return None
-
-    def save(self, project: str, model: Any, maps: dict[str, np.ndarray],
-             metrics: dict[str, float], counts: dict[str, int], split: str,
-             llm: dict[str, str] | None = None) -> Manifest:
-        """The next version of ``model``: its bytes and maps first, the manifest last."""
-        prefix = self.prefix(project, model.name)
-        existing = [int(k[len(prefix) + 1:].split("/")[0]) for k in self.blobs.keys(prefix + "v")
-                    if k[len(prefix) + 1:].split("/")[0].isdigit()]
-        version = max(existing, default=0) + 1
-        data = model.save()
-        buf = io.BytesIO()
-        np.savez(buf, **maps)
-        manifest = Manifest(model=model.name, version=version,
-                            metrics={k: float(v) for k, v in metrics.items()},
-                            trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                            counts=counts, split=split,
-                            model_sha256=hashlib.sha256(data).hexdigest(), llm=llm)
-        self.blobs.put_bytes(f"{prefix}v{version}/model.npz", data, durable=False)
-        self.blobs.put_bytes(f"{prefix}v{version}/maps.npz", buf.getvalue(), durable=False)
-        self.blobs.put_bytes(f"{prefix}v{version}/manifest.json",
-                             json.dumps(asdict(manifest)).encode(), durable=False)
-        return manifest
-
-    def promote(self, project: str, model: str, version: int | None = None) -> Manifest:
-        versions = self.versions(project, model)
-        if not versions:
-            raise NotFound(f"no trained version of {model!r} in this project",
-                           details={"model": model})
-        version = versions[-1] if version is None else version
-        manifest = self.manifest(project, model, version)
-        if manifest is None:
-            raise NotFound(f"{model!r} has no version {version}; versions: {versions}",
-                           details={"model": model, "version": version})
-        if manifest.llm:
-            raise NeedsExperiment(
-                f"{model} v{version} was trained on text from a language model "
-                f"({manifest.llm.get('provider')}/{manifest.llm.get('model')}): it is served only "
-                "as a variant of a surface experiment, once `vitrina recs verdicts` finds it beats "
-                "the incumbent", details={"model": model, "version": version})
-        self.blobs.put_bytes(f"{self.prefix(project)}serving.json",
-                             json.dumps({"model": model, "version": version}).encode())
-        return manifest
-
-    def serving(self, project: str) -> tuple[str, int] | None:
-        key = f"{self.prefix(project)}serving.json"
-        if not self.blobs.exists(key):
-            return None
-        try:
-            data = json.loads(self.blobs.read_bytes(key))
-            return str(data["model"]), int(data["version"])
-        except (ValueError, KeyError, TypeError, VitrinaError):
-            return None
-
-    def load(self, project: str, model: str, version: int) -> Artefact:
-        from vitrina.recs.models import load_model
-
-        manifest = self.manifest(project, model, version)
-        if manifest is None:
-            raise NoModel(f"the promoted {model} v{version} is missing")
-        base = f"{self.prefix(project, model)}v{version}/"
-        data = self.blobs.read_bytes(base + "model.npz")
-        if hashlib.sha256(data).hexdigest() != manifest.model_sha256:
-            raise NoModel(f"the promoted {model} v{version} does not match its manifest")
-        with np.load(io.BytesIO(self.blobs.read_bytes(base + "maps.npz")), allow_pickle=False) as z:
-            maps = {k: z[k] for k in z.files}
-        user_ids = [str(u) for u in maps["user_ids"]]
-        item_ids = [str(i) for i in maps["item_ids"]]
-        return Artefact(manifest, load_model(data), user_ids, item_ids,
-                        {u: n for n, u in enumerate(user_ids)},
-                        {i: n for n, i in enumerate(item_ids)},
-                        maps["popularity"].astype(np.float64))
-
-
-@dataclass
-class Artefact:
-    manifest: Manifest
-    model: Any
-    user_ids: list[str]
-    item_ids: list[str]
-    user_index: dict[str, int]
-    item_index: dict[str, int]
-    popularity: np.ndarray
-    #: the inactive set last seen and its item indices in this model
-    inactive: tuple[frozenset[str], np.ndarray] | None = None
-
-    def inactive_indices(self, ids: frozenset[str]) -> np.ndarray:
-        if self.inactive is None or self.inactive[0] is not ids:
-            idx = np.fromiter((self.item_index[i] for i in ids if i in self.item_index), np.int64)
-            self.inactive = (ids, np.unique(idx))
-        return self.inactive[1]
-
-
-# -- training ------------------------------------------------------------------------
-
-def read_interactions(sessions: Any, project: str) -> Interactions:
-    """The project's events that name an item, as interactions."""
-    query = (select(EventRow.unit_id, EventRow.item_id, EventRow.event, EventRow.value,
-                    EventRow.timestamp, EventRow.session_id)
-             .where(EventRow.project_id == project, EventRow.item_id.is_not(None),
-                    EventRow.event.in_(EVENTS))
-             .order_by(EventRow.seq))
-    with sessions() as s:
-        rows = s.execute(query).all()
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(6)]
-    table = dict(zip(("user_id", "item_id", "event", "value", "ts", "session_id"), cols, strict=True))
-    return Interactions.from_table({k: list(v) for k, v in table.items()})
-
-
-def check_enough(data: Interactions) -> None:
-    positive = int((data.weights > 0).sum())
-    if positive < MIN_INTERACTIONS or data.n_users < MIN_USERS or data.n_items < MIN_ITEMS:
-        raise TooFewInteractions(
-            f"too few interactions to train: {positive} positive events from {data.n_users} users "
-            f"on {data.n_items} items; at least {MIN_INTERACTIONS} events, {MIN_USERS} users and "
-            f"{MIN_ITEMS} items are needed",
-            details={"interactions": positive, "users": data.n_users, "items": data.n_items})
-
-
-@dataclass
-class Trained:
-    results: list[Any]
-    best: str
-    manifest: Manifest
-
-
-def train(registries: Any, store: ModelStore, project: str, data: Interactions,
-          names: Sequence[str], split: str = "temporal", k: int = 10, save: str | None = None,
-          wrap: Callable[[Sequence[Any]], Any] = lambda xs: xs,
-          llm: dict[str, str] | None = None) -> Trained:
-    """Fit and evaluate ``names`` on one split, refit ``save`` (default: the best by
-    NDCG@k) on all of ``data`` and store it as the next version."""
-    from vitrina.recs import evaluation
-    from vitrina.recs.models.popularity import Popularity
-
-    check_enough(data)
-    for name in [*names, *([save] if save else [])]:
-        if registries.recommenders.find(name) is None:
-            raise InvalidInput(f"no recommender {name!r}; registered: "
-                               f"{', '.join(c.name for c in registries.recommenders)}")
-    cut = evaluation.temporal_split(data) if split == "temporal" else evaluation.leave_last_out(data)
-    if not cut.relevant():
-        raise TooFewInteractions(f"the {split} split leaves no test user with a new positive item; "
-                                 "log more interactions")
-    models = [registries.recommenders.get(n)() for n in names]
-    results = [evaluation.evaluate(m, cut, k=k) for m in wrap(models)]
-    ndcg = f"ndcg@{k}"
-    best = save or max(results, key=lambda r: np.nan_to_num(r.metrics.get(ndcg, 0.0), nan=-1)).model
-    model = registries.recommenders.get(best)().fit(data)
-    popularity = Popularity().fit(data).popularity
-    metrics = next((r.metrics for r in results if r.model == best), {})
-    maps = {"user_ids": np.asarray(data.user_ids, dtype=str),
-            "item_ids": np.asarray(data.item_ids, dtype=str), "popularity": popularity}
-    counts = {"interactions": len(data), "users": data.n_users, "items": data.n_items,
-              "train": len(cut.train), "test": len(cut.test)}
-    # only a model that reads the items' content carries what a language model wrote
-    llm = llm if best in CONTENT_MODELS else None
-    return Trained(results, best, store.save(project, model, maps, metrics, counts, split, llm))
-
-
-# -- serving ---------------------------------------------------------------------------
 
 @dataclass
 class Recommendation:
@@ -546,13 +290,3 @@ def _similarity(model: Any, items: np.ndarray) -> np.ndarray | None:
         return np.asarray(model.item_scores(np.asarray(items, dtype=np.int64)))[:, items]
     except NotImplementedError:
         return None
-
-
-def beats_incumbent(store: ModelStore, project: str, manifest: Manifest) -> bool:
-    """Whether the version's stored verdict (``verdict.json`` beside its manifest,
-    written by `vitrina recs verdicts`) says it beat the incumbent."""
-    key = f"{store.prefix(project, manifest.model)}v{manifest.version}/verdict.json"
-    try:
-        return store.blobs.exists(key) and json.loads(store.blobs.read_bytes(key)).get("beats_incumbent") is True
-    except (ValueError, AttributeError, VitrinaError):
-        return False

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from vitrina.errors import InvalidInput, NotFound, VitrinaError
-from vitrina.recs.serving import ModelStore
+from vitrina.recs.artefacts import ModelStore
 
 OFFLINE_METRICS = ("ndcg@10", "recall@10")
 DECIDING_METRIC = "ndcg@10"
