@@ -20,16 +20,14 @@ from scipy import sparse
 from tests.conftest import make_settings
 from vitrina.cli import main
 from vitrina.experiments_service.service import ExperimentService
-from vitrina.recs.artefacts import ModelStore
+from vitrina.recs.artefacts import ModelStore, read_verdict, verdict_key
 from vitrina.recs.logged_slates import rankings, read_served_lists
 from vitrina.recs.training import read_interactions, train
 from vitrina.recs.verdicts import (
     ModelRef,
     compute,
-    read_verdict,
     render,
     save_verdict,
-    verdict_key,
 )
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT as P
 from vitrina.testing import make_runtime

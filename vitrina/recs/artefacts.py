@@ -195,11 +195,24 @@ class Artefact:
         return self.inactive[1]
 
 
-def beats_incumbent(store: ModelStore, project: str, manifest: Manifest) -> bool:
-    """Whether the version's stored verdict (``verdict.json`` beside its manifest,
-    written by `vitrina recs verdicts`) says it beat the incumbent."""
-    key = f"{store.prefix(project, manifest.model)}v{manifest.version}/verdict.json"
+def verdict_key(project: str, model: str, version: int) -> str:
+    return ModelStore.prefix(project, model) + f"v{version}/verdict.json"
+
+
+def read_verdict(store: BlobStore, project: str, model: str, version: int) -> dict | None:
+    """The stored verdict of a model version (written by `vitrina recs verdicts`), or
+    None when there is none (or it is unreadable: no verdict is the safe answer)."""
+    key = verdict_key(project, model, version)
+    if not store.exists(key):
+        return None
     try:
-        return store.blobs.exists(key) and json.loads(store.blobs.read_bytes(key)).get("beats_incumbent") is True
-    except (ValueError, AttributeError, VitrinaError):
-        return False
+        data = json.loads(store.read_bytes(key))
+    except (ValueError, VitrinaError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def beats_incumbent(store: ModelStore, project: str, manifest: Manifest) -> bool:
+    """Whether the version's stored verdict says it beat the incumbent."""
+    verdict = read_verdict(store.blobs, project, manifest.model, manifest.version)
+    return verdict is not None and verdict.get("beats_incumbent") is True

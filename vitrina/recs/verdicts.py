@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from vitrina.errors import InvalidInput, NotFound, VitrinaError
-from vitrina.recs.artefacts import ModelStore
+from vitrina.errors import InvalidInput, NotFound
+from vitrina.recs.artefacts import ModelStore, verdict_key
 
 OFFLINE_METRICS = ("ndcg@10", "recall@10")
 DECIDING_METRIC = "ndcg@10"
@@ -73,23 +73,6 @@ def _finite(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
-
-
-def verdict_key(project: str, model: str, version: int) -> str:
-    return ModelStore.prefix(project, model) + f"v{version}/verdict.json"
-
-
-def read_verdict(store: Any, project: str, model: str, version: int) -> dict | None:
-    """The stored verdict of a model version, or None when there is none (or it is
-    unreadable: no verdict is the safe answer)."""
-    key = verdict_key(project, model, version)
-    if not store.exists(key):
-        return None
-    try:
-        data = json.loads(store.read_bytes(key))
-    except (ValueError, VitrinaError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def save_verdict(store: Any, project: str, verdicts: Verdicts) -> str:
