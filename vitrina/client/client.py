@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Self, TypeVar
-from urllib.parse import quote
+from typing import Any
 
-import httpx
-
-from vitrina import __version__
-from vitrina.client.errors import (
-    AssetFailedError,
-    ProtocolError,
-    VitrinaConnectionError,
-    WaitTimeoutError,
-    error_from_response,
-)
-from vitrina.client.images import ImageURLs
+from vitrina.client.discovery import DiscoveryCalls
+from vitrina.client.errors import AssetFailedError, WaitTimeoutError
 from vitrina.client.models import (
     Asset,
     AssetPage,
     Collection,
     CollectionPage,
-    CreativeChoice,
     Derivative,
-    Health,
-    Logged,
-    Recommendations,
     SearchHit,
     SearchPage,
     SimilarResult,
     UploadResult,
-    Upserted,
 )
+from vitrina.client.paths import asset_path, collection_path, iso, segment
 from vitrina.client.resumable import (
     CHUNK_SIZE,
     RESUMABLE_THRESHOLD,
@@ -52,8 +37,6 @@ from vitrina.client.transfer import (
     save,
 )
 
-T = TypeVar("T")
-
 
 class _Unset:
     """The default of an argument where None means "clear it"."""
@@ -65,29 +48,14 @@ class _Unset:
 UNSET = _Unset()
 
 
-class Client:
+class Client(DiscoveryCalls):
     """A Vitrina server at ``base_url``; ``api_key`` (``vk_...``) is needed outside development mode.
 
     ``transport`` is handed to httpx (e.g. ``httpx.MockTransport`` in tests, or one with
-    retries). Use as a context manager, or call :meth:`close`.
+    retries). Use as a context manager, or call :meth:`close`. The connection, health
+    and plumbing are :class:`~vitrina.client.connection.Connection`'s; the discovery and
+    creative calls :class:`~vitrina.client.discovery.DiscoveryCalls`'.
     """
-
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None,
-                 signing_keys: Mapping[str, str] | None = None, signing_key_id: str | None = None,
-                 image_presets: Mapping[str, str] | None = None) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
-        #: signed /img URLs (see :meth:`image_url`); keys as the server's VITRINA_SIGNING__KEYS
-        self.images = ImageURLs(self.base_url, signing_keys, signing_key_id, image_presets)
-        self.timeout = timeout
-        headers = {"User-Agent": f"vitrina-python/{__version__}"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        # no redirects: following one to another host would hand it the API key
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                  transport=transport, follow_redirects=False)
 
     # --- image URLs -----------------------------------------------------------------------
     def image_url(self, asset_id: str, ops: str = "-", *, expires_in: float | None = None) -> str:
@@ -137,7 +105,7 @@ class Client:
         return result
 
     def get(self, asset_id: str) -> Asset:
-        return self._parse(Asset.from_json, self._request("GET", _asset_path(asset_id)))
+        return self._parse(Asset.from_json, self._request("GET", asset_path(asset_id)))
 
     def list(self, *, status: str | None = None, kind: str | None = None, mime: str | None = None,
              collection: str | None = None, tag: str | None = None,
@@ -164,7 +132,7 @@ class Client:
             body["tags"] = list(tags)
         if fields is not None:
             body["fields"] = dict(fields)
-        return self._parse(Asset.from_json, self._request("PATCH", _asset_path(asset_id), json=body))
+        return self._parse(Asset.from_json, self._request("PATCH", asset_path(asset_id), json=body))
 
     def iter_assets(self, *, status: str | None = None, kind: str | None = None,
                     mime: str | None = None, limit: int = 100) -> Iterator[Asset]:
@@ -178,7 +146,7 @@ class Client:
             cursor = page.next_cursor
 
     def delete(self, asset_id: str) -> None:
-        self._request("DELETE", _asset_path(asset_id))
+        self._request("DELETE", asset_path(asset_id))
 
     def wait_until_ready(self, asset_id: str, *, timeout: float = 30.0, poll: float = 0.2) -> Asset:
         """Poll until the asset is ready; AssetFailedError if it failed, WaitTimeoutError if too slow."""
@@ -207,7 +175,7 @@ class Client:
         params = {"q": q, "color": color, "color_tolerance": color_tolerance, "kind": kind, "tag": tag,
                   "collection": collection, "min_width": min_width, "max_width": max_width,
                   "min_height": min_height, "max_height": max_height,
-                  "created_after": _iso(created_after), "created_before": _iso(created_before),
+                  "created_after": iso(created_after), "created_before": iso(created_before),
                   "limit": limit, "cursor": cursor}
         return self._parse(SearchPage.from_json, self._request(
             "GET", "/v1/search", params={k: v for k, v in params.items() if v is not None}))
@@ -226,7 +194,7 @@ class Client:
         """The project's assets most like this one by an embedding: ``image``, ``text`` or
         ``clip``; ``embedded`` is False while the asset has none yet."""
         return self._parse(SimilarResult.from_json, self._request(
-            "GET", f"{_asset_path(asset_id)}/similar", params={"by": by, "limit": limit}))
+            "GET", f"{asset_path(asset_id)}/similar", params={"by": by, "limit": limit}))
 
     # --- collections ----------------------------------------------------------------------
     def create_collection(self, name: str, description: str | None = None) -> Collection:
@@ -240,7 +208,7 @@ class Client:
         return self._parse(CollectionPage.from_json, self._request("GET", "/v1/collections", params=params))
 
     def get_collection(self, collection_id: str) -> Collection:
-        return self._parse(Collection.from_json, self._request("GET", _collection_path(collection_id)))
+        return self._parse(Collection.from_json, self._request("GET", collection_path(collection_id)))
 
     def update_collection(self, collection_id: str, *, name: str | None = None,
                           description: str | None | _Unset = UNSET) -> Collection:
@@ -249,25 +217,25 @@ class Client:
         if not isinstance(description, _Unset):
             body["description"] = description
         return self._parse(Collection.from_json,
-                           self._request("PATCH", _collection_path(collection_id), json=body))
+                           self._request("PATCH", collection_path(collection_id), json=body))
 
     def delete_collection(self, collection_id: str) -> None:
         """Delete the collection; its assets stay."""
-        self._request("DELETE", _collection_path(collection_id))
+        self._request("DELETE", collection_path(collection_id))
 
     def add_to_collection(self, collection_id: str, asset_id: str) -> None:
         """Put the asset in the collection (already there: nothing changes)."""
-        self._request("PUT", f"{_collection_path(collection_id)}/assets/{quote(asset_id, safe='')}")
+        self._request("PUT", f"{collection_path(collection_id)}/assets/{segment(asset_id)}")
 
     def remove_from_collection(self, collection_id: str, asset_id: str) -> None:
         """Take the asset out of the collection (not in it: nothing changes)."""
-        self._request("DELETE", f"{_collection_path(collection_id)}/assets/{quote(asset_id, safe='')}")
+        self._request("DELETE", f"{collection_path(collection_id)}/assets/{segment(asset_id)}")
 
     def collection_assets(self, collection_id: str, *, limit: int = 50, cursor: str | None = None) -> AssetPage:
         """One page of the collection's assets, newest first."""
         params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
         return self._parse(AssetPage.from_json,
-                           self._request("GET", f"{_collection_path(collection_id)}/assets", params=params))
+                           self._request("GET", f"{collection_path(collection_id)}/assets", params=params))
 
     # --- bytes ----------------------------------------------------------------------------
     def download_original(self, asset_id: str, dest: Destination | None = None, *,
@@ -279,124 +247,11 @@ class Client:
         """
         span = range_header(start, end)
         headers = {"Range": span} if span else {}
-        with self._stream("GET", f"{_asset_path(asset_id)}/original", headers) as response:
+        with self._stream("GET", f"{asset_path(asset_id)}/original", headers) as response:
             return save(body_chunks(response, start, end), dest)
 
     def download_derivative(self, derivative: Derivative) -> bytes:
         """A derivative's bytes, fetched from this client's server (not ``derivative.url``'s host)."""
-        path = f"{_asset_path(derivative.asset_id)}/derivatives/{quote(derivative.name, safe='')}"
+        path = f"{asset_path(derivative.asset_id)}/derivatives/{segment(derivative.name)}"
         with self._stream("GET", path, {}) as response:
             return b"".join(response.iter_bytes())
-
-    # --- discovery ------------------------------------------------------------------------
-    def put_items(self, items: Iterable[Mapping[str, Any]]) -> Upserted:
-        """Create or update items (``id``, ``type``, ``title``, ``body``, ``attributes``,
-        ``asset_ids``, ``active_from``, ``active_until``), up to 1,000 per call; an item sent
-        again unchanged changes nothing."""
-        return self._parse(Upserted.from_json, self._request("POST", "/v1/items", json=list(items)))
-
-    def log_events(self, events: Iterable[Mapping[str, Any]]) -> Logged:
-        """Store interaction events (up to 10,000 per call), all or none; give each an ``id``
-        to make retries safe. See :meth:`Recommendations.impressions` for served lists."""
-        return self._parse(Logged.from_json, self._request("POST", "/v1/events",
-                                                           json={"events": list(events)}))
-
-    def recommendations(self, user: str, *, k: int = 10, surface: str | None = None,
-                        exclude_seen: bool = True, diversity: float | None = None,
-                        freshness_days: float | None = None) -> Recommendations:
-        """The ``k`` best items for ``user``, from the model the ``surface``'s experiment
-        assigns (or the promoted one)."""
-        params = {"user": user, "k": k, "surface": surface, "exclude_seen": str(exclude_seen).lower(),
-                  "diversity": diversity, "freshness_days": freshness_days}
-        return self._parse(Recommendations.from_json, self._request(
-            "GET", "/v1/recommendations", params={k: v for k, v in params.items() if v is not None}))
-
-    def similar_items(self, item_id: str, *, k: int = 10) -> Recommendations:
-        """The ``k`` items nearest ``item_id`` by the promoted model."""
-        return self._parse(Recommendations.from_json, self._request(
-            "GET", f"/v1/items/{quote(item_id, safe='')}/similar", params={"k": k}))
-
-    def creative(self, campaign: str, placement: str, *, user: str | None = None,
-                 context: Mapping[str, str] | None = None) -> CreativeChoice:
-        """The creative to show at ``placement`` of ``campaign``, chosen by the
-        placement's policy for this ``context`` (e.g. ``{"device": "mobile"}``); log its
-        :meth:`CreativeChoice.impression` and :meth:`CreativeChoice.click` with
-        :meth:`log_events`."""
-        params = {"user": user} if user is not None else {}
-        params |= {f"context.{k}": v for k, v in (context or {}).items()}
-        path = f"/v1/creatives/{quote(campaign, safe='')}/{quote(placement, safe='')}"
-        return self._parse(CreativeChoice.from_json, self._request("GET", path, params=params))
-
-    # --- operations -----------------------------------------------------------------------
-    def health(self) -> Health:
-        """``/readyz``: whether the server's catalog and blob store answer."""
-        with self._network("GET /readyz"):
-            response = self._http.get("/readyz")
-        if response.status_code not in (200, 503):
-            raise error_from_response(response)
-        ok = response.status_code == 200
-        return self._parse(lambda d: Health(ok=ok and d.get("status") == "ok",
-                                            checks=dict(d.get("checks") or {})), response)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- plumbing -------------------------------------------------------------------------
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        with self._network(f"{method} {path}"):
-            response = self._http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            raise error_from_response(response)
-        return response
-
-    @contextmanager
-    def _stream(self, method: str, path: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:
-        with self._network(f"{method} {path}"), self._http.stream(method, path, headers=headers) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise error_from_response(response)
-            yield response
-
-    @contextmanager
-    def _network(self, what: str) -> Iterator[None]:
-        try:
-            yield
-        except httpx.TimeoutException as exc:
-            raise VitrinaConnectionError(
-                f"{what}: no answer from {self.base_url} within {self.timeout:g}s; check that the "
-                "server is up and not overloaded, or pass a larger timeout= to Client"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise VitrinaConnectionError(
-                f"{what}: cannot talk to Vitrina at {self.base_url} ({type(exc).__name__}: {exc}); "
-                "check base_url, that the server is running, and that the network lets you reach it"
-            ) from exc
-
-    def _parse(self, build: Callable[[Any], T], response: httpx.Response) -> T:
-        try:
-            return build(response.json())
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ProtocolError(
-                f"{response.request.method} {response.request.url} answered {response.status_code} "
-                f"with a body this SDK cannot read ({type(exc).__name__}: {exc}); is base_url a "
-                "Vitrina server of a compatible version?"
-            ) from exc
-
-
-def _iso(value: str | datetime | None) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _collection_path(collection_id: str) -> str:
-    return f"/v1/collections/{quote(collection_id, safe='')}"
-
-
-def _asset_path(asset_id: str) -> str:
-    # quote everything: an id can never add path segments or a query
-    return f"/v1/assets/{quote(asset_id, safe='')}"
