@@ -8,63 +8,28 @@ from __future__ import annotations
 import io
 import json
 import math
-import random
-import time
 
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.conftest import make_settings
-from vitrina.access.keys import create_key
-from vitrina.api.app import create_app
 from vitrina.cli import main
 from vitrina.recs import evaluation, leaderboard
 from vitrina.recs.artefacts import ModelStore
 from vitrina.recs.training import DEFAULT_MODELS
-from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
-from vitrina.testing import make_runtime
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 B = "team-b"
-BLOCKS, ITEMS, USERS = 3, 10, 10
-T0 = time.time() - 30 * 86_400
 
 
 @pytest.fixture
-def world(tmp_path, database_url):
-    """30 users in 3 blocks of 10 items, each clicking 6 items of its own block and
-    buying one; project B has a handful of events only."""
-    settings = make_settings(tmp_path, database_url, dev=False,
-                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
-    rt = make_runtime(settings)
-    with transaction(rt.sessions) as s:
-        s.add(ProjectRow(id=B, name="Team B", quotas={}))
-    as_a = {"Authorization": f"Bearer {create_key(rt.sessions, 'a', ['admin'], DEFAULT_PROJECT)}"}
-    as_b = {"Authorization": f"Bearer {create_key(rt.sessions, 'b', ['admin'], B)}"}
-    app = create_app(settings, start_workers=False, runtime=rt)
-    rng = random.Random(7)
-    with TestClient(app) as client:
-        topics = ("espresso and coffee beans", "marathon running shoes", "planets and rockets")
-        items = [{"id": f"b{b}-i{i}", "type": "article", "title": f"{topics[b]}, part {i}"}
-                 for b in range(BLOCKS) for i in range(ITEMS)]
-        assert client.post("/v1/items", json=items, headers=as_a).status_code == 200
-        events = []
-        for b in range(BLOCKS):
-            for u in range(USERS):
-                chosen = rng.sample(range(ITEMS), 6)
-                for n, i in enumerate(chosen):
-                    events.append({"unit_id": f"u{b}-{u}", "item_id": f"b{b}-i{i}", "event": "click",
-                                   "timestamp": T0 + 3600 * (u + n * USERS) + b})
-                events.append({"unit_id": f"u{b}-{u}", "item_id": f"b{b}-i{chosen[0]}",
-                               "event": "purchase", "timestamp": T0 + 3600 * (u + 4 * USERS) + b + 1})
-        assert client.post("/v1/events", json={"events": events}, headers=as_a).status_code == 201
-        few = [{"unit_id": f"x{u}", "item_id": "b0-i0", "event": "click", "timestamp": T0 + u}
-               for u in range(4)]
-        assert client.post("/v1/events", json={"events": few}, headers=as_b).status_code == 201
-        yield settings, ModelStore(rt.store)
-    rt.close()
+def world(blocks):
+    """The blocks' events in the default project; project B has a handful only."""
+    few = [{"unit_id": f"x{u}", "item_id": "b0-i0", "event": "click", "timestamp": blocks.t0 + u}
+           for u in range(4)]
+    r = blocks.client.post("/v1/events", json={"events": few}, headers=blocks.as_b)
+    assert r.status_code == 201
+    return blocks.settings, ModelStore(blocks.runtime.store)
 
 
 def cli(settings, *args):

@@ -6,25 +6,16 @@ bad input, and another project seeing nothing of ours."""
 from __future__ import annotations
 
 import json
-import random
 import time
 
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 
-from tests.conftest import make_settings
-from vitrina.access.keys import create_key
-from vitrina.api.app import create_app
 from vitrina.cli import main
 from vitrina.recs.serving import RecsService
-from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
-from vitrina.testing import make_runtime
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 
 B = "team-b"
-BLOCKS, ITEMS, USERS = 3, 10, 10
-T0 = time.time() - 30 * 86_400
 
 
 def block_of(item: str) -> int:
@@ -32,37 +23,9 @@ def block_of(item: str) -> int:
 
 
 @pytest.fixture
-def world(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, dev=False,
-                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
-    rt = make_runtime(settings)
-    with transaction(rt.sessions) as s:
-        s.add(ProjectRow(id=B, name="Team B", quotas={}))
-    as_a = {"Authorization": f"Bearer {create_key(rt.sessions, 'a', ['admin'], DEFAULT_PROJECT)}"}
-    as_b = {"Authorization": f"Bearer {create_key(rt.sessions, 'b', ['admin'], B)}"}
-    app = create_app(settings, start_workers=False, runtime=rt)
-    rng = random.Random(7)
-    with TestClient(app) as client:
-        items = [{"id": f"b{b}-i{i}", "type": "article", "title": f"{b}/{i}"}
-                 for b in range(BLOCKS) for i in range(ITEMS)]
-        items[ITEMS - 1]["active_until"] = T0  # b0-i9 has expired
-        assert client.post("/v1/items", json=items, headers=as_a).status_code == 200
-        events, purchased = [], {}
-        for b in range(BLOCKS):
-            for u in range(USERS):
-                user = f"u{b}-{u}"
-                chosen = rng.sample(range(ITEMS), 6)  # the last one is new to the user
-                for n, i in enumerate(chosen):
-                    events.append({"unit_id": user, "item_id": f"b{b}-i{i}", "event": "click",
-                                   "timestamp": T0 + 3600 * (u + n * USERS) + b})
-                purchased[user] = f"b{b}-i{chosen[0]}"
-                events.append({"unit_id": user, "item_id": purchased[user], "event": "purchase",
-                               "timestamp": T0 + 3600 * (u + 4 * USERS) + b + 1})
-        r = client.post("/v1/events", json={"events": events}, headers=as_a)
-        assert r.status_code == 201, r.text
-        client.events = events
-        yield client, settings, as_a, as_b, purchased
-    rt.close()
+def world(blocks):
+    blocks.client.events = blocks.events
+    return blocks.client, blocks.settings, blocks.as_a, blocks.as_b, blocks.purchased
 
 
 def cli(settings, *args):
