@@ -141,6 +141,28 @@ def test_bad_candidates_and_empty_logs_are_refused(api):
                        headers=as_a).status_code == 200
 
 
+@pytest.mark.parametrize("body", [
+    {"policy": "mvt", "options": {"draws": 10**9}}, {"policy": "mvt", "options": {"restarts": 10**9}},
+    {"policy": "mvt", "options": {"max_exhaustive": 10**12}}, {"policy": "mvt", "options": {"draws": True}},
+    {"policy": "mvt", "options": {"prior_sd": "a"}}, {"policy": "thompson", "options": {"discount": None}},
+    {"policy": "thompson", "options": {"prior": [1, 2, 3]}}, {"policy": "thompson", "options": {"": 1}},
+    {"policy": "contextual", "context": {"": ["a"]}}, {"policy": "contextual", "context": {"d": ["a" * 10_000]}},
+    {"policy": "contextual", "context": {f"f{i}": ["a"] for i in range(500)}},
+    {"policy": 5}, {"policy": "thompson", "options": []}, [], "x", None,
+])
+def test_bad_policy_and_candidate_bodies_are_a_4xx(api, body):
+    client, _, _, as_a, _ = api
+    body_ = client.get(PATH, headers=as_a).json()
+    client.post("/v1/events", json={"events": [{"unit_id": "u", "event": "impression",
+                                                "request_id": body_["request_id"],
+                                                "model": "creative", "variant": body_["creative_id"],
+                                                "propensity": body_["propensity"]}]}, headers=as_a)
+    for r in (client.put(f"{PATH}/policy", json=body, headers=as_a),
+              client.post(f"{PATH}/estimate", json=body, headers=as_a)):
+        assert 400 <= r.status_code < 500 and r.json()["error"]["code"], (body, r.text)
+    assert client.get(f"{PATH}/policy", headers=as_a).json()["policy"] == "thompson"
+
+
 def test_another_project_sees_nothing(api):
     client, _, _, as_a, as_b = api
     for method, path in (("GET", PATH), ("GET", f"{PATH}/report"), ("GET", f"{PATH}/policy")):

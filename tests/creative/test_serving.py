@@ -159,7 +159,15 @@ def test_bad_policies_and_missing_creatives_are_refused(rt, svc):
     for bad in ({"policy": "greedy"}, {"policy": "thompson", "options": {"prior": [0, 1]}},
                 {"policy": "thompson", "options": {"nope": 1}},
                 {"policy": "contextual"}, {"policy": "thompson", "context": {"device": ["a"]}},
-                {"policy": "contextual", "context": {"device": []}}, ["thompson"]):
+                {"policy": "contextual", "context": {"device": []}}, ["thompson"],
+                {"policy": "mvt", "options": {"draws": 10**9}},
+                {"policy": "mvt", "options": {"restarts": 10**9}},
+                {"policy": "mvt", "options": {"draws": 2.5}},
+                {"policy": "mvt", "options": {"interactions": "x"}},
+                {"policy": "thompson", "options": {"prior": [1, 2, 3]}},
+                {"policy": "contextual", "context": {"device": [""]}},
+                {"policy": "contextual", "context": {"bad name": ["a"]}},
+                {"policy": "contextual", "context": {"device": ["x" * 65]}}):
         with pytest.raises(InvalidPolicy):
             svc.set_policy(DEFAULT_PROJECT, "spring", "square", bad)
     with pytest.raises(NoCreatives):

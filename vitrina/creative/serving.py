@@ -58,6 +58,8 @@ MAX_CONTEXT, CONTEXT_KEY, CONTEXT_VALUE = 8, re.compile(r"[A-Za-z0-9_-]{1,32}"),
 #: a contextual policy's space: request ids hold two base-36 characters per feature
 MAX_SPACE_FEATURES, MAX_SPACE_VALUES = 5, 36 * 36 - 1
 NONE_CODE = "zz"
+#: the largest values of the mvt options that cost time or memory on every refresh
+OPTION_CAPS = {"draws": 20_000, "restarts": 50, "max_exhaustive": 65_536}
 #: events read per query when catching up with the log
 READ_BATCH = 50_000
 #: request ids remembered per project to count a repeated event once
@@ -89,20 +91,39 @@ def check_name(label: str, value: str) -> str:
     return value
 
 
+def _context_problem(k: Any, v: Any) -> tuple[str, dict[str, str]] | None:
+    """Why a context feature and value cannot come in a request, if they cannot."""
+    if not isinstance(k, str) or CONTEXT_KEY.fullmatch(k) is None:
+        return ("a context feature's name is 1-32 letters, digits, '_' or '-'",
+                {"feature": repr(k)[:64]})
+    if not isinstance(v, str) or not 0 < len(v) <= CONTEXT_VALUE or not v.isprintable():
+        return f"context.{k} must be 1-{CONTEXT_VALUE} printable characters", {"feature": k}
+    return None
+
+
 def check_context(context: Mapping[str, Any]) -> dict[str, str]:
     if len(context) > MAX_CONTEXT:
         raise InvalidContext(f"at most {MAX_CONTEXT} context features",
                              details={"count": len(context)})
-    out = {}
     for k, v in context.items():
-        if not isinstance(k, str) or CONTEXT_KEY.fullmatch(k) is None:
-            raise InvalidContext("a context feature's name is 1-32 letters, digits, '_' or '-'",
-                                 details={"feature": repr(k)[:64]})
-        if not isinstance(v, str) or not 0 < len(v) <= CONTEXT_VALUE or not v.isprintable():
-            raise InvalidContext(f"context.{k} must be 1-{CONTEXT_VALUE} printable characters",
-                                 details={"feature": k})
-        out[k] = v
-    return out
+        problem = _context_problem(k, v)
+        if problem is not None:
+            raise InvalidContext(problem[0], details=problem[1])
+    return dict(context)
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """The options that cost time or memory on every refresh are bounded, typed numbers."""
+    for name, value in options.items():
+        cap = OPTION_CAPS.get(name)
+        if cap is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                or value > cap):
+            raise InvalidPolicy(f"{name} is a whole number up to {cap}", details={"option": name})
+    if "interactions" in options and not isinstance(options["interactions"], bool):
+        raise InvalidPolicy("interactions is true or false", details={"option": "interactions"})
+    prior = options.get("prior")
+    if prior is not None and (not isinstance(prior, list) or len(prior) != 2):
+        raise InvalidPolicy("prior is [alpha, beta]", details={"option": "prior"})
 
 
 # -- the placement's policy ------------------------------------------------------------
@@ -125,6 +146,7 @@ class PolicyConfig:
             raise InvalidPolicy(f"unknown policy {policy!r}", details={"allowed": list(POLICIES)})
         if not isinstance(options, Mapping) or "seed" in options:
             raise InvalidPolicy("options are an object of the policy's parameters (no seed)")
+        check_options(options)
         if (policy == "contextual") != (context is not None):
             raise InvalidPolicy("the contextual policy, and only it, takes a context space")
         space = None
@@ -137,6 +159,10 @@ class PolicyConfig:
                     any(len(v) > MAX_SPACE_VALUES for _, v in space.features):
                 raise InvalidPolicy(f"a context space has at most {MAX_SPACE_FEATURES} features "
                                     f"of at most {MAX_SPACE_VALUES} values")
+            for name, values in space.features:  # each must be something a request can send
+                problem = next(filter(None, (_context_problem(name, v) for v in values)), None)
+                if problem is not None:
+                    raise InvalidPolicy(f"bad context space: {problem[0]}", details=problem[1])
             context = {n: list(v) for n, v in space.features}
         config = cls(policy, dict(options), context)
         try:  # on a stand-in grid: the options must suit the policy
