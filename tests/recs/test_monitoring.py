@@ -160,6 +160,25 @@ def test_default_reference_is_the_window_before(logged) -> None:
     assert all(d.psi is None for v in past.variants for d in v.drift.values())  # nothing before
 
 
+def test_a_window_without_served_lists_costs_two_statements(logged) -> None:
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(*args) -> None:
+        if args[2].lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append(args[2])
+
+    engine = logged.runtime.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        empty = monitor(logged.runtime.sessions, "default", Window(NOW - 10 * DAY, NOW - 9 * DAY))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (empty.active_items, empty.variants) == (7, [])  # i0-i5 and i10 were active then
+    assert len(statements) == 2  # active items and impressions; no drift without a list
+
+
 def samples(text: str, name: str) -> dict[tuple, float]:
     out = {}
     for family in text_string_to_metric_families(text):

@@ -98,6 +98,8 @@ def monitor(sessions: Any, project: str, window: Window | None = None,
         active = s.execute(select(func.count()).select_from(ItemRow).where(
             ItemRow.project_id == project, q.active_at(window.until))).scalar_one()
         shown = s.execute(q.impressions(project, window)).all()
+        if not shown:  # no served list: the other seven statements would find nothing to report
+            return Report(project, window, reference, active, [])
         requests = {(m, v): (int(n), int(b)) for m, v, n, b in s.execute(q.requests(project, window))}
         drift = {
             "popularity": (q.popularity(project, window, reference), q.popularity(project, reference, reference)),
