@@ -17,6 +17,10 @@ from vitrina.storage.catalog.projects import ProjectRow
 
 log = logging.getLogger(__name__)
 
+#: seconds between two computations: each runs up to nine statements per project over
+#: two days of events, for figures of a day that five minutes hardly move
+TTL = 300.0
+
 
 def projects(sessions: Any) -> list[str]:
     with sessions() as s:
@@ -37,7 +41,7 @@ class MonitorCollector:
     """The figures of :func:`monitor` for every project as gauges, computed at scrape
     time at most every ``ttl`` seconds; a failure logs and serves the last figures."""
 
-    def __init__(self, sessions: Any, ttl: float = 30.0,
+    def __init__(self, sessions: Any, ttl: float = TTL,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.sessions, self.ttl, self.clock = sessions, ttl, clock
         self._reports: list[Report] = []
