@@ -369,6 +369,13 @@ def test_report_bad_options(client, args, message) -> None:
     assert r.exit_code != 0 and message in r.output, r.output
 
 
+def test_report_window_older_than_the_calendar(client) -> None:
+    r = cli(client, "--since", 1e11, "--metrics-url", f"http://127.0.0.1:{closed_port()}/metrics")
+    assert r.exit_code == 0, r.output
+    assert "to epoch " in r.output.splitlines()[0]  # the reference starts before year 1
+    assert "no impressions of served lists in this window" in r.output
+
+
 def test_report_help() -> None:
     r = CliRunner().invoke(main, ["recs", "report", "--help"])
     assert r.exit_code == 0

@@ -56,7 +56,10 @@ def _interval(value: float | None, bounds: tuple[float, float] | None) -> str:
 
 
 def _when(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):  # before year 1 (a --since of millennia)
+        return f"epoch {t:.0f}"
 
 
 def _table(report: Any) -> list[str]:
