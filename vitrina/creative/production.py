@@ -14,7 +14,6 @@ gates' reason codes and no asset.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from vitrina.creative.campaigns import Plan, PlanItem
+from vitrina.creative.documents import canonical_sha256
 from vitrina.creative.selection import SEPARATOR
 from vitrina.errors import InvalidInput
 from vitrina.storage.catalog.creative import CreativeRow
@@ -32,11 +32,6 @@ from vitrina.storage.catalog.db import transaction
 #: raised when rendering or gating changes what a creative looks like for the same inputs
 RENDERER_VERSION = "1"
 COPY_REJECTED = "copy_rejected"
-
-
-def _sha(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def render_item(item: Any) -> dict[str, Any]:
@@ -97,8 +92,8 @@ def grid(rt: Any, plan: Plan) -> list[Cell]:
     rules = CopyRules.from_kit(plan.brand)
     provider = _provider(rt, plan.campaign.provider)
     gates = asdict(_gate_rules(plan))
-    kit = {"id": plan.brand.id, "version": plan.brand.version, "sha256": _sha(plan.brand_document)}
-    templates = [{"id": t.id, "version": t.version, "sha256": _sha(doc)} for t, doc in plan.templates]
+    kit = {"id": plan.brand.id, "version": plan.brand.version, "sha256": canonical_sha256(plan.brand_document)}
+    templates = [{"id": t.id, "version": t.version, "sha256": canonical_sha256(doc)} for t, doc in plan.templates]
     cells = []
     for entry in plan.items:
         candidates = provider.variants(entry.item, rules, plan.campaign.variants)
@@ -115,7 +110,7 @@ def grid(rt: Any, plan: Plan) -> list[Cell]:
                                   "text": variant.lines(), "source": variant.source,
                                   "image": {"asset_id": image.asset_id, "sha256": image.sha256},
                                   "gates": gates, "renderer": RENDERER_VERSION}
-                        cells.append(Cell(_sha(inputs), entry.item.id, placement.name, factors,
+                        cells.append(Cell(canonical_sha256(inputs), entry.item.id, placement.name, factors,
                                           variant.lines(), variant.source, image.asset_id, t,
                                           dropped.get(id(variant))))
     return cells
