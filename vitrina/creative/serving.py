@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -171,11 +172,11 @@ class PolicyConfig:
             raise InvalidPolicy(str(exc)) from None
         return config
 
-    @property
+    @cached_property
     def space(self) -> ContextSpace | None:
         return ContextSpace.of(self.context) if self.context is not None else None
 
-    @property
+    @cached_property
     def tag(self) -> str:
         """Four hex characters naming the context space, carried in request ids."""
         text = json.dumps(self.context, sort_keys=True)
