@@ -20,7 +20,7 @@ from vitrina.client.models import (
     SimilarResult,
     UploadResult,
 )
-from vitrina.client.paths import asset_path, collection_path, iso, segment
+from vitrina.client.paths import asset_path, collection_path, iso, query, segment
 from vitrina.client.resumable import (
     CHUNK_SIZE,
     RESUMABLE_THRESHOLD,
@@ -112,9 +112,8 @@ class Client(DiscoveryCalls):
              limit: int = 50, cursor: str | None = None) -> AssetPage:
         """One page, newest first; filters: status (pending|processing|ready|failed), kind,
         mime, collection (an id), tag (a user tag)."""
-        params = {k: v for k, v in (("status", status), ("kind", kind), ("mime", mime),
-                                    ("collection", collection), ("tag", tag),
-                                    ("limit", limit), ("cursor", cursor)) if v is not None}
+        params = query(status=status, kind=kind, mime=mime, collection=collection, tag=tag,
+                       limit=limit, cursor=cursor)
         return self._parse(AssetPage.from_json, self._request("GET", "/v1/assets", params=params))
 
     def update_asset(self, asset_id: str, *, title: str | None | _Unset = UNSET,
@@ -172,13 +171,11 @@ class Client(DiscoveryCalls):
         """One page of a hybrid search, best first: words ``q`` (titles, alt text, tags, OCR
         text, text embeddings) and/or a ``color`` ("#rrggbb"), within the filters; neither:
         the filtered assets, newest first. Each hit's ``explain`` says why it was found."""
-        params = {"q": q, "color": color, "color_tolerance": color_tolerance, "kind": kind, "tag": tag,
-                  "collection": collection, "min_width": min_width, "max_width": max_width,
-                  "min_height": min_height, "max_height": max_height,
-                  "created_after": iso(created_after), "created_before": iso(created_before),
-                  "limit": limit, "cursor": cursor}
-        return self._parse(SearchPage.from_json, self._request(
-            "GET", "/v1/search", params={k: v for k, v in params.items() if v is not None}))
+        params = query(q=q, color=color, color_tolerance=color_tolerance, kind=kind, tag=tag,
+                       collection=collection, min_width=min_width, max_width=max_width,
+                       min_height=min_height, max_height=max_height, created_after=iso(created_after),
+                       created_before=iso(created_before), limit=limit, cursor=cursor)
+        return self._parse(SearchPage.from_json, self._request("GET", "/v1/search", params=params))
 
     def iter_search(self, q: str | None = None, *, limit: int = 100, **filters: Any) -> Iterator[SearchHit]:
         """Every hit of :meth:`search`, following cursors page by page (``limit`` per page)."""
@@ -204,7 +201,7 @@ class Client(DiscoveryCalls):
 
     def collections(self, *, limit: int = 50, cursor: str | None = None) -> CollectionPage:
         """One page of the project's collections, newest first."""
-        params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+        params = query(limit=limit, cursor=cursor)
         return self._parse(CollectionPage.from_json, self._request("GET", "/v1/collections", params=params))
 
     def get_collection(self, collection_id: str) -> Collection:
@@ -233,7 +230,7 @@ class Client(DiscoveryCalls):
 
     def collection_assets(self, collection_id: str, *, limit: int = 50, cursor: str | None = None) -> AssetPage:
         """One page of the collection's assets, newest first."""
-        params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+        params = query(limit=limit, cursor=cursor)
         return self._parse(AssetPage.from_json,
                            self._request("GET", f"{collection_path(collection_id)}/assets", params=params))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from vitrina.client.connection import Connection
 from vitrina.client.models import CreativeChoice, Logged, Recommendations, Upserted
-from vitrina.client.paths import segment
+from vitrina.client.paths import query, segment
 
 
 class DiscoveryCalls(Connection):
@@ -31,10 +31,10 @@ class DiscoveryCalls(Connection):
                         freshness_days: float | None = None) -> Recommendations:
         """The ``k`` best items for ``user``, from the model the ``surface``'s experiment
         assigns (or the promoted one)."""
-        params = {"user": user, "k": k, "surface": surface, "exclude_seen": str(exclude_seen).lower(),
-                  "diversity": diversity, "freshness_days": freshness_days}
-        return self._parse(Recommendations.from_json, self._request(
-            "GET", "/v1/recommendations", params={k: v for k, v in params.items() if v is not None}))
+        params = query(user=user, k=k, surface=surface, exclude_seen=str(exclude_seen).lower(),
+                       diversity=diversity, freshness_days=freshness_days)
+        return self._parse(Recommendations.from_json,
+                           self._request("GET", "/v1/recommendations", params=params))
 
     def similar_items(self, item_id: str, *, k: int = 10) -> Recommendations:
         """The ``k`` items nearest ``item_id`` by the promoted model."""
