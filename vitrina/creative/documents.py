@@ -42,10 +42,14 @@ def _record(row: CreativeDocumentRow) -> DocumentRecord:
                           row.created_at)
 
 
+def _canonical(document: dict[str, Any]) -> bytes:
+    """Sorted keys, no spaces, UTF-8; ``ValueError`` for NaN or infinity (not JSON)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode()
+
+
 def canonical_sha256(document: dict[str, Any]) -> str:
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_canonical(document)).hexdigest()
 
 
 def parser_for(kind: str, document_id: str) -> Callable[[dict[str, Any]], Any]:
@@ -79,13 +83,14 @@ class DocumentService:
         if not isinstance(document, dict):
             raise InvalidInput(f"a {kind} is a JSON object", code=f"invalid_{kind}")
         try:
-            sha = canonical_sha256(document)
+            text = _canonical(document)
         except ValueError as exc:  # NaN or infinity: not JSON
             raise InvalidInput(f"a {kind} must be plain JSON: {exc}", code=f"invalid_{kind}") from None
-        if len(json.dumps(document)) > MAX_DOCUMENT_BYTES:
+        if len(text) > MAX_DOCUMENT_BYTES:
             raise InvalidInput(f"a {kind} is at most {MAX_DOCUMENT_BYTES} bytes of JSON",
                                code="payload_too_large", status=413)
         parse(document)
+        sha = hashlib.sha256(text).hexdigest()
         try:
             with transaction(self.sessions) as s:
                 latest = s.execute(
