@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -183,6 +185,21 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+def _interactions(rt, project: str, names: Sequence[str]) -> tuple[Any, dict[str, str] | None]:
+    """The project's interaction events (their counts told on stderr), with the items'
+    text (and keywords) and linked images as vectors when a model in ``names`` reads
+    them; and the text generator behind those keywords."""
+    from vitrina.recs.training import CONTENT_MODELS, read_interactions
+
+    data = read_interactions(rt.sessions, project)
+    click.echo(f"{len(data)} events, {data.n_users} users, {data.n_items} items", err=True)
+    if not CONTENT_MODELS & set(names):
+        return data, None
+    from vitrina.recs.content_vectors import with_content
+
+    return with_content(rt.sessions, project, data)
+
+
 @recs.command("train")
 @click.option("--models", help="Comma-separated registered models to fit and evaluate "
               "(default: popularity, covisitation, item-knn, ease, als, bpr).")
@@ -198,26 +215,18 @@ def recs_train(ctx: click.Context, models: str | None, split: str, save: str | N
     """Fit every chosen model on the same split of the project's interaction events, print
     the leaderboard, then refit the best (or --save) on all events and store it as the
     next version under recs/{project}/{model}/v{n}."""
-    from tqdm import tqdm
-
+    from vitrina.cli.recs_evaluate import fit_progress
     from vitrina.errors import VitrinaError
     from vitrina.recs import evaluation
     from vitrina.recs.artefacts import ModelStore
-    from vitrina.recs.training import CONTENT_MODELS, DEFAULT_MODELS, read_interactions, train
+    from vitrina.recs.training import DEFAULT_MODELS, train
 
     names = [n.strip() for n in models.split(",") if n.strip()] if models else list(DEFAULT_MODELS)
     rt = runtime_of(ctx)
     try:
-        data = read_interactions(rt.sessions, project)
-        click.echo(f"{len(data)} events, {data.n_users} users, {data.n_items} items", err=True)
-        llm = None
-        if CONTENT_MODELS & {*names, save}:
-            from vitrina.recs.content_vectors import with_content
-
-            # the items' text (and keywords) and linked images, as vectors
-            data, llm = with_content(rt.sessions, project, data)
+        data, llm = _interactions(rt, project, [*names, *([save] if save else [])])
         done = train(rt.registries, ModelStore(rt.store), project, data, names, split, k, save,
-                     wrap=lambda xs: tqdm(xs, desc="fit", unit="model", file=sys.stderr), llm=llm)
+                     wrap=fit_progress, llm=llm)
     except VitrinaError as exc:
         raise _fail(exc) from None
     finally:

@@ -39,7 +39,7 @@ class _Progress:
         return out
 
 
-def _progress(model: Any, cut: Any) -> _Progress:
+def fit_progress(model: Any, cut: Any) -> _Progress:
     warm, cold = cut.warm_and_cold()
     return _Progress(model, len(warm) + len(cold))
 
@@ -65,11 +65,11 @@ def recs_evaluate(ctx: click.Context, models: str | None, split: str, k: int, pl
     first, with training time) and keep the run as JSON under
     recs/{project}/evaluations/. No model is saved or promoted: `vitrina recs train`
     does that."""
-    from vitrina.cli.recs import _fail
+    from vitrina.cli.recs import _fail, _interactions
     from vitrina.errors import VitrinaError
     from vitrina.recs import evaluation, leaderboard
     from vitrina.recs.artefacts import ModelStore
-    from vitrina.recs.training import CONTENT_MODELS, DEFAULT_MODELS, read_interactions
+    from vitrina.recs.training import DEFAULT_MODELS
 
     names = [n.strip() for n in models.split(",") if n.strip()] if models is not None \
         else list(DEFAULT_MODELS)
@@ -77,15 +77,8 @@ def recs_evaluate(ctx: click.Context, models: str | None, split: str, k: int, pl
         raise click.BadParameter(f"{plot} does not end in .png", param_hint="--plot")
     rt = runtime_of(ctx)
     try:
-        data = read_interactions(rt.sessions, project)
-        click.echo(f"{len(data)} events, {data.n_users} users, {data.n_items} items", err=True)
-        llm = None
-        if CONTENT_MODELS & set(names):
-            from vitrina.recs.content_vectors import with_content
-
-            # the items' text (and keywords) and linked images, as train gives them
-            data, llm = with_content(rt.sessions, project, data)
-        run = leaderboard.run(rt.registries, data, names, split, k, wrap=_progress)
+        data, llm = _interactions(rt, project, names)
+        run = leaderboard.run(rt.registries, data, names, split, k, wrap=fit_progress)
         doc = leaderboard.record(project, run, llm=llm)
         png = leaderboard.render_png(doc) if plot is not None else None
         key = leaderboard.save(ModelStore(rt.store), doc)

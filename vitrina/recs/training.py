@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from vitrina.errors import InvalidInput, VitrinaError
+from vitrina.errors import VitrinaError
 from vitrina.recs.artefacts import Manifest, ModelStore
 from vitrina.recs.data import EVENTS, Interactions
 from vitrina.storage.catalog.experiments import EventRow
@@ -62,33 +62,25 @@ class Trained:
 
 def train(registries: Any, store: ModelStore, project: str, data: Interactions,
           names: Sequence[str], split: str = "temporal", k: int = 10, save: str | None = None,
-          wrap: Callable[[Sequence[Any]], Any] = lambda xs: xs,
+          wrap: Callable[[Any, Any], Any] = lambda model, cut: model,
           llm: dict[str, str] | None = None) -> Trained:
-    """Fit and evaluate ``names`` on one split, refit ``save`` (default: the best by
-    NDCG@k) on all of ``data`` and store it as the next version."""
-    from vitrina.recs import evaluation
+    """Fit and evaluate ``names`` on one split (``leaderboard.run``; ``wrap`` as there),
+    refit ``save`` (default: the best by NDCG@k) on all of ``data`` and store it as the
+    next version."""
+    from vitrina.recs import leaderboard
     from vitrina.recs.models.popularity import Popularity
 
-    check_enough(data)
-    for name in [*names, *([save] if save else [])]:
-        if registries.recommenders.find(name) is None:
-            raise InvalidInput(f"no recommender {name!r}; registered: "
-                               f"{', '.join(c.name for c in registries.recommenders)}")
-    cut = evaluation.temporal_split(data) if split == "temporal" else evaluation.leave_last_out(data)
-    if not cut.relevant():
-        raise TooFewInteractions(f"the {split} split leaves no test user with a new positive item; "
-                                 "log more interactions")
-    models = [registries.recommenders.get(n)() for n in names]
-    results = [evaluation.evaluate(m, cut, k=k) for m in wrap(models)]
-    ndcg = f"ndcg@{k}"
-    best = save or max(results, key=lambda r: np.nan_to_num(r.metrics.get(ndcg, 0.0), nan=-1)).model
+    if save:
+        leaderboard.check_names(registries, [save])
+    ev = leaderboard.run(registries, data, names, split, k, wrap)
+    best = save or leaderboard.ordered(ev.results, k)[0].model
     model = registries.recommenders.get(best)().fit(data)
     popularity = Popularity().fit(data).popularity
-    metrics = next((r.metrics for r in results if r.model == best), {})
+    metrics = next((r.metrics for r in ev.results if r.model == best), {})
     maps = {"user_ids": np.asarray(data.user_ids, dtype=str),
             "item_ids": np.asarray(data.item_ids, dtype=str), "popularity": popularity}
     counts = {"interactions": len(data), "users": data.n_users, "items": data.n_items,
-              "train": len(cut.train), "test": len(cut.test)}
+              "train": len(ev.cut.train), "test": len(ev.cut.test)}
     # only a model that reads the items' content carries what a language model wrote
     llm = llm if best in CONTENT_MODELS else None
-    return Trained(results, best, store.save(project, model, maps, metrics, counts, split, llm))
+    return Trained(ev.results, best, store.save(project, model, maps, metrics, counts, split, llm))
