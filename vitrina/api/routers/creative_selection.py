@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -107,10 +108,7 @@ async def select_creative(request: Request, campaign: Campaign, placement: Place
     served.labels(s.policy, s.fallback or "").inc()
     base = get_runtime(request).settings.public_base_url.rstrip("/") or \
         str(request.base_url).rstrip("/")
-    return Creative(creative_id=s.creative_id, asset_id=s.asset_id,
-                    url=base + s.url if s.url else None, factors=s.factors,
-                    policy=s.policy, propensity=s.propensity, request_id=s.request_id,
-                    user=user, fallback=s.fallback)
+    return Creative(**{**asdict(s), "url": base + s.url if s.url else None}, user=user)
 
 
 class VariantResult(BaseModel):
