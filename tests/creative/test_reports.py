@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from vitrina.creative.reports import DecisionLog, off_policy, report, wilson
+from vitrina.creative.reports import DecisionLog, off_policy, report
 from vitrina.creative.selection import ContextSpace, Grid, Outcomes, Selector, simulate
 from vitrina.experiments.errors import InvalidLogs
+from vitrina.experiments.stats.proportions import wilson
 
 GRID = Grid.of({"headline": ["h0", "h1", "h2"], "image": ["i0", "i1", "i2"],
                 "layout": ["l0", "l1"]})

@@ -3,8 +3,8 @@ candidate policy on the logged decisions before it is switched on (decision 036)
 
 CTR is clicks / impressions and conversion is conversions / impressions, each with
 its own Wilson score interval per variant: variants are never pooled, so a strong
-variant never lends its counts to a weak one. Wilson rather than the normal
-interval because it stays inside [0, 1] and is sound at a handful of clicks.
+variant never lends its counts to a weak one (the interval is
+:func:`vitrina.experiments.stats.proportions.wilson`).
 """
 
 from __future__ import annotations
@@ -14,19 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from vitrina.creative.selection import Grid, Outcomes, Selector
 from vitrina.experiments.errors import InvalidLogs
 from vitrina.experiments.ope import LoggedFeedback, PolicyValue, TabularRewardModel, evaluate
-
-
-def wilson(successes: int, trials: int, alpha: float = 0.05) -> tuple[float, float] | None:
-    """Wilson score interval (no continuity correction); None without trials."""
-    if trials == 0:
-        return None
-    ci = stats.binomtest(int(successes), int(trials)).proportion_ci(1 - alpha, "wilson")
-    return float(ci.low), float(ci.high)
+from vitrina.experiments.stats.proportions import wilson
 
 
 @dataclass(frozen=True)
