@@ -428,14 +428,9 @@ class _Inline:
 def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) -> None:
     """Each stage of an answer timed in-process on the same catalog and model: the same
     queries as the service's, the model's scoring, the shared top-k, the response."""
-    from scipy import sparse
-    from sqlalchemy import and_, or_, select
-
     from vitrina.recs.data import EVENT_WEIGHTS
     from vitrina.recs.models.base import top_k
-    from vitrina.recs.serving import HISTORY, RecsService
-    from vitrina.storage.catalog.experiments import EventRow
-    from vitrina.storage.catalog.items import ItemRow
+    from vitrina.recs.serving import RecsService, history_query
 
     service = RecsService.of(rt)
     a = service.artefact(PROJECT)
@@ -448,23 +443,6 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
         out = fn()
         times[kind][name].append(1000 * (time.perf_counter() - t))
         return out
-
-    def history(user: str):
-        q = (select(EventRow.item_id, EventRow.event)
-             .where(EventRow.project_id == PROJECT, EventRow.unit_id == user,
-                    EventRow.item_id.is_not(None)).order_by(EventRow.seq.desc()).limit(HISTORY))
-        with rt.sessions() as s:
-            return list(reversed(s.execute(q).all()))
-
-    def inactive():
-        from datetime import UTC, datetime
-
-        at = datetime.now(UTC)
-        started = or_(ItemRow.active_from.is_(None), ItemRow.active_from <= at)
-        running = or_(ItemRow.active_until.is_(None), ItemRow.active_until > at)
-        q = select(ItemRow.item_id).where(ItemRow.project_id == PROJECT, ~and_(started, running))
-        with rt.sessions() as s:
-            return frozenset(s.scalars(q).all())
 
     from dataclasses import asdict
 
@@ -479,17 +457,10 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
 
     sample = plan[: args.stage_requests]
     for kind, user in sample:
-        hist = clock(kind, "history query", lambda u=user: history(u))
-        clock(kind, "inactive query (in the background)", inactive)
-
-        def mask(hist=hist):  # as the service builds it (the inactive set mapped once)
-            off = service._inactive(PROJECT)
-            known = [(a.item_index[i], e) for i, e in hist if i in a.item_index]
-            own = [i for i, e in known if e == "purchase" or EVENT_WEIGHTS.get(e, 0) > 0]
-            ex = np.union1d(np.asarray(own, dtype=np.int64), a.inactive_indices(off))
-            m = sparse.csr_matrix((np.ones(len(ex)), ex, np.array([0, len(ex)])), shape=(1, len(a.item_ids)))
-            return known, m
-        known, m = clock(kind, "exclusion mask", mask)
+        hist = clock(kind, "history query", lambda u=user: service.history(PROJECT, u))
+        clock(kind, "inactive query (in the background)", lambda: service.read_inactive(PROJECT))
+        known, _, m = clock(kind, "exclusion mask",
+                            lambda h=hist: service.exclusions(PROJECT, a, h, exclude_seen=True))
         if user in a.user_index:
             scores = clock(kind, "scoring", lambda u=user: a.model.scores(np.array([a.user_index[u]])))
         elif kind == "fold-in":
@@ -513,10 +484,7 @@ def stages(rt, args: argparse.Namespace, plan: list[tuple[str, str]], k: int) ->
     if rt.engine.dialect.name == "sqlite":  # which index the catalog's planner takes
         from sqlalchemy import text
 
-        q = (select(EventRow.item_id, EventRow.event)
-             .where(EventRow.project_id == PROJECT, EventRow.unit_id == "u", EventRow.item_id.is_not(None))
-             .order_by(EventRow.seq.desc()).limit(HISTORY))
-        sql = str(q.compile(rt.engine, compile_kwargs={"literal_binds": True}))
+        sql = str(history_query(PROJECT, "u").compile(rt.engine, compile_kwargs={"literal_binds": True}))
         with rt.engine.connect() as c:
             plan = [row[-1] for row in c.execute(text("EXPLAIN QUERY PLAN " + sql))]
         print(f"  history query plan (SQLite): {'; '.join(plan)}")

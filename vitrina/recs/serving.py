@@ -128,15 +128,13 @@ class RecsService:
                           "run `vitrina recs train` and `vitrina recs promote`")
         return cached.artefact
 
-    def _history(self, project: str, user: str) -> list[tuple[str, str]]:
-        query = (select(EventRow.item_id, EventRow.event)
-                 .where(EventRow.project_id == project, EventRow.unit_id == user,
-                        EventRow.item_id.is_not(None))
-                 .order_by(EventRow.seq.desc()).limit(HISTORY))
+    def history(self, project: str, user: str) -> list[tuple[str, str]]:
+        """The user's latest ``HISTORY`` events that name an item, oldest first."""
         with self.sessions() as s:
-            return list(reversed(s.execute(query).all()))
+            return list(reversed(s.execute(history_query(project, user)).all()))
 
-    def _read_inactive(self, project: str) -> frozenset[str]:
+    def read_inactive(self, project: str) -> frozenset[str]:
+        """Read the items outside their active window now (and keep them)."""
         at = datetime.now(UTC)
         started = or_(ItemRow.active_from.is_(None), ItemRow.active_from <= at)
         running = or_(ItemRow.active_until.is_(None), ItemRow.active_until > at)
@@ -147,13 +145,13 @@ class RecsService:
         self._inactive_cache[project] = (time.monotonic(), found)
         return found
 
-    def _inactive(self, project: str) -> frozenset[str]:
+    def inactive(self, project: str) -> frozenset[str]:
         """Items outside their active window. Read on a project's first request, then
         re-read in the background every ``reload_seconds`` (a scan of the items: no
         request waits for it)."""
         cached = self._inactive_cache.get(project)
         if cached is None:
-            return self._read_inactive(project)
+            return self.read_inactive(project)
         if time.monotonic() - cached[0] >= self.reload_seconds:
             with self._lock:
                 stale = project not in self._refreshing
@@ -164,7 +162,7 @@ class RecsService:
 
     def _refresh_inactive(self, project: str) -> None:
         try:
-            self._read_inactive(project)
+            self.read_inactive(project)
         except Exception:  # the old set serves until the next try
             log.exception("inactive items of %s unreadable", project)
         finally:
@@ -202,13 +200,23 @@ class RecsService:
                       choice.variant, exc.message)
             return Choice(), self.artefact(project), "variant_unavailable"
 
+    def exclusions(self, project: str, a: Artefact, history: list[tuple[str, str]],
+                   exclude_seen: bool) -> tuple[list[tuple[int, str]], np.ndarray, Any]:
+        """The user's ``history`` in ``a``'s item indices, the indices no answer may hold
+        (bought, seen when ``exclude_seen``, inactive) and them as a one-row mask."""
+        from scipy import sparse
+
+        known = [(a.item_index[i], e) for i, e in history if i in a.item_index]
+        own = [i for i, e in known if e == "purchase" or (exclude_seen and EVENT_WEIGHTS.get(e, 0) > 0)]
+        ex = np.union1d(np.asarray(own, dtype=np.int64), a.inactive_indices(self.inactive(project)))
+        mask = sparse.csr_matrix((np.ones(len(ex)), ex, np.array([0, len(ex)])), shape=(1, len(a.item_ids)))
+        return known, ex, mask
+
     def recommend(self, project: str, user: str, k: int, exclude_seen: bool = True,
                   surface: str | None = None, diversity: float | None = None,
                   freshness_days: float | None = None) -> Recommendation:
         """The ``k`` best items for ``user``; ``diversity`` and ``freshness_days``
         override the variant's (``policy.Options``)."""
-        from scipy import sparse
-
         from vitrina.recs.models.base import top_k
 
         request_id = new_id()
@@ -219,11 +227,7 @@ class RecsService:
                               options.freshness_days if freshness_days is None else freshness_days,
                               options.explore)
         pool = options.pool(k)
-        history = self._history(project, user)
-        known = [(a.item_index[i], e) for i, e in history if i in a.item_index]
-        own = [i for i, e in known if e == "purchase" or (exclude_seen and EVENT_WEIGHTS.get(e, 0) > 0)]
-        ex = np.union1d(np.asarray(own, dtype=np.int64), a.inactive_indices(self._inactive(project)))
-        mask = sparse.csr_matrix((np.ones(len(ex)), ex, np.array([0, len(ex)])), shape=(1, len(a.item_ids)))
+        known, ex, mask = self.exclusions(project, a, self.history(project, user), exclude_seen)
 
         def ranked() -> tuple[np.ndarray, np.ndarray]:
             if user in a.user_index:
@@ -278,6 +282,14 @@ class RecsService:
                  for p, (i, s) in enumerate((i, s) for i, s in zip(idx[0], sc[0], strict=True)
                                             if i >= 0)]
         return Recommendation(item_id, items, a.manifest.model, a.manifest.version, None)
+
+
+def history_query(project: str, user: str) -> Any:
+    """The user's latest ``HISTORY`` events that name an item, newest first."""
+    return (select(EventRow.item_id, EventRow.event)
+            .where(EventRow.project_id == project, EventRow.unit_id == user,
+                   EventRow.item_id.is_not(None))
+            .order_by(EventRow.seq.desc()).limit(HISTORY))
 
 
 def _aware(at: datetime) -> datetime:
