@@ -17,7 +17,7 @@ from vitrina.storage.catalog.projects import ProjectRow
 
 log = logging.getLogger(__name__)
 
-#: seconds between two computations: each runs up to nine statements per project over
+#: seconds between two computations: each runs up to eight statements per project over
 #: two days of events, for figures of a day that five minutes hardly move
 TTL = 300.0
 

@@ -11,7 +11,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, String, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -109,39 +122,43 @@ def requests(project: str, window: Window) -> Any:
 
 
 def _binned(inner: Any) -> Any:
-    """Per (model, variant, bin), the sum of ``weight`` over a subquery with those
-    columns; grouped outside the CASE so PostgreSQL sees one expression."""
+    """The sum of ``weight`` over a subquery per its other columns (model, variant, bin
+    ...); grouped outside the CASE so PostgreSQL sees one expression."""
     sub = inner.subquery("binned")
-    return (select(sub.c.model, sub.c.variant, sub.c.bin, func.sum(sub.c.weight))
-            .group_by(sub.c.model, sub.c.variant, sub.c.bin))
+    keys = [c for c in sub.c if c.name != "weight"]
+    return select(*keys, func.sum(sub.c.weight)).group_by(*keys)
 
 
-def popularity(project: str, window: Window, basis: Window) -> Any:
-    """Impressions by their item's popularity decile in ``basis``: the N items with
-    interest events there ranked by their count (ties by id) from 1, the least
-    popular, to N; rank k is decile ceil(10 k / N). 0 (cold) for the other items."""
+def popularity(project: str, basis: Window, *windows: Window) -> Any:
+    """Impressions in each of ``windows`` (side 0, 1 ...) by their item's popularity
+    decile in ``basis``: the N items with interest events there ranked by their count
+    (ties by id) from 1, the least popular, to N; rank k is decile ceil(10 k / N). 0
+    (cold) for the other items. One statement, so ``basis`` is counted once."""
     basis_rows = (_events(project, basis, EventRow.event.in_(INTEREST), EventRow.item_id.is_not(None))
-                  .with_only_columns(EventRow.item_id, cast(null(), String).label("model"),
+                  .with_only_columns(EventRow.item_id, cast(null(), Integer).label("side"),
+                                     cast(null(), String).label("model"),
                                      cast(null(), String).label("variant"), literal(1).label("ref"),
                                      func.count().label("w"))
                   .group_by(EventRow.item_id))
-    shown = (_events(project, window, _shown())
-             .with_only_columns(EventRow.item_id, EventRow.model, EventRow.variant, literal(0), func.count())
-             .group_by(EventRow.item_id, EventRow.model, EventRow.variant))
-    rows = union_all(basis_rows, shown).subquery("rows")  # one row per item and side
+    shown = [(_events(project, window, _shown())
+              .with_only_columns(EventRow.item_id, literal(side), EventRow.model, EventRow.variant,
+                                 literal(0), func.count())
+              .group_by(EventRow.item_id, EventRow.model, EventRow.variant))
+             for side, window in enumerate(windows)]
+    rows = union_all(basis_rows, *shown).subquery("rows")  # one row per item and origin
     n = func.sum(rows.c.ref * rows.c.w).over(partition_by=rows.c.item_id)
-    counted = select(rows.c.item_id, rows.c.model, rows.c.variant, rows.c.ref, rows.c.w,
+    counted = select(rows.c.item_id, rows.c.side, rows.c.model, rows.c.variant, rows.c.ref, rows.c.w,
                      n.label("n")).subquery("counted")
     rank = func.dense_rank().over(order_by=(case((counted.c.n > 0, 0), else_=1), counted.c.n,
                                             counted.c.item_id))
-    ranked = select(counted.c.model, counted.c.variant, counted.c.ref, counted.c.w,
+    ranked = select(counted.c.side, counted.c.model, counted.c.variant, counted.c.ref, counted.c.w,
                     case((counted.c.n > 0, rank)).label("k")).subquery("ranked")
     total = func.max(ranked.c.k).over()
-    decile = select(ranked.c.model, ranked.c.variant, ranked.c.ref, ranked.c.w, ranked.c.k,
-                    total.label("total")).subquery("decile")
+    decile = select(ranked.c.side, ranked.c.model, ranked.c.variant, ranked.c.ref, ranked.c.w,
+                    ranked.c.k, total.label("total")).subquery("decile")
     bin_ = case((decile.c.k.is_(None), 0),
                 else_=(10 * decile.c.k + decile.c.total - 1) // decile.c.total)  # ceil(10 k / N)
-    return _binned(select(decile.c.model, decile.c.variant, bin_.label("bin"),
+    return _binned(select(decile.c.side, decile.c.model, decile.c.variant, bin_.label("bin"),
                           decile.c.w.label("weight")).where(decile.c.ref == 0))
 
 
@@ -177,10 +194,11 @@ def age(project: str, window: Window) -> Any:
                    .select_from(EventRow.__table__.outerjoin(ItemRow, item)))
 
 
-def bins(session: Any, query: Any) -> dict[tuple[str, str | None], dict[str, int]]:
-    out: dict[tuple[str, str | None], dict[str, int]] = {}
-    for model, variant, bin_, n in session.execute(query):
+def bins(session: Any, query: Any) -> dict[tuple, dict[str, int]]:
+    """Per key ((model, variant), or (side, model, variant)), the count in each bin."""
+    out: dict[tuple, dict[str, int]] = {}
+    for *key, bin_, n in session.execute(query):
         if isinstance(bin_, int):  # a decile, 0 for cold
             bin_ = str(bin_) if bin_ else "cold"
-        out.setdefault((model, variant), {})[bin_] = int(n)  # PostgreSQL sums to numeric
+        out.setdefault(tuple(key), {})[bin_] = int(n)  # PostgreSQL sums to numeric
     return out

@@ -98,15 +98,16 @@ def monitor(sessions: Any, project: str, window: Window | None = None,
         active = s.execute(select(func.count()).select_from(ItemRow).where(
             ItemRow.project_id == project, q.active_at(window.until))).scalar_one()
         shown = s.execute(q.impressions(project, window)).all()
-        if not shown:  # no served list: the other seven statements would find nothing to report
+        if not shown:  # no served list: the other five statements would find nothing to report
             return Report(project, window, reference, active, [])
         requests = {(m, v): (int(n), int(b)) for m, v, n, b in s.execute(q.requests(project, window))}
         drift = {
-            "popularity": (q.popularity(project, window, reference), q.popularity(project, reference, reference)),
             "user_activity": (q.activity(project, window), q.activity(project, reference)),
             "item_age": (q.age(project, window), q.age(project, reference)),
         }
         bins = {name: (q.bins(s, cur), q.bins(s, ref)) for name, (cur, ref) in drift.items()}
+        popular = q.bins(s, q.popularity(project, reference, window, reference))
+        bins["popularity"] = tuple({k[1:]: b for k, b in popular.items() if k[0] == side} for side in (0, 1))
     variants = []
     for model, variant, n, clicks, items, active_items in shown:
         n, clicks = int(n), int(clicks)  # PostgreSQL sums to numeric
