@@ -4,7 +4,6 @@ invisible."""
 
 from __future__ import annotations
 
-import base64
 import json
 from importlib import resources
 
@@ -12,17 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
-from tests.creative.conftest import LOGO, bearer
+from tests.creative.conftest import LOGO, bearer, kit
 from vitrina.api.app import create_app
 from vitrina.testing import make_runtime
-
-
-def kit(**changes):
-    data = {"name": "Demo Goods", "logo": base64.b64encode(LOGO.read_bytes()).decode(),
-            "palette": {"primary": "#113f67", "secondary": "#34699a", "background": "#fdf6ec",
-                        "text": "#1b1b1b", "accent": "#ffb703"},
-            "fonts": {"headline": "Inter", "body": "Roboto", "fallbacks": ["Noto Sans"]}}
-    return {**data, **changes}
 
 
 def hero():

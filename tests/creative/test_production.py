@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import delete, func, select
 
-from tests.creative.test_campaigns import build, campaign, kit
+from tests.creative.conftest import SIGNING, B, kit
+from tests.creative.test_campaigns import campaign
 from vitrina.creative.campaigns import image_url
 from vitrina.creative.documents import DocumentService, parser_for
 from vitrina.creative.production import render_campaign
@@ -29,14 +30,6 @@ A = DEFAULT_PROJECT
 #: pixels (anti-aliasing, photos under the text)
 GREY = {"primary": "#113f67", "secondary": "#34699a", "background": "#ffffff",
         "text": "#595959", "accent": "#ffb703"}
-
-
-@pytest.fixture
-def world(tmp_path, database_url):
-    w = build(tmp_path, database_url)
-    with w.client:
-        yield w
-    w.rt.close()
 
 
 def rows(rt, campaign_id: str) -> dict[str, dict]:
@@ -202,7 +195,6 @@ def test_ray_and_the_local_pool_make_the_same_creatives(world) -> None:
 def test_the_commands_store_render_and_list_a_campaign(world, tmp_path, monkeypatch) -> None:
     from click.testing import CliRunner
 
-    from tests.creative.test_campaigns import SIGNING
     from vitrina.cli import main
 
     w = world
@@ -239,7 +231,6 @@ def test_the_commands_store_render_and_list_a_campaign(world, tmp_path, monkeypa
 
 def test_another_projects_creatives_are_its_own_signed_with_its_own_key(world) -> None:
     from tests.conftest import PHOTOS
-    from tests.creative.test_campaigns import B
     from vitrina.recs.items import ItemService
     from vitrina.testing import process_all
 
