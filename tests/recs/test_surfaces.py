@@ -142,7 +142,8 @@ def test_bad_shaping_parameters_are_refused(world) -> None:  # noqa: F811
     trained(settings, "item-knn")
     assert cli(settings, "recs", "promote", "item-knn").exit_code == 0
     for params in ({"diversity": 2}, {"diversity": "nan"}, {"freshness_days": 0},
-                   {"freshness_days": "inf"}, {"surface": ""}, {"surface": "x" * 129}):
+                   {"freshness_days": "inf"}, {"surface": ""}, {"surface": "x" * 129},
+                   {"surface": "home\x00"}):
         r = get(client, as_a, "/v1/recommendations", user="u0-0", **params)
         assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_input"), params
     # diversity reorders within the pool, never adds a seen or expired item

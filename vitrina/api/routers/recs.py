@@ -13,6 +13,8 @@ from vitrina.recs.serving import MAX_K, RecsService
 from vitrina.storage.catalog.experiments import KEY_LENGTH, UNIT_LENGTH
 
 router = APIRouter(tags=["recommendations"])
+#: text a catalog can look up (PostgreSQL refuses a NUL in a query's parameters)
+NO_NUL = r"^[^\x00]*$"
 
 
 def service(request: Request) -> RecsService:
@@ -59,9 +61,9 @@ class Similar(BaseModel):
 @router.get("/v1/recommendations", response_model=Recommendations,
             dependencies=[Depends(require("read"))])
 def recommendations(request: Request,
-                    user: str = Query(..., min_length=1, max_length=UNIT_LENGTH),
+                    user: str = Query(..., min_length=1, max_length=UNIT_LENGTH, pattern=NO_NUL),
                     k: int = Query(10, ge=1, le=MAX_K),
-                    surface: str | None = Query(None, min_length=1, max_length=KEY_LENGTH,
+                    surface: str | None = Query(None, min_length=1, max_length=KEY_LENGTH, pattern=NO_NUL,
                                                 description="The placement; its experiment "
                                                 "(the one keyed by this name) picks the model."),
                     exclude_seen: bool = Query(True, description="Leave out items the user "
