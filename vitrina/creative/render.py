@@ -198,6 +198,6 @@ def _logo(canvas: Image.Image, brand: BrandKit, cell: Box, align: str, direction
         side = "end" if side == "start" else "start"
     lx = {"start": x0 + clear, "center": x0 + (x1 - x0 - w) // 2, "end": x1 - clear - w}[side]
     ly = y0 + (y1 - y0 - h) // 2
-    canvas.paste(logo.resize((w, h), Image.Resampling.LANCZOS), (lx, ly),
-                 logo.resize((w, h), Image.Resampling.LANCZOS))
+    scaled = logo.resize((w, h), Image.Resampling.LANCZOS)
+    canvas.paste(scaled, (lx, ly), scaled)
     return (lx, ly, lx + w, ly + h)
