@@ -18,6 +18,7 @@ with a stable reason code the API shows.
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import re
 import unicodedata
@@ -262,7 +263,9 @@ def _ocr_reads(script_text: str) -> bool:
     return True
 
 
+@functools.cache
 def _reader() -> Callable[[numpy.ndarray], list[str]] | None:
+    """The OCR read-back, or None without the ml extra: looked up once per process."""
     try:
         import rapidocr_onnxruntime  # noqa: F401  (the ml extra)
     except ImportError:
