@@ -109,9 +109,15 @@ def _selector_probabilities(selector: Selector, logs: DecisionLog) -> np.ndarray
         return selector.probabilities()
     if logs.context is None:
         raise InvalidLogs("a contextual candidate is evaluated on logs with their context")
-    seen: dict[tuple, np.ndarray] = {}  # contexts repeat: score each once
+    return per_context(selector, logs.context)
+
+
+def per_context(selector: Selector, contexts: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The selector's probabilities for each context, one row each; contexts repeat, so
+    each distinct one is scored once."""
+    seen: dict[tuple, np.ndarray] = {}
     rows = []
-    for c in logs.context:
+    for c in contexts:
         key = tuple(sorted((str(k), str(v)) for k, v in c.items()))
         if key not in seen:
             seen[key] = selector.probabilities(c)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import and_, func, select
 
-from vitrina.creative.reports import DecisionLog, off_policy
+from vitrina.creative.reports import DecisionLog, off_policy, per_context
 from vitrina.creative.reports import report as per_variant
 from vitrina.creative.selection import Grid, Outcomes, Selector
 from vitrina.creative.serving import (
@@ -148,7 +148,7 @@ def _candidate_probabilities(config: PolicyConfig, ready: list[CreativeRow], ids
         own = mvt_probabilities(selector, combos)
     elif contexts is not None:
         out = np.zeros((len(found), len(ids)))
-        out[:, column] = [selector.probabilities(c) for c in contexts]
+        out[:, column] = per_context(selector, contexts)
         return out
     else:
         own = selector.probabilities()
