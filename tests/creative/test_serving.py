@@ -194,6 +194,18 @@ def test_report_matches_hand_counts(rt, svc):
     assert rows[ready[2]]["impressions"] == 0 and rows[ready[2]]["ctr"] is None
 
 
+def test_a_bad_candidate_is_refused_before_the_logs_are_read(rt, svc):
+    add_creatives(rt, "spring", "square")
+    with pytest.raises(VitrinaError, match="unknown policy") as refused:
+        estimate(svc, DEFAULT_PROJECT, "spring", "square", {"policy": "greedy"})
+    assert refused.value.code == "invalid_candidate"
+    add_creatives(rt, "all-rejected", "square", rejected=len(list(itertools.product(*GRID.values()))))
+    for candidate in ({"policy": "mvt"}, {"policy": "thompson"}):
+        with pytest.raises(VitrinaError, match="has none") as refused:
+            estimate(svc, DEFAULT_PROJECT, "all-rejected", "square", candidate)
+        assert refused.value.code == "invalid_candidate"
+
+
 def test_estimate_of_a_fixed_candidate_on_uniform_logs_holds_its_true_value(rt, svc):
     ready = add_creatives(rt, "spring", "square", rejected=0)
     rates = np.linspace(0.02, 0.3, len(ready))

@@ -82,29 +82,34 @@ def estimate(service: SelectionService, project: str, campaign: str, placement: 
     optimistic) or ``{"policy": "fixed", "creative_id": ...}``."""
     if reward not in ("click", "conversion"):
         raise InvalidCandidate("reward is click or conversion", details={"reward": reward})
-    rows = placement_creatives(service.sessions, project, campaign, placement)
-    ids = [r.creative_id for r in rows]
-    found = [r for r in logged(service.sessions, project, ids) if r[2] is not None]
-    if not found:
-        raise NotFound("no logged impressions with propensities at this placement yet",
-                       code="no_logs", details={"campaign": campaign, "placement": placement})
-    ready = [r for r in rows if r.status == "ready"]
-    grid = Grid.of({"creative": ids})
-    rewards = np.array([float(r[3] if reward == "click" else r[4]) for r in found])
     if not isinstance(candidate, Mapping):
         raise InvalidCandidate("a candidate is an object: {policy, options, context}")
-    contexts = None
+    rows = placement_creatives(service.sessions, project, campaign, placement)
+    ids = [r.creative_id for r in rows]
+    ready = [r for r in rows if r.status == "ready"]
+    config = None
     if candidate.get("policy") == "fixed":
         if set(candidate) - {"policy", "creative_id"} or candidate.get("creative_id") not in \
                 {r.creative_id for r in ready}:
             raise InvalidCandidate("a fixed candidate names one ready creative: "
                                    "{policy: fixed, creative_id}")
-        probs = np.array([1.0 if i == candidate["creative_id"] else 0.0 for i in ids])
     else:
         try:
             config = PolicyConfig.of(candidate)
         except InvalidPolicy as exc:
             raise InvalidCandidate(exc.message, details=exc.details) from None
+        if not ready:
+            raise InvalidCandidate("a policy serves ready creatives: the placement has none")
+    found = [r for r in logged(service.sessions, project, ids) if r[2] is not None]
+    if not found:
+        raise NotFound("no logged impressions with propensities at this placement yet",
+                       code="no_logs", details={"campaign": campaign, "placement": placement})
+    grid = Grid.of({"creative": ids})
+    rewards = np.array([float(r[3] if reward == "click" else r[4]) for r in found])
+    contexts = None
+    if config is None:
+        probs = np.array([1.0 if i == candidate["creative_id"] else 0.0 for i in ids])
+    else:
         if config.context is not None:
             contexts = tuple(decode_context(config, r[1]) for r in found)
             if any(c is None for c in contexts):
