@@ -135,6 +135,11 @@ def test_a_model_on_language_model_text_serves_only_after_its_verdict(world) -> 
     body = get(client, as_a, "/v1/recommendations", user=llm_users[0], k=3, surface="home").json()
     assert (body["variant"], body["model"], body["version"], body["fallback"]) == \
         ("llm", "item-knn", 2, None)
+    # the verdict is read again every reload_seconds, not on every request of the variant
+    service.reload_seconds = 3600.0
+    rt.store.put_bytes(base + "v2/verdict.json", json.dumps({"beats_incumbent": False}).encode())
+    again = get(client, as_a, "/v1/recommendations", user=llm_users[0], k=3, surface="home").json()
+    assert (again["model"], again["version"], again["fallback"]) == ("item-knn", 2, None)
 
 
 def test_bad_shaping_parameters_are_refused(world) -> None:  # noqa: F811

@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 
 from vitrina.errors import NotFound, VitrinaError
 from vitrina.ids import new_id
-from vitrina.recs.artefacts import Artefact, ModelStore, NoModel, beats_incumbent
+from vitrina.recs.artefacts import Artefact, Manifest, ModelStore, NoModel, beats_incumbent
 from vitrina.recs.data import EVENT_WEIGHTS
 from vitrina.recs.policy import Options, shape
 from vitrina.recs.surfaces import BadVariant, Choice, Surfaces
@@ -68,6 +68,7 @@ class RecsService:
     surfaces: Surfaces | None = None
     _cache: dict[tuple[str, str | None, int | None], _Cached] = field(default_factory=dict)
     _inactive_cache: dict[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
+    _verdicts: dict[tuple[str, str, int], tuple[float, bool]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, "recs"))
     _refresher: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "recs-refresh"))
@@ -179,6 +180,16 @@ class RecsService:
         return np.array([np.nan if rows.get(i) is None
                          else (now - _aware(rows[i])).total_seconds() / 86_400 for i in item_ids])
 
+    def _beats(self, project: str, manifest: Manifest) -> bool:
+        """Whether the version's stored verdict beats the incumbent, read again every
+        ``reload_seconds`` at most (not on every request of its variant)."""
+        name = (project, manifest.model, manifest.version)
+        cached = self._verdicts.get(name)
+        now = time.monotonic()
+        if cached is None or now - cached[0] >= self.reload_seconds:
+            cached = self._verdicts[name] = (now, beats_incumbent(self.store, project, manifest))
+        return cached[1]
+
     def _choose(self, project: str, surface: str | None, user: str) -> tuple[Choice, Artefact, str | None]:
         """The variant serving ``user`` and its model; a variant that names no usable
         model is logged and the promoted model answers instead (``fallback``)."""
@@ -191,7 +202,7 @@ class RecsService:
             return choice, self.artefact(project), None
         try:
             a = self.artefact(project, choice.model, choice.version)
-            if a.manifest.llm and not beats_incumbent(self.store, project, a.manifest):
+            if a.manifest.llm and not self._beats(project, a.manifest):
                 raise NoModel(f"{a.manifest.model} v{a.manifest.version} uses a language model and "
                               "has no verdict that beats the incumbent (`vitrina recs verdicts`)")
             return choice, a, None
