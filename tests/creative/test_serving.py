@@ -113,7 +113,7 @@ def test_learns_from_the_log_late_clicks_and_repeats_count_once(rt, svc):
     svc.refresh(DEFAULT_PROJECT, "spring", "square")
     probs = svc.probabilities(DEFAULT_PROJECT, "spring", "square")
     assert probs[best] > 0.99
-    counts = svc._logs[DEFAULT_PROJECT].counts
+    counts = svc.log.projects[DEFAULT_PROJECT].counts
     assert counts[best][""] == [30, 20, 0] and counts[other][""] == [30, 1, 0]
 
 
@@ -334,11 +334,11 @@ def test_estimate_of_a_contextual_candidate_reads_contexts_from_request_ids(rt, 
 
 
 def test_an_event_committed_late_with_a_lower_seq_is_still_learned(rt, svc, monkeypatch):
-    from vitrina.creative import serving
+    from vitrina.creative import learning
     from vitrina.storage.catalog.experiments import EventRow
 
     ready = add_creatives(rt, "spring", "square", rejected=0)
-    monkeypatch.setattr(serving, "LATE_SECONDS", 0.2)
+    monkeypatch.setattr(learning, "LATE_SECONDS", 0.2)
 
     def insert(seq: int, request_id: str, event: str = "impression") -> None:
         with transaction(rt.sessions) as s:
@@ -353,13 +353,13 @@ def test_an_event_committed_late_with_a_lower_seq_is_still_learned(rt, svc, monk
     insert(1500, "c")  # took seq 1500 before "b", committed after "b" was read
     insert(1500 + 1, "a")  # a repeat of "a": counted once
     svc.refresh(DEFAULT_PROJECT, "spring", "square")  # within the window of "b"'s read
-    counts = svc._logs[DEFAULT_PROJECT].counts[ready[0]][""]
+    counts = svc.log.projects[DEFAULT_PROJECT].counts[ready[0]][""]
     assert counts == [3, 0, 0]
     time.sleep(0.3)
     insert(2500, "d")
     svc.refresh(DEFAULT_PROJECT, "spring", "square")  # the window moved on: 1500 is not re-read
     svc.refresh(DEFAULT_PROJECT, "spring", "square")
-    assert counts == [4, 0, 0] and svc._logs[DEFAULT_PROJECT].seq == 2500
+    assert counts == [4, 0, 0] and svc.log.projects[DEFAULT_PROJECT].seq == 2500
 
 
 def test_answers_follow_the_logged_propensities(rt, svc):

@@ -10,12 +10,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import and_, func, select
 
+from vitrina.creative.learning import MODEL, OUTCOMES
 from vitrina.creative.reports import DecisionLog, off_policy, per_context
 from vitrina.creative.reports import report as per_variant
 from vitrina.creative.selection import Grid, Outcomes, Selector
 from vitrina.creative.serving import (
-    MODEL,
-    OUTCOMES,
     Arm,
     InvalidPolicy,
     PolicyConfig,

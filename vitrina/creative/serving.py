@@ -8,7 +8,8 @@ is kept per process and rebuilt from the event log: events with ``model = "creat
 ``variant`` = the creative id and the ``request_id`` of the answer; ``impression``
 events are trials, ``click`` and ``purchase`` events with the same request id the
 outcomes. Each project's log is read forward from the last ``seq`` seen, off the
-request path, at most every ``refresh_seconds``; a request only reads a snapshot.
+request path, at most every ``refresh_seconds`` (``vitrina.creative.learning``); a
+request only reads a snapshot.
 
 The per-arm counts (per context for the contextual policy) are the whole likelihood of
 every policy here, so the selector is refitted from them on each refresh: a click
@@ -27,7 +28,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -38,19 +38,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
-from vitrina.creative.selection import POLICIES, ContextSpace, Grid, Outcomes, Selector
+from vitrina.creative.learning import EventLog
+from vitrina.creative.selection import POLICIES, ContextSpace, Grid, Selector
 from vitrina.errors import InvalidInput, NotFound, VitrinaError
 from vitrina.experiments.errors import InvalidExperiment
 from vitrina.ids import new_id
 from vitrina.storage.blobs import BlobStore, validate_key
 from vitrina.storage.catalog.creative import CreativeRow
-from vitrina.storage.catalog.experiments import EventRow
 
 log = logging.getLogger(__name__)
 
-#: the ``model`` field of every event of a served creative
-MODEL = "creative"
-OUTCOMES = {"click": 1, "purchase": 2}  # index into the [impressions, clicks, conversions] counts
 #: a campaign id is a document id (128); a placement fits the creatives table's 64
 CAMPAIGN, PLACEMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"), \
     re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -61,14 +58,6 @@ MAX_SPACE_FEATURES, MAX_SPACE_VALUES = 5, 36 * 36 - 1
 NONE_CODE = "zz"
 #: the largest values of the mvt options that cost time or memory on every refresh
 OPTION_CAPS = {"draws": 20_000, "restarts": 50, "max_exhaustive": 65_536}
-#: events read per query when catching up with the log
-READ_BATCH = 50_000
-#: request ids remembered per project to count a repeated event once
-SEEN = 200_000
-#: each read goes back to where the log ended this long ago: a transaction that got a
-#: lower seq but committed after a higher one was read is still found (a re-read event
-#: is a repeat, counted once)
-LATE_SECONDS = 10.0
 
 
 class NoCreatives(NotFound):
@@ -253,31 +242,6 @@ def decode_context(config: PolicyConfig, request_id: str) -> dict[str, str] | No
     return out
 
 
-# -- the event log, read forward ---------------------------------------------------------
-
-@dataclass
-class _Log:
-    """One project's counts per (creative, context code): [impressions, clicks, conversions]."""
-
-    seq: int = 0
-    counts: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    #: (monotonic time, seq) at the end of each read: where to start re-reading
-    marks: list[tuple[float, int]] = field(default_factory=list)
-    seen: OrderedDict = field(default_factory=OrderedDict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, event: str, variant: str, request_id: str) -> None:
-        key = (request_id, event)
-        if key in self.seen:  # a repeated event of the same answer counts once
-            return
-        self.seen[key] = None
-        if len(self.seen) > SEEN:
-            self.seen.popitem(last=False)
-        code = request_id.partition(".")[2]
-        row = self.counts.setdefault(variant, {}).setdefault(code, [0, 0, 0])
-        row[0 if event == "impression" else OUTCOMES[event]] += 1
-
-
 # -- snapshots of a placement -------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -368,7 +332,7 @@ class SelectionService:
                  refresh_seconds: float = 5.0, budget_seconds: float = 0.05) -> None:
         self.sessions, self.policies, self.signer_for = sessions, PolicyStore(blobs), signer_for
         self.refresh_seconds, self.budget_seconds = refresh_seconds, budget_seconds
-        self._logs: dict[str, _Log] = {}
+        self.log = EventLog(sessions)
         self._snapshots: dict[tuple[str, str, str], Snapshot] = {}
         self._refreshing: set[tuple[str, str, str]] = set()
         self._cold: dict[tuple[str, str, str], Future] = {}
@@ -386,55 +350,6 @@ class SelectionService:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    # -- learning -----------------------------------------------------------------------
-
-    def _catch_up(self, project: str) -> _Log:
-        with self._lock:
-            state = self._logs.setdefault(project, _Log())
-        with state.lock:
-            now = time.monotonic()
-            old = [seq for at, seq in state.marks if at <= now - LATE_SECONDS]
-            start = old[-1] if old else state.marks[0][1] if state.marks else 0
-            state.marks = [m for m in state.marks if m[0] > now - LATE_SECONDS] or state.marks[-1:]
-            if old:  # the newest mark past the window stays as the next start
-                state.marks.insert(0, (now - LATE_SECONDS, old[-1]))
-            while True:
-                query = (select(EventRow.seq, EventRow.event, EventRow.variant,
-                                EventRow.request_id)
-                         .where(EventRow.seq > start, EventRow.project_id == project,
-                                EventRow.model == MODEL,
-                                EventRow.event.in_(("impression", *OUTCOMES)),
-                                EventRow.variant.is_not(None), EventRow.request_id.is_not(None))
-                         .order_by(EventRow.seq).limit(READ_BATCH))
-                with self.sessions() as s:
-                    rows = s.execute(query).all()
-                for seq, event, variant, request_id in rows:
-                    state.add(event, variant, request_id)
-                    start, state.seq = seq, max(state.seq, seq)
-                if len(rows) < READ_BATCH:
-                    state.marks.append((now, state.seq))
-                    return state
-
-    def _outcomes(self, state: _Log, arms: tuple[Arm, ...], config: PolicyConfig,
-                  names: list[str]) -> Outcomes | None:
-        """The arms' counts as rows named by ``names`` (an arm's grid variant); clicks and
-        conversions beyond a row's impressions (logged before it) wait for them."""
-        rows = []
-        with state.lock:
-            for arm, name in zip(arms, names, strict=True):
-                for code, (n, c, k) in state.counts.get(arm.creative_id, {}).items():
-                    context = None
-                    if config.context is not None:
-                        context = decode_context(config, f"x.{code}")
-                        if context is None:
-                            continue  # logged under another context space
-                    rows.append((name, n, min(c, n), min(k, n), context))
-        if not rows:
-            return None
-        v, n, c, k, ctx = zip(*rows, strict=True)
-        return Outcomes(tuple(v), np.array(n), np.array(c), np.array(k),
-                        tuple(ctx) if config.context is not None else None)
-
     def build(self, project: str, campaign: str, placement: str) -> Snapshot:
         rows = _ready(self.sessions, project, campaign, placement)
         signer = self.signer_for(project)
@@ -443,7 +358,7 @@ class SelectionService:
         config = self.policies.get(project, campaign, placement)
         snapshot = Snapshot(arms, config, time.monotonic())
         try:
-            state = self._catch_up(project)
+            state = self.log.catch_up(project)
             if config.policy == "mvt":
                 grid, combos = mvt_grid(arms)
                 names = [grid.ids[i] for i in combos]
@@ -451,7 +366,9 @@ class SelectionService:
                 grid = Grid.of({"creative": [a.creative_id for a in arms]})
                 names = [a.creative_id for a in arms]
             selector = config.selector(grid)
-            outcomes = self._outcomes(state, arms, config, names)
+            decode = None if config.context is None else \
+                (lambda code: decode_context(config, f"x.{code}"))
+            outcomes = state.outcomes([a.creative_id for a in arms], names, decode)
             if outcomes is not None:
                 selector.learn(outcomes)
             if config.policy == "mvt":
