@@ -176,3 +176,14 @@ def test_cli_recommend_and_similar(world) -> None:  # noqa: F811
     assert [i["item_id"][:2] for i in json.loads(similar.stdout)["items"]] == ["b1", "b1"]
     unknown = cli(settings, "recs", "similar", "nope")
     assert unknown.exit_code != 0 and "404 not_found" in unknown.output
+
+
+def test_the_surfaces_kept_are_bounded(world) -> None:  # noqa: F811
+    """A caller may name any surface: only the latest ``remember`` read are kept."""
+    from vitrina.recs.surfaces import Surfaces
+
+    client = world[0]
+    surfaces = Surfaces(client.app.state.runtime.sessions, remember=2)
+    for name in ("a", "b", "c"):
+        assert surfaces.choose(DEFAULT_PROJECT, name, "u0-0").variant is None
+    assert list(surfaces._experiments) == [(DEFAULT_PROJECT, "b"), (DEFAULT_PROJECT, "c")]

@@ -77,12 +77,14 @@ class Surfaces:
     """Assigns users on a surface through its experiment. An experiment's definition is
     re-read at most every ``reload_seconds`` (a kill or a new revision takes effect
     within that); exposures are written once per user and variant from this process
-    (the catalog keeps the earliest anyway)."""
+    (the catalog keeps the earliest anyway). Each keeps the latest ``remember``."""
 
     def __init__(self, sessions: Any, reload_seconds: float = 5.0, remember: int = 100_000) -> None:
         self.sessions, self.reload_seconds, self.remember = sessions, reload_seconds, remember
         self._lock = threading.Lock()
-        self._experiments: dict[tuple[str, str], tuple[float, int | None, Assigner | None]] = {}
+        #: the surfaces read most recently (a caller may name any surface)
+        self._experiments: OrderedDict[tuple[str, str], tuple[float, int | None, Assigner | None]] = \
+            OrderedDict()
         self._exposed: OrderedDict[tuple[str, str, str, str], None] = OrderedDict()
 
     def _assigner(self, project: str, surface: str) -> Assigner | None:
@@ -102,6 +104,9 @@ class Surfaces:
             assigner = Assigner(Experiment.from_dict(row.definition))
         with self._lock:
             self._experiments[(project, surface)] = (now, row.revision if row else None, assigner)
+            self._experiments.move_to_end((project, surface))
+            while len(self._experiments) > self.remember:
+                self._experiments.popitem(last=False)
         return assigner
 
     def choose(self, project: str, surface: str | None, user: str) -> Choice:
