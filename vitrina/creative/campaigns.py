@@ -23,10 +23,6 @@ MAX_TEMPLATES, MAX_ITEMS, MAX_VARIANTS, MAX_IMAGES = 8, 500, 10, 8
 PLACEMENT_NAMES = tuple(p.name for p in PLACEMENTS)
 
 
-class InvalidCampaign(InvalidInput):
-    code = "invalid_campaign"
-
-
 def _fail(field: str, message: str, code: str = "invalid_campaign", **details: Any) -> InvalidInput:
     return InvalidInput(f"campaign {field}: {message}", code=code,
                         details={"field": field, **details})
