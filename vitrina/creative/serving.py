@@ -435,8 +435,8 @@ class SelectionService:
     def probabilities(self, project: str, campaign: str, placement: str,
                       context: Mapping[str, str] | None = None) -> dict[str, float]:
         """Each ready creative's chance of being served to this context."""
-        snap = self.snapshot(project, campaign, placement)
         context = check_context(context or {})
+        snap = self.snapshot(project, campaign, placement)
         if snap.failed is not None:
             return {a.creative_id: 1 / len(snap.arms) for a in snap.arms}
         probs = snap.probabilities(context)
