@@ -4,6 +4,7 @@ metadata, a fixed compression level, no randomness, no clock)."""
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -182,11 +183,17 @@ def _button(canvas: Image.Image, role: str, content: str, chain, cell: Box,
     return _placed(role, fitted, inner, ink, colour)
 
 
+@functools.lru_cache(maxsize=8)
+def _logo_rgba(png: bytes) -> Image.Image:
+    """A brand's logo decoded once per process, not per creative (read, never changed)."""
+    with Image.open(io.BytesIO(png)) as im:
+        return im.convert("RGBA")
+
+
 def _logo(canvas: Image.Image, brand: BrandKit, cell: Box, align: str, direction: str) -> Box:
     """The logo as large as fits its cell with its clear space on every side."""
     x0, y0, x1, y1 = cell
-    with Image.open(io.BytesIO(brand.logo_png)) as im:
-        logo = im.convert("RGBA")
+    logo = _logo_rgba(brand.logo_png)
     aspect = logo.width / logo.height
     c = brand.logo_clear_space
     h = int(min((y1 - y0) / (1 + 2 * c), (x1 - x0) / (aspect + 2 * c)))
