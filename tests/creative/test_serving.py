@@ -14,13 +14,15 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.creative.conftest import PHOTOS
-from vitrina.creative.results import estimate, report
-from vitrina.creative.serving import (
+from vitrina.creative.policies import (
     InvalidPolicy,
-    NoCreatives,
-    SelectionService,
     decode_context,
     encode_context,
+)
+from vitrina.creative.results import estimate, report
+from vitrina.creative.serving import (
+    NoCreatives,
+    SelectionService,
 )
 from vitrina.errors import VitrinaError
 from vitrina.experiments_service.logs import Event, write_events

@@ -11,15 +11,17 @@ import numpy as np
 from sqlalchemy import and_, func, select
 
 from vitrina.creative.learning import MODEL, OUTCOMES
+from vitrina.creative.policies import (
+    InvalidPolicy,
+    PolicyConfig,
+    decode_context,
+)
 from vitrina.creative.reports import DecisionLog, off_policy, per_context
 from vitrina.creative.reports import report as per_variant
 from vitrina.creative.selection import Grid, Outcomes, Selector
 from vitrina.creative.serving import (
     Arm,
-    InvalidPolicy,
-    PolicyConfig,
     SelectionService,
-    decode_context,
     factors_of,
     mvt_grid,
     mvt_probabilities,

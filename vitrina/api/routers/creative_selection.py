@@ -14,11 +14,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from vitrina.api.deps import get_runtime, project_of, require
-from vitrina.creative.results import estimate, report
-from vitrina.creative.serving import (
+from vitrina.creative.policies import (
     CAMPAIGN,
     PLACEMENT,
     InvalidContext,
+)
+from vitrina.creative.results import estimate, report
+from vitrina.creative.serving import (
     SelectionService,
 )
 from vitrina.storage.catalog.experiments import UNIT_LENGTH
