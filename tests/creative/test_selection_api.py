@@ -11,33 +11,27 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
+from tests.creative.conftest import SIGNING, B, bearer
 from tests.creative.test_serving import GRID, add_creatives
 from vitrina.access.keys import create_key
 from vitrina.api.app import create_app
 from vitrina.creative.serving import SelectionService
-from vitrina.storage.catalog.db import transaction
-from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow
+from vitrina.storage.catalog.projects import DEFAULT_PROJECT
 from vitrina.testing import make_runtime
 
 PATH = "/v1/creatives/spring/square"
 
 
 @pytest.fixture
-def api(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, dev=False,
-                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
-    rt = make_runtime(settings)
-    with transaction(rt.sessions) as s:
-        s.add(ProjectRow(id="team-b", name="Team B", quotas={}))
+def api(two_projects):
+    settings, rt = two_projects
     ready = add_creatives(rt, "spring", "square")
     svc = SelectionService.of(rt)
     svc.refresh_seconds, svc.budget_seconds = 0.0, 10.0
-    as_a = {"Authorization": f"Bearer {create_key(rt.sessions, 'a', ['write'], DEFAULT_PROJECT)}"}
-    as_b = {"Authorization": f"Bearer {create_key(rt.sessions, 'b', ['write'], 'team-b')}"}
+    as_a, as_b = bearer(rt, "a", ["write"]), bearer(rt, "b", ["write"], B)
     with TestClient(create_app(settings, start_workers=False, runtime=rt)) as client:
         yield client, svc, ready, as_a, as_b
     svc.close()
-    rt.close()
 
 
 def test_answers_a_ready_creative_whose_url_serves_its_picture(api):
@@ -178,7 +172,7 @@ def test_the_sdk_chooses_and_logs_events_that_count_once(tmp_path):
     from vitrina.testing import running_server
 
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'catalog.db'}", dev=False,
-                             signing={"keys": {"k1": "a-long-random-signing-secret"}})
+                             signing={"keys": SIGNING})
     rt = make_runtime(settings)
     ready = add_creatives(rt, "spring", "square")
     key = create_key(rt.sessions, "a", ["write"], DEFAULT_PROJECT)

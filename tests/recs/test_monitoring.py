@@ -126,6 +126,8 @@ def test_figures_per_model_and_variant(logged) -> None:
     # i10 was shown but has ended: 6 of the 10 active items
     assert (als.impressed_items, als.active_impressed_items, als.coverage) == (7, 6, 0.6)
 
+    # the report names the features in one order, run after run
+    assert [list(v.drift) for v in (ease, als)] == [["popularity", "user_activity", "item_age"]] * 2
     # popularity from the reference's interest counts, ties by id: i3, i5, i7, i8 (1
     # each), i9 (2), i1, i6 (3) rank 1 to 7, deciles ceil(10 k / 7): 2, 3, 5, 6, 8, 9, 10
     assert ease.drift["popularity"].current == {"cold": 4, "9": 1, "2": 1}
