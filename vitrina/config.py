@@ -203,6 +203,21 @@ class LlmSettings(Section):
         return v
 
 
+class WebhookSettings(Section):
+    """Signed webhooks (decision 038): how deliveries are sent, retried and guarded."""
+
+    timeout_seconds: float = Field(5.0, gt=0, le=60, description="Time limit of one delivery (connect, send, answer); over it the attempt is retried.")
+    max_attempts: int = Field(8, ge=1, le=50, description="Attempts of a delivery before it fails for good.")
+    retry_base_seconds: float = Field(30.0, ge=0, description="Back-off between attempts: base * 2**(attempt-1), with jitter, at most retry_max_seconds.")
+    retry_max_seconds: float = Field(6 * 3600.0, ge=0, description="Longest wait between two attempts of a delivery.")
+    lease_seconds: float = Field(60.0, gt=0, description="A claimed delivery is another worker's after this (its worker died).")
+    allow_private_addresses: bool = Field(False, description="Deliver to loopback, private, link-local, unique-local and other non-public addresses outside development mode (tests, private deployments). Off: such subscriptions are refused and such deliveries are not sent.")
+    allow_http: bool = Field(False, description="Accept http:// receivers outside development mode (a private network's); off: https only.")
+    max_subscriptions: int = Field(25, ge=1, le=1000, description="Subscriptions a project may hold.")
+    progress_every_seconds: float = Field(5.0, ge=0, description="video.progress: at most one event per asset this often.")
+    progress_step: float = Field(0.1, gt=0, le=1, description="video.progress: a step's progress must have grown this much (0.1 = 10%) since its last event.")
+
+
 #: old flat names -> (section, field), still read with a warning
 RENAMED: dict[str, tuple[str, str]] = {
     "host": ("server", "host"), "port": ("server", "port"), "http_workers": ("server", "http_workers"),
@@ -253,6 +268,7 @@ class Settings(BaseSettings):
     projects: ProjectSettings = Field(default_factory=ProjectSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @model_validator(mode="before")
     @classmethod

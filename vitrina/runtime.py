@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from vitrina.projects.usage import UsageMeter, UsageService
     from vitrina.search.service import SearchService
     from vitrina.uploads.service import UploadService
+    from vitrina.webhooks.service import WebhookService
 
 
 def registries_for(settings: Settings) -> Registries:
@@ -136,6 +137,13 @@ class Runtime:
         catalogue = SearchCatalogue(self.sessions)
         indexes = LiveIndexes(catalogue, IndexStore(self.store, index_kinds()))
         return SearchService(catalogue, self.assets, indexes, encoders=default_encoders(self.settings))
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        """Webhook subscriptions, their delivery logs, and the sending of due deliveries (decision 038)."""
+        from vitrina.webhooks.service import WebhookService
+
+        return WebhookService(self.sessions, self.settings)
 
     def close(self) -> None:
         if "images" in self.__dict__:

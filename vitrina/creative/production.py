@@ -28,6 +28,7 @@ from vitrina.creative.selection import SEPARATOR
 from vitrina.errors import InvalidInput
 from vitrina.storage.catalog.creative import CreativeRow
 from vitrina.storage.catalog.db import transaction
+from vitrina.webhooks import creatives_rejected
 
 #: raised when rendering or gating changes what a creative looks like for the same inputs
 RENDERER_VERSION = "1"
@@ -235,6 +236,7 @@ def _insert(rt: Any, rows: list[CreativeRow], job: tuple[Any, str] | None, writt
         with transaction(rt.sessions) as s:
             s.add_all(rows)
             s.flush()
+            creatives_rejected(s, rows)  # with the rows: the outbox (decision 038)
             if job is not None:
                 state = job[0].advance(s, job[1], done=len(rows), failed=0, written=written)
     except IntegrityError:  # another run stored some of them: keep theirs, add the others
@@ -242,6 +244,8 @@ def _insert(rt: Any, rows: list[CreativeRow], job: tuple[Any, str] | None, writt
             try:
                 with transaction(rt.sessions) as s:
                     s.add(row)
+                    s.flush()
+                    creatives_rejected(s, [row])
             except IntegrityError:
                 pass
         if job is not None:

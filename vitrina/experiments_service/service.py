@@ -35,6 +35,7 @@ from vitrina.experiments_service.repository import (
 from vitrina.experiments_service.results import Timeline, effect_timeline, experiment_result
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.experiments import UNIT_LENGTH, ExperimentRow
+from vitrina.webhooks import guardrails_judged
 
 MAX_ATTRIBUTES = 64
 
@@ -148,7 +149,9 @@ class ExperimentService:
             raise InvalidInput("end must be a finite epoch time", details={"end": str(end)})
         record = self.get(project, key)
         with self.sessions() as s:
-            return experiment_result(s, record, end)
+            result = experiment_result(s, record, end)
+        guardrails_judged(self.sessions, project, key, record.revision, result.guardrails)
+        return result
 
     def timeline(self, project: str, key: str, metric: str | None = None) -> Timeline:
         record = self.get(project, key)

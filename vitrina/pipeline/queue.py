@@ -24,6 +24,7 @@ from vitrina.pipeline.dag import Pipelines
 from vitrina.pipeline.steps import SignalOut, Step, StepResult
 from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.models import Asset, Derivative, Original, Signal, StepRun, Tag
+from vitrina.webhooks import asset_settled
 
 # The hot path speaks SQL Core to the tables: the ORM's per-statement bookkeeping cost
 # more than the SQL itself (several ms per image against ~1 ms of SQLite work).
@@ -67,6 +68,8 @@ _RUNS_OF = (select(RUNS.c.id, RUNS.c.step, RUNS.c.state, RUNS.c.error, RUNS.c.er
             .where(RUNS.c.asset_id == bindparam("p_asset")).order_by(RUNS.c.id))
 _SET_STATUS = (update(ASSETS).where(ASSETS.c.id == bindparam("p_asset"))
                .values(status=bindparam("p_status"), error=bindparam("p_error")))
+#: a final status is news (a webhook event) only when it changes
+_CHANGE_STATUS = _SET_STATUS.where(ASSETS.c.status != bindparam("p_status"))
 _DROP_DERIVATIVES = delete(DERIVATIVES).where(DERIVATIVES.c.asset_id == bindparam("p_asset"),
                                               DERIVATIVES.c.producer == bindparam("p_producer"))
 _DROP_SIGNALS = delete(SIGNALS).where(SIGNALS.c.asset_id == bindparam("p_asset"),
@@ -125,6 +128,7 @@ def enqueue(session: Session, asset_id: str, steps: list[Step], done: dict[str, 
         session.execute(_ADD_RUNS, runs)
     if all(step.name in done for step in steps):
         session.execute(_SET_STATUS, {"p_asset": asset_id, "p_status": AssetStatus.READY, "p_error": None})
+        asset_settled(session, asset_id, AssetStatus.READY, None)
 
 
 class Queue:
@@ -260,7 +264,13 @@ class Queue:
             status, error = AssetStatus.READY, None
         else:
             status, error = AssetStatus.PROCESSING, None
-        s.execute(_SET_STATUS, {"p_asset": asset_id, "p_status": status, "p_error": error})
+        params = {"p_asset": asset_id, "p_status": status, "p_error": error}
+        if status == AssetStatus.PROCESSING:
+            s.execute(_SET_STATUS, params)
+        elif s.execute(_CHANGE_STATUS, params).rowcount:
+            asset_settled(s, asset_id, status, error)  # in this transaction: the outbox (decision 038)
+        elif error is not None:
+            s.execute(_SET_STATUS, params)  # failed still: the first failed run's message
 
 
 def write_result(s: Session, asset_id: str, step: Step, result: StepResult) -> None:

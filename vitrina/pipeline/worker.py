@@ -38,17 +38,19 @@ class Worker:
         self._next_sweep = 0.0
 
     def run_once(self) -> int:
-        """Claim a step run and process it (and the asset's steps it unblocks); 0 when idle."""
+        """Claim a step run and process it (and the asset's steps it unblocks), then send
+        the webhook deliveries due (a few: media work waits on them); 0 when idle."""
         done = 0
         for claim in self.rt.queue.claim(self.name):
             follow: Claim | None = claim
             while follow is not None:  # claimed in the transaction that completed the last step
                 follow = self._process(follow)
                 done += 1
-        return done
+        return done + self.rt.webhooks.deliver_due(self.name)
 
     def run_until_idle(self) -> int:
-        """Process until nothing is claimable (batch mode, tests, benchmarks); steps run."""
+        """Process until nothing is claimable (batch mode, tests, benchmarks); steps run
+        and deliveries sent."""
         total = 0
         while done := self.run_once():
             total += done
@@ -149,6 +151,7 @@ class Worker:
                         return False
                     if report:
                         written = fraction
+                        self.rt.webhooks.progress.reported(claim.asset_id, claim.step, fraction)
                 except Exception:
                     log.exception("heartbeat failed")
             outcome.idle(min(next_beat, deadline), quiet_until, written)

@@ -217,3 +217,4 @@ from vitrina.storage.catalog import experiments as _experiments  # noqa: F401
 from vitrina.storage.catalog import items as _items  # noqa: F401
 from vitrina.storage.catalog import projects as _projects  # noqa: F401
 from vitrina.storage.catalog import uploads as _uploads  # noqa: F401
+from vitrina.storage.catalog import webhooks as _webhooks  # noqa: F401
