@@ -27,6 +27,7 @@ from vitrina.api.routers import (
     uploads,
     usage,
     video,
+    webhooks,
 )
 from vitrina.config import Settings, load_settings
 from vitrina.pipeline.worker import WorkerPool
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(usage.router)
     app.include_router(projects.router)
     app.include_router(uploads.router)
+    app.include_router(webhooks.router)
     images.install(app, runtime)
     video.install(app, runtime)
     openapi.install(app, models=experiments.DOCUMENTED_MODELS)

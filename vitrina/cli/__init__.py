@@ -63,5 +63,10 @@ def _register() -> None:
         for command in module.COMMANDS:
             recs.recs.add_command(command)
 
+    from vitrina.cli import webhooks
+
+    for command in webhooks.COMMANDS:
+        main.add_command(command)
+
 
 _register()

@@ -36,6 +36,7 @@ from vitrina.client.transfer import (
     range_header,
     save,
 )
+from vitrina.client.webhooks import WebhookCalls
 
 
 class _Unset:
@@ -48,13 +49,14 @@ class _Unset:
 UNSET = _Unset()
 
 
-class Client(DiscoveryCalls):
+class Client(DiscoveryCalls, WebhookCalls):
     """A Vitrina server at ``base_url``; ``api_key`` (``vk_...``) is needed outside development mode.
 
     ``transport`` is handed to httpx (e.g. ``httpx.MockTransport`` in tests, or one with
     retries). Use as a context manager, or call :meth:`close`. The connection, health
     and plumbing are :class:`~vitrina.client.connection.Connection`'s; the discovery and
-    creative calls :class:`~vitrina.client.discovery.DiscoveryCalls`'.
+    creative calls :class:`~vitrina.client.discovery.DiscoveryCalls`'; the webhook calls
+    :class:`~vitrina.client.webhooks.WebhookCalls`'.
     """
 
     # --- image URLs -----------------------------------------------------------------------
