@@ -17,17 +17,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps 'recbole==1.2.1'
 	touch $(STAMP)
 
-install: $(STAMP)
+# the web UI's front-end packages, from npm at install time into its static files
+# (decision 040); the browser tests read axe-core from node_modules
+UI       := vitrina/ui
+UI_STAMP := $(UI)/node_modules/.installed
+$(UI_STAMP): $(UI)/package.json $(UI)/package-lock.json
+	cd $(UI) && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(UI)/static/vendor
+	cp $(UI)/node_modules/htmx.org/dist/htmx.min.js $(UI)/node_modules/tus-js-client/dist/tus.min.js \
+	   $(UI)/node_modules/hls.js/dist/hls.min.js $(UI)/static/vendor/
+	touch $@
+
+install: $(STAMP) $(UI_STAMP)
 
 ## run: development server on 127.0.0.1:8000 with the demo photos ingested on first run;
 ## its settings (development mode, a URL signing key) go to var/vitrina.toml, which
 ## every `.venv/bin/vitrina ...` run from this directory reads too
-run: $(STAMP)
-	@echo "Open http://127.0.0.1:8000/docs (API) and http://127.0.0.1:8000/v1/assets (the demo photos)"
+run: $(STAMP) $(UI_STAMP)
+	@echo "Open http://127.0.0.1:8000/ (the web UI), http://127.0.0.1:8000/docs (API) and http://127.0.0.1:8000/v1/assets (the demo photos)"
 	$(BIN)/vitrina dev --demo data/photos
 
 ## test: the whole suite (PostgreSQL tests run when VITRINA_TEST_PG_URL is set)
-test: $(STAMP)
+test: $(STAMP) $(UI_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)

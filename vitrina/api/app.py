@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from vitrina import __version__
+from vitrina import __version__, ui
 from vitrina.api import errors, images, limits, openapi
 from vitrina.api.metrics import Metrics, MetricsMiddleware
 from vitrina.api.routers import (
@@ -91,6 +91,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     video.install(app, runtime)
     openapi.install(app, models=experiments.DOCUMENTED_MODELS)
     app.add_middleware(limits.BodyLimits, runtime=runtime)
+    ui.install(app, runtime)  # the web UI at / (decision 040): its sessions are read before the limits
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

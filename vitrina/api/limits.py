@@ -102,7 +102,8 @@ class BodyLimits:
             if declared == 0 or (declared is None and "transfer-encoding" not in headers):
                 await self.app(scope, _capped(receive, limit), send)  # no body announced
                 return
-            scope[PRINCIPAL_SCOPE_KEY] = await authenticate(self.runtime, token_of(headers))
+            if PRINCIPAL_SCOPE_KEY not in scope:  # the web UI's session may have named the caller (vitrina.ui)
+                scope[PRINCIPAL_SCOPE_KEY] = await authenticate(self.runtime, token_of(headers))
             if declared is not None and declared > limit:
                 raise _too_large(limit)
             if not rule.json:

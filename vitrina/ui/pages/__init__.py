@@ -1,0 +1,7 @@
+"""The UI's pages, one module each; :data:`ROUTERS` is what :func:`vitrina.ui.install`
+serves. A new page: a module with a ``router = page_router()``, listed here, and a
+:class:`~vitrina.ui.templates.NavItem` in ``NAV`` if the navigation bar should show it."""
+
+from vitrina.ui.pages import asset, library, login
+
+ROUTERS = (login.router, library.router, asset.router)
