@@ -32,7 +32,7 @@ def api(tmp_path, database_url):
 
     def make(allowed: bool):
         settings = make_settings(tmp_path / str(allowed), database_url, dev=False, signing={"keys": SIGNING},
-                                 webhooks={"allow_private_addresses": allowed})
+                                 webhooks={"allow_private_addresses": allowed, "max_subscriptions": 2})
         rt = make_runtime(settings)
         upgrade(rt.engine)
         with transaction(rt.sessions) as s:
@@ -112,6 +112,10 @@ def test_only_admin_keys_manage_webhooks_and_another_projects_answer_404(api) ->
     assert (delivery["id"], delivery["event"], delivery["state"], delivery["attempts"], delivery["log"]) == (
         r.json()["delivery_id"], "ping", "pending", 0, [])
     assert c.get(f"/v1/webhooks/{hook}/deliveries", params={"limit": 0}, headers=a).status_code == 400
+    assert c.post("/v1/webhooks", json=HOOK, headers=a).status_code == 201
+    r = c.post("/v1/webhooks", json=HOOK, headers=a)
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "webhook_limit_reached")
+    assert c.post("/v1/webhooks", json=HOOK, headers=b).status_code == 201  # a limit per project
     assert c.delete(f"/v1/webhooks/{hook}", headers=a).status_code == 204
     assert c.get(f"/v1/webhooks/{hook}", headers=a).status_code == 404
     assert count(rt, WebhookDeliveryRow) == 0  # its log went with it
