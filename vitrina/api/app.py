@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from vitrina import __version__, ui
 from vitrina.api import errors, images, limits, openapi
+from vitrina.api.graphql import view as graphql
 from vitrina.api.metrics import Metrics, MetricsMiddleware
 from vitrina.api.routers import (
     assets,
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, start_workers: bool = True, runtime: Runti
     app.include_router(projects.router)
     app.include_router(uploads.router)
     app.include_router(webhooks.router)
+    app.include_router(graphql.router)
     images.install(app, runtime)
     video.install(app, runtime)
     openapi.install(app, models=experiments.DOCUMENTED_MODELS)

@@ -35,6 +35,7 @@ def _register() -> None:
         collections,
         creative,
         experiments,
+        graphql,
         projects,
         recs,
         search,
@@ -44,7 +45,7 @@ def _register() -> None:
     )
 
     for module in (server, assets, collections, search, admin, projects, url, experiments, usage,
-                   recs, creative):
+                   recs, creative, graphql):
         for command in module.COMMANDS:
             main.add_command(command)
     assets.assets.add_command(search.similar)

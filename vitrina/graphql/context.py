@@ -1,0 +1,46 @@
+"""What every resolver of one GraphQL request shares: the caller, the runtime, the
+base of the URLs it answers, and the request's loaders (made per request, so nothing
+loaded for one caller is ever seen by another)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+
+from vitrina.access.keys import Principal
+from vitrina.assets.records import AssetRecord
+from vitrina.errors import Forbidden
+from vitrina.runtime import Runtime
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    principal: Principal
+    base_url: str  # no trailing slash
+    metrics: Any
+    experiments: Any  # the app's one ExperimentService (its assigner cache is shared with REST)
+    assets: DataLoader[str, AssetRecord | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.assets = DataLoader(load_fn=self._load_assets)
+
+    @property
+    def project(self) -> str:
+        return self.principal.project_id
+
+    def require(self, scope: str) -> None:
+        """Refuse a field the caller's key may not use, as REST refuses the route."""
+        if not self.principal.allows(scope):
+            raise Forbidden(f"this API key lacks the '{scope}' scope", details={"needed": scope})
+
+    async def _load_assets(self, ids: Sequence[str]) -> list[AssetRecord | None]:
+        """Every asset asked for while the request resolved one level, in one call
+        (a fixed number of statements however many ids)."""
+        found = await run_in_threadpool(self.runtime.assets.get_many, self.project, list(ids))
+        by_id = {a.id: a for a in found}
+        return [by_id.get(i) for i in ids]
