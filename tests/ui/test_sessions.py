@@ -48,10 +48,12 @@ def test_expired_sessions_and_revoked_keys_end(runtime):
     assert live.find(token) is None
 
 
-@pytest.mark.parametrize("key", ["", "vk_nope", "vk_0123456789abcdef_" + "x" * 43, "vk_\x00_x", "é" * 10])
-def test_unknown_or_malformed_keys_open_nothing(runtime, key):
-    with pytest.raises(Unauthorized):
-        SessionService(runtime.sessions).login(key)
+def test_unknown_or_malformed_keys_open_nothing(runtime):
+    for key in ["", "vk_nope", "vk_0123456789abcdef_" + "x" * 43, "vk_\x00_x", "é" * 10]:
+        with pytest.raises(Unauthorized):
+            SessionService(runtime.sessions).login(key)
+    with runtime.sessions() as s:
+        assert s.scalars(select(UiSessionRow)).all() == []
 
 
 def test_a_key_that_cannot_read_opens_nothing(runtime):

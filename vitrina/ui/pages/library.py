@@ -14,6 +14,7 @@ from vitrina.access.keys import Principal
 from vitrina.assets.records import AssetRecord
 from vitrina.assets.states import AssetStatus
 from vitrina.collections.service import CollectionService, collection_changes
+from vitrina.errors import InvalidText
 from vitrina.search.query import MAX_QUERY, parse_query
 from vitrina.ui.auth import allowed, csrf_checked, viewer
 from vitrina.ui.context import ui_of
@@ -46,6 +47,9 @@ def library(
 ) -> Response:
     """The grid; a search (words or colour) ranks, otherwise newest first. An htmx request
     (the filters changing) gets the results alone."""
+    for value in (q, tag):
+        if value is not None and "\x00" in value:  # no catalog stores a NUL: refused as the API refuses it
+            raise InvalidText("search words and tags cannot hold a NUL character")
     rt = ui_of(request).runtime
     project = principal.project_id
     filters = {"q": q or None, "color": color or None, "kind": kind or None, "status": status or None,
