@@ -4,6 +4,7 @@ that changes nothing; the CLI and the SDK over the same service."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -122,8 +123,6 @@ def test_only_admin_keys_manage_webhooks_and_another_projects_answer_404(api) ->
 
 
 def test_the_cli_adds_lists_pings_reads_and_removes(monkeypatch, tmp_path, receiver) -> None:
-    import os
-
     for name in [n for n in os.environ if n.startswith("VITRINA_")]:
         monkeypatch.delenv(name)
     env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(tmp_path / "data"), "VITRINA_ANALYSIS__MODELS": "[]"}
@@ -175,3 +174,31 @@ def test_the_sdk_manages_webhooks_against_a_running_server(tmp_path, receiver) -
         client.delete_webhook(hook.id)
         with pytest.raises(NotFoundError):
             client.get_webhook(hook.id)
+
+
+def test_webhooks_listen_prints_verified_deliveries_and_refuses_forged_ones(capsys) -> None:
+    import threading
+
+    import httpx
+
+    from vitrina.cli.webhooks import listener
+    from vitrina.webhooks.signing import signature
+
+    secret = "whsec_listen-test-secret"
+    server = listener(secret, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        body = json.dumps({"id": "e1", "type": "asset.ready", "created": 1, "project": "default",
+                           "data": {"asset_id": "a1"}}).encode()
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        signed = httpx.post(url, content=body, headers={
+            "Vitrina-Signature": signature(secret, int(time.time()), body), "Vitrina-Delivery": "d1"})
+        forged = httpx.post(url, content=body, headers={
+            "Vitrina-Signature": signature("whsec_guess", int(time.time()), body), "Vitrina-Delivery": "d2"})
+        assert (signed.status_code, forged.status_code) == (204, 400)
+    finally:
+        server.shutdown()
+        server.server_close()
+    printed = capsys.readouterr()
+    assert printed.out.splitlines() == ['d1 asset.ready {"asset_id": "a1"}']
+    assert printed.err.splitlines() == ["refused: the signature does not match this body and secret"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import click
 
@@ -10,6 +11,9 @@ from vitrina.cli.assets import PROJECT
 from vitrina.cli.common import runtime_of
 from vitrina.webhooks.events import EVENT_TYPES
 from vitrina.webhooks.service import MAX_DELIVERIES_PAGE, WebhookService
+
+#: the largest delivery body `webhooks listen` reads
+MAX_BODY = 1024 * 1024
 
 
 def _service(ctx: click.Context) -> WebhookService:
@@ -22,7 +26,8 @@ def _when(t) -> str:
 
 @click.group()
 def webhooks() -> None:
-    """Signed webhooks: add a subscription, list, remove, read its deliveries, ping it.
+    """Signed webhooks: add a subscription, list, remove, read its deliveries, ping it,
+    and listen for deliveries locally.
 
     Workers (`vitrina worker`, or those inside `vitrina serve`) send the deliveries."""
 
@@ -86,6 +91,47 @@ def webhooks_deliveries(ctx: click.Context, webhook_id: str, limit: int, as_json
 def webhooks_ping(ctx: click.Context, webhook_id: str, project: str) -> None:
     """Queue a signed ping event to the subscription; prints the delivery id."""
     click.echo(_service(ctx).ping(project, webhook_id))
+
+
+@webhooks.command("listen")
+@click.option("--secret", envvar="VITRINA_WEBHOOK_SECRET", required=True,
+              help="The subscription's signing secret (or VITRINA_WEBHOOK_SECRET).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=9000, show_default=True)
+def webhooks_listen(secret: str, host: str, port: int) -> None:
+    """A receiver for trying webhooks out: prints each delivery whose signature verifies
+    (delivery id, event type, data) and answers 204; refuses the others with 400."""
+    server = listener(secret, host, port)
+    click.echo(f"listening on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def listener(secret: str, host: str, port: int) -> ThreadingHTTPServer:
+    """The receiver of `webhooks listen`, bound to ``host:port`` (0: any free port), not yet serving."""
+    from vitrina.client.webhooks import WebhookSignatureError, verify
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(min(int(self.headers.get("Content-Length") or 0), MAX_BODY))
+            try:
+                event = verify(secret, body, self.headers.get("Vitrina-Signature"))
+                click.echo(f"{self.headers.get('Vitrina-Delivery')} {event['type']} "
+                           f"{json.dumps(event['data'], sort_keys=True)}")
+                self.send_response(204)
+            except (WebhookSignatureError, KeyError, TypeError) as exc:
+                click.echo(f"refused: {exc}", err=True)
+                self.send_response(400)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:  # one line per event is enough
+            pass
+
+    return ThreadingHTTPServer((host, port), Receiver)
 
 
 COMMANDS = [webhooks]
