@@ -55,7 +55,7 @@ def asset_page(asset_id: str, request: Request, principal: Annotated[Principal, 
         values.update(video=video_files(asset, urls))
     collections = CollectionService.of(rt).list(project, limit=MAX_COLLECTIONS).items
     return render(request, "asset.html", collections=collections, modes=MODES, gravities=GRAVITIES,
-                  gravity_modes=GRAVITY_MODES, formats=FORMATS, **values)
+                  formats=FORMATS, **values)
 
 
 @router.get("/ui/assets/{asset_id}/progress")

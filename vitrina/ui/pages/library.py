@@ -80,8 +80,8 @@ def library(
     if is_htmx(request) and request.headers.get("hx-target") == "results":
         return render(request, "fragments/results.html", **values)
     collections = CollectionService.of(rt).list(project, limit=MAX_COLLECTIONS).items
-    return render(request, "library.html", collections=collections, kinds=KINDS,
-                  statuses=list(AssetStatus), **values)
+    return render(request, "library.html", kinds=KINDS, statuses=[s.value for s in AssetStatus],
+                  collection_options=[(c.id, f"{c.name} ({c.asset_count})") for c in collections], **values)
 
 
 @router.get("/ui/assets/{asset_id}/card")
