@@ -52,36 +52,28 @@ class Colour:
 @strawberry.type(description="The signals most screens read, typed; `all` has every one.")
 class Signals:
     found: strawberry.Private[dict[str, dict[str, Any]]]
+    blurhash: str | None = strawberry.field(description="a compact placeholder picture (blurhash)")
+    colours: list[Colour] | None = strawberry.field(description="the dominant colours, the largest share first")
+    tags: JSON | None = strawberry.field(description="the image model's labels with their scores")
+    faces: JSON | None = strawberry.field(description="face boxes as [x, y, w, h] fractions of the picture")
+    text: str | None = strawberry.field(description="the text read in the picture (OCR)")
 
-    @strawberry.field(description="a compact placeholder picture (blurhash)")
-    def blurhash(self) -> str | None:
-        return self._value("blurhash", "hash")
+    @classmethod
+    def of(cls, found: dict[str, dict[str, Any]]) -> Signals:
+        def value(signal: str, member: str) -> Any:
+            return found.get(signal, {}).get(member)
 
-    @strawberry.field(description="the dominant colours, the largest share first")
-    def colours(self) -> list[Colour] | None:
-        colours = self._value("colors", "colors")
-        return None if colours is None else [Colour(hex=c["hex"], fraction=c["fraction"]) for c in colours]
-
-    @strawberry.field(description="the image model's labels with their scores")
-    def tags(self) -> JSON | None:
-        return self._value("imagenet", "tags")
-
-    @strawberry.field(description="face boxes as [x, y, w, h] fractions of the picture")
-    def faces(self) -> JSON | None:
-        return self._value("focus", "faces")
-
-    @strawberry.field(description="the text read in the picture (OCR)")
-    def text(self) -> str | None:
-        return self._value("ocr", "text")
+        colours = value("colors", "colors")
+        return cls(found=found, blurhash=value("blurhash", "hash"),
+                   colours=None if colours is None else [Colour(hex=c["hex"], fraction=c["fraction"])
+                                                         for c in colours],
+                   tags=value("imagenet", "tags"), faces=value("focus", "faces"), text=value("ocr", "text"))
 
     @strawberry.field(name="all", description="every signal, by name")
     def every(self, names: list[str] | None = None) -> list[Signal]:
         return [Signal(name=name, producer=s["producer"], version=s["version"],
                        value={k: v for k, v in s.items() if k not in ("producer", "version")})
                 for name, s in sorted(self.found.items()) if names is None or name in names]
-
-    def _value(self, signal: str, member: str) -> Any:
-        return self.found.get(signal, {}).get(member)
 
 
 @strawberry.type(description="A step run of the asset's pipeline.")
@@ -98,103 +90,53 @@ class Step:
 
 @strawberry.type(description="An image or a video of the caller's project.")
 class Asset:
-    shown: strawberry.Private[dict[str, Any]]
+    # plain fields, filled once from the REST shape: a page of 100 assets resolves
+    # thousands of fields, and a method per field costs more than the field's value
+    id: strawberry.ID
+    status: AssetStatus
+    kind: str
+    mime: str
+    filename: str | None
+    size_bytes: int
+    sha256: str
+    width: int | None
+    height: int | None
+    error: str | None
+    metadata: JSON = strawberry.field(description="what probing the file found (format, pages, duration...)")
+    signals: Signals
+    steps: list[Step]
+    original_url: str
+    created_at: datetime
+    updated_at: datetime
+    title: str | None
+    alt_text: str | None
+    tags: list[str] = strawberry.field(description="the user's tags, normalised, sorted")
+    fields: JSON = strawberry.field(description="free user fields")
+    made: strawberry.Private[list[Derivative]]
 
     @classmethod
     def of(cls, record: AssetRecord, base_url: str) -> Asset:
-        return cls(shown=asset_json(record, base_url))
+        shown = asset_json(record, base_url)
+        return cls(id=strawberry.ID(shown["id"]), status=_AssetStatus(shown["status"]), kind=shown["kind"],
+                   mime=shown["mime"], filename=shown["filename"], size_bytes=shown["size_bytes"],
+                   sha256=shown["sha256"], width=shown["width"], height=shown["height"], error=shown["error"],
+                   metadata=shown["metadata"], signals=Signals.of(shown["signals"]),
+                   steps=[Step(**{k: v for k, v in step.items() if k != "duration_ms"}) for step in shown["steps"]],
+                   original_url=shown["original_url"], created_at=record.created_at,
+                   updated_at=record.updated_at, title=shown["title"], alt_text=shown["alt_text"],
+                   tags=shown["tags"], fields=shown["fields"], made=[Derivative(**d) for d in shown["derivatives"]])
 
     @classmethod
     def maybe(cls, record: AssetRecord | None, info: Info) -> Asset | None:
         return None if record is None else cls.of(record, info.context.base_url)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.shown["id"])
-
-    @strawberry.field
-    def status(self) -> AssetStatus:
-        return _AssetStatus(self.shown["status"])
-
-    @strawberry.field
-    def kind(self) -> str:
-        return self.shown["kind"]
-
-    @strawberry.field
-    def mime(self) -> str:
-        return self.shown["mime"]
-
-    @strawberry.field
-    def filename(self) -> str | None:
-        return self.shown["filename"]
-
-    @strawberry.field
-    def size_bytes(self) -> int:
-        return self.shown["size_bytes"]
-
-    @strawberry.field
-    def sha256(self) -> str:
-        return self.shown["sha256"]
-
-    @strawberry.field
-    def width(self) -> int | None:
-        return self.shown["width"]
-
-    @strawberry.field
-    def height(self) -> int | None:
-        return self.shown["height"]
-
-    @strawberry.field
-    def error(self) -> str | None:
-        return self.shown["error"]
-
-    @strawberry.field(description="what probing the file found (format, pages, duration...)")
-    def metadata(self) -> JSON:
-        return self.shown["metadata"]
-
     @strawberry.field(description="every derivative, by width then format (a video's renditions too)")
     def derivatives(self, format: str | None = None) -> list[Derivative]:
-        return [Derivative(**d) for d in self.shown["derivatives"] if format is None or d["format"] == format]
+        return [d for d in self.made if format is None or d.format == format]
 
     @strawberry.field(description="a video's renditions: its MP4 rungs and HLS files (none for an image)")
     def renditions(self) -> list[Derivative]:
-        return [Derivative(**d) for d in self.shown["derivatives"] if d["format"] in VIDEO_FORMATS]
-
-    @strawberry.field
-    def signals(self) -> Signals:
-        return Signals(found=self.shown["signals"])
-
-    @strawberry.field
-    def steps(self) -> list[Step]:
-        return [Step(**{k: v for k, v in s.items() if k != "duration_ms"}) for s in self.shown["steps"]]
-
-    @strawberry.field
-    def original_url(self) -> str:
-        return self.shown["original_url"]
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return datetime.fromisoformat(self.shown["created_at"])
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return datetime.fromisoformat(self.shown["updated_at"])
-
-    @strawberry.field
-    def title(self) -> str | None:
-        return self.shown["title"]
-
-    @strawberry.field
-    def alt_text(self) -> str | None:
-        return self.shown["alt_text"]
-
-    @strawberry.field(description="the user's tags, normalised, sorted")
-    def tags(self) -> list[str]:
-        return self.shown["tags"]
-
-    @strawberry.field(description="free user fields")
-    def fields(self) -> JSON:
-        return self.shown["fields"]
+        return [d for d in self.made if d.format in VIDEO_FORMATS]
 
 
 @strawberry.type
