@@ -144,3 +144,23 @@ def test_an_inactive_subscription_gets_no_events(rt, receiver) -> None:
         assert emit(s, DEFAULT_PROJECT, "asset.failed", {"asset_id": "a1"}) == 1
     process_all(rt)
     assert [json.loads(g.body)["type"] for g in receiver.wait_for(1)] == ["asset.failed"]
+
+
+def test_claimers_at_the_same_time_never_take_the_same_delivery(rt, receiver) -> None:
+    import threading
+
+    hook, _ = subscribe(rt, receiver.url)
+    made = {rt.webhooks.ping(DEFAULT_PROJECT, hook.id) for _ in range(8)}
+    start, taken = threading.Barrier(3), {}
+
+    def claim(name: str) -> None:
+        start.wait()
+        taken[name] = [c.id for c in rt.webhooks.deliverer.claim(name, 4)]
+
+    claimers = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(3)]
+    for t in claimers:
+        t.start()
+    for t in claimers:
+        t.join()
+    ids = [i for got in taken.values() for i in got]
+    assert len(ids) == len(set(ids)) and set(ids) <= made and len(ids) == 8
