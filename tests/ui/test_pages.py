@@ -69,6 +69,11 @@ def test_bad_input_is_a_clear_4xx_page(client):
         assert f'data-code="{code}"' in answer.text or f'"code":"{code}"' in answer.text, path
 
 
+def test_an_empty_search_says_so(client):
+    assert "No assets here yet." in client.get("/").text
+    assert "Nothing matches" in client.get("/?q=nothing+like+this").text
+
+
 def test_bad_transformations_name_the_value_and_nothing_breaks(client):
     asset_id = upload(client)
     process_all(client.runtime)
@@ -140,6 +145,7 @@ def test_static_files_are_named_by_their_content_and_cached_for_a_year(client, t
     answer = client.get(css)
     assert answer.headers["cache-control"] == IMMUTABLE and answer.headers["content-type"].startswith("text/css")
     assert client.get(css, headers={"If-None-Match": answer.headers["etag"]}).status_code == 304
+    assert client.head(css).headers["cache-control"] == IMMUTABLE
 
     (tmp_path / "a.js").write_text("one")
     before = Manifest(tmp_path).url("a.js")

@@ -64,7 +64,7 @@ class Manifest:
 def router(manifest: Manifest) -> APIRouter:
     routes = APIRouter(include_in_schema=False)
 
-    @routes.get(PREFIX + "{name:path}")
+    @routes.api_route(PREFIX + "{name:path}", methods=["GET", "HEAD"])
     def static_file(name: str, request: Request) -> Response:
         entry = manifest.find(PREFIX + name)
         if entry is None:
