@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PHOTOS
-from tests.ui.browser import assert_accessible, assert_looks_like
+from tests.ui.browser import assert_accessible, assert_looks_like, drop_files
 from vitrina.access.keys import create_key, revoke_key
 from vitrina.collections.service import CollectionService
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT
@@ -104,3 +104,15 @@ def test_revoking_the_key_ends_its_sessions(prod_server, page):
     revoke_key(rt.sessions, key.split("_")[1])
     page.goto(base + "/")
     assert page.url.startswith(base + "/login")
+
+
+def test_a_signed_in_writer_uploads_through_the_session(prod_server, keys, page):
+    """No API key in the browser: tus requests carry the session cookie and its token."""
+    base, rt = prod_server
+    sign_in(page, base, keys["write"])
+    drop_files(page, "#dropzone", [PHOTOS / "rocket.jpg"])
+    row = page.locator("#uploads li[data-asset-id]")
+    row.wait_for()
+    asset_id = row.get_attribute("data-asset-id")
+    page.locator(f"#card-{asset_id}[data-status='ready']").wait_for(timeout=30_000)
+    assert rt.assets.get(DEFAULT_PROJECT, asset_id).filename == "rocket.jpg"
