@@ -1,6 +1,10 @@
 """What every resolver of one GraphQL request shares: the caller, the runtime, the
 base of the URLs it answers, and the request's loaders (made per request, so nothing
-loaded for one caller is ever seen by another)."""
+loaded for one caller is ever seen by another).
+
+A request is executed on a worker thread in an event loop of its own
+(:func:`vitrina.graphql.schema.execute`), so resolvers call the blocking services
+directly: the server's loop is never held by a large query's thousands of fields."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
 from vitrina.access.keys import Principal
@@ -41,6 +44,6 @@ class Context:
     async def _load_assets(self, ids: Sequence[str]) -> list[AssetRecord | None]:
         """Every asset asked for while the request resolved one level, in one call
         (a fixed number of statements however many ids)."""
-        found = await run_in_threadpool(self.runtime.assets.get_many, self.project, list(ids))
+        found = self.runtime.assets.get_many(self.project, list(ids))
         by_id = {a.id: a for a in found}
         return [by_id.get(i) for i in ids]

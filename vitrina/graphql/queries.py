@@ -1,5 +1,5 @@
 """The root query: each field checks its arguments as the REST route does, then calls
-the service that route calls, off the event loop, in the caller's project."""
+the service that route calls, in the caller's project."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from vitrina.collections.repository import CollectionRecord
@@ -45,8 +44,9 @@ _ID = r"[0-9a-f]{32}"
 
 
 async def call(info: Info, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``method(project, *args, **kwargs)`` on a worker thread (services block on the catalog)."""
-    return await run_in_threadpool(method, info.context.project, *args, **kwargs)
+    """``method(project, *args, **kwargs)``: blocking is fine, the request has its own
+    thread and loop (:func:`vitrina.graphql.schema.execute`)."""
+    return method(info.context.project, *args, **kwargs)
 
 
 def bounded(value: float | None, name: str, low: float, high: float) -> None:

@@ -3,10 +3,13 @@ as docs/schema.graphql (``vitrina graphql schema --output docs/schema.graphql``)
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from vitrina.graphql.limits import extensions
 from vitrina.graphql.mutations import Mutation
@@ -21,6 +24,16 @@ class Schema(strawberry.Schema):
 
 def build_schema() -> Schema:
     return Schema(query=Query, mutation=Mutation, extensions=extensions())
+
+
+def execute(schema: Schema, query: str, variables: dict[str, Any] | None, context: Any,
+            operation: str | None, allowed: set[OperationType]) -> ExecutionResult:
+    """Run one request to the end in an event loop of its own, on the calling thread (a
+    worker's: resolvers block on the catalog, and a page of assets resolves thousands
+    of fields, which must not hold the server's loop). The loop still lets the
+    request's loaders gather every id asked for at one level into one call."""
+    return asyncio.run(schema.execute(query, variable_values=variables, context_value=context,
+                                      operation_name=operation, allowed_operation_types=allowed))
 
 
 def schema_text() -> str:

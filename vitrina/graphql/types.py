@@ -9,7 +9,6 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -163,8 +162,8 @@ class Collection:
         from vitrina.graphql.arguments import text
 
         context = info.context
-        page = await run_in_threadpool(context.runtime.assets.list, context.project, collection=str(self.id),
-                                       limit=limit, cursor=text(cursor, "cursor", 200))
+        page = context.runtime.assets.list(context.project, collection=str(self.id), limit=limit,
+                                           cursor=text(cursor, "cursor", 200))
         return AssetPage.of(page, context.base_url)
 
 
@@ -249,7 +248,7 @@ class Experiment:
     @strawberry.field(description="the full result, as GET /v1/experiments/{key}/results answers it")
     async def results(self, info: Info, end: float | None = None) -> JSON:
         context = info.context
-        result = await run_in_threadpool(context.experiments.result, context.project, self.record.key, end)
+        result = context.experiments.result(context.project, self.record.key, end)
         return result.to_dict()
 
 

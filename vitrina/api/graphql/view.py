@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -26,7 +27,7 @@ from vitrina.api.routers.assets import _base_url
 from vitrina.errors import InvalidInput, MethodNotAllowed
 from vitrina.graphql.context import Context
 from vitrina.graphql.errors import error_json, is_request_error
-from vitrina.graphql.schema import build_schema
+from vitrina.graphql.schema import build_schema, execute
 
 #: the longest query text (a screen's query is a few kilobytes; the token limit stops
 #: the parser long before this)
@@ -78,8 +79,7 @@ async def run(request: Request, body: dict[str, Any], allowed: set[OperationType
     context = Context(runtime=rt, principal=request.state.principal, base_url=_base_url(request, rt),
                       metrics=request.app.state.metrics, experiments=experiments.service(request))
     try:
-        result = await schema.execute(query, variable_values=variables, context_value=context,
-                                      operation_name=operation, allowed_operation_types=allowed)
+        result = await run_in_threadpool(execute, schema, query, variables, context, operation, allowed)
     except InvalidOperationTypeError:
         raise MethodNotAllowed("a mutation needs POST", allow=["POST"]) from None
     except CannotGetOperationTypeError:
