@@ -61,3 +61,17 @@ def test_filters_narrow_the_grid_and_bad_values_are_a_clear_400(dev_server, page
     assert page.get_by_role("alert").get_attribute("data-code") == "invalid_color"
     response = page.request.get(base + "/?status=lost")
     assert response.status == 400 and "status" in response.text()
+
+
+def test_the_upload_zone_and_filters_are_reachable_by_keyboard(dev_server, page):
+    base, _ = dev_server
+    page.goto(base + "/")
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+    assert reached[:3] == ["Skip to content", "Vitrina", "Library"]
+    assert reached.index("files") < reached.index("q") < reached.index("color") < reached.index("kind")
+    label = page.locator("label[for=files]")
+    page.locator("#files").focus()
+    assert label.evaluate("l => getComputedStyle(l).outlineStyle") == "solid"  # focus shows on the label

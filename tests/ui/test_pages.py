@@ -72,6 +72,7 @@ def test_bad_input_is_a_clear_4xx_page(client):
 def test_an_empty_search_says_so(client):
     assert "No assets here yet." in client.get("/").text
     assert "Nothing matches" in client.get("/?q=nothing+like+this").text
+    assert "Nothing matches" in client.get("/?q=nothing+like+this&status=ready").text
 
 
 def test_bad_transformations_name_the_value_and_nothing_breaks(client):

@@ -67,6 +67,8 @@ def library(
             q=filters["q"], color=filters["color"], kind=filters["kind"], tag=filters["tag"],
             collection=filters["collection"], limit=PAGE, cursor=cursor))
         items, next_cursor = [h.asset for h in page.items], page.next_cursor
+        if filters["status"]:  # search has no status filter: kept here, so a page may be shorter
+            items = [a for a in items if a.status == filters["status"]]
     else:
         page = rt.assets.list(project, status=AssetStatus(filters["status"]) if filters["status"] else None,
                               kind=filters["kind"], collection=filters["collection"], tag=filters["tag"],
