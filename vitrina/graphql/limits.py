@@ -29,6 +29,9 @@ from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
+#: the longest query text (a screen's query is a few kilobytes; the token limit stops
+#: the parser long before this)
+MAX_QUERY_CHARS = 64 * 1024
 #: tokens a document may hold (a hand-written query for a whole screen is a few hundred)
 MAX_TOKENS = 2_000
 #: fields nested in fields below the root field, introspection aside: the deepest query

@@ -14,6 +14,7 @@ from vitrina.collections.repository import CollectionRecord
 from vitrina.collections.service import CollectionService
 from vitrina.errors import InvalidInput, NotFound
 from vitrina.graphql.arguments import text
+from vitrina.graphql.limits import MAX_QUERY_CHARS
 from vitrina.graphql.types import (
     Asset,
     AssetPage,
@@ -67,7 +68,7 @@ class Query:
                      limit: int = 50, cursor: str | None = None) -> AssetPage:
         page = await call(info, info.context.runtime.assets.list, status=status, kind=text(kind, "kind", 16, _KIND),
                           mime=text(mime, "mime", 100), collection=text(collection, "collection", 32, _ID),
-                          tag=text(tag, "tag", 200), limit=limit, cursor=text(cursor, "cursor", 200))
+                          tag=text(tag, "tag", 200, min_length=1), limit=limit, cursor=text(cursor, "cursor", 200))
         return AssetPage.of(page, info.context.base_url)
 
     @strawberry.field(description="One asset; null for an unknown id or another project's.")
@@ -82,7 +83,9 @@ class Query:
                      min_height: int | None = None, max_height: int | None = None,
                      created_after: str | None = None, created_before: str | None = None,
                      limit: int = 20, cursor: str | None = None) -> SearchResult:
-        query = parse_query(q=text(q, "q", 2000), color=text(color, "color", 64), color_tolerance=color_tolerance,
+        # q as long as a query may be: the search service refuses a long one itself
+        # (query_too_long), as for REST
+        query = parse_query(q=text(q, "q", MAX_QUERY_CHARS), color=text(color, "color", 64), color_tolerance=color_tolerance,
                             kind=text(kind, "kind", 16, _KIND), tag=text(tag, "tag", 200),
                             collection=text(collection, "collection", 32, _ID), min_width=min_width,
                             max_width=max_width, min_height=min_height, max_height=max_height,
@@ -144,16 +147,14 @@ class Query:
     async def recommendations(self, info: Info, user: str, k: int = 10, surface: str | None = None,
                               exclude_seen: bool = True, diversity: float | None = None,
                               freshness_days: float | None = None) -> Recommendations:
-        text(user, "user", UNIT_LENGTH)
-        if not user:
-            raise InvalidInput("user must not be empty", details={"argument": "user"})
-        text(surface, "surface", KEY_LENGTH)
+        text(user, "user", UNIT_LENGTH, min_length=1)
+        text(surface, "surface", KEY_LENGTH, min_length=1)
         bounded(k, "k", 1, MAX_K)
         bounded(diversity, "diversity", 0, 1)
         bounded(freshness_days, "freshnessDays", 1e-9, 36_500)
         started = time.perf_counter()
         service = RecsService.of(info.context.runtime)
-        r = await call(info, service.recommend, user, k, exclude_seen, surface or None, diversity, freshness_days)
+        r = await call(info, service.recommend, user, k, exclude_seen, surface, diversity, freshness_days)
         metrics = info.context.metrics  # the same series as REST's answers
         labels = (surface or "", r.model, r.variant or "")
         metrics.recs_latency.labels(*labels).observe(time.perf_counter() - started)

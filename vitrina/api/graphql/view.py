@@ -27,11 +27,9 @@ from vitrina.api.routers.assets import _base_url
 from vitrina.errors import InvalidInput, MethodNotAllowed
 from vitrina.graphql.context import Context
 from vitrina.graphql.errors import error_json, is_request_error
+from vitrina.graphql.limits import MAX_QUERY_CHARS
 from vitrina.graphql.schema import build_schema, execute
 
-#: the longest query text (a screen's query is a few kilobytes; the token limit stops
-#: the parser long before this)
-MAX_QUERY_CHARS = 64 * 1024
 PATH = "/graphql"
 
 router = APIRouter(tags=["graphql"])
