@@ -282,6 +282,18 @@ def test_text_no_catalog_stores_is_refused(seeded, handlers):
         assert r.json()["unit_id"] == json.loads(unit)
 
 
+def test_a_nul_in_the_query_string_is_refused(seeded):
+    before = footprint(seeded)
+    for path in ("/v1/assets?tag=%00", "/v1/assets?tag=a%00b", "/v1/search?tag=%00",
+                 "/v1/search?q=cat%00", "/v1/items?type=%00",
+                 "/v1/recommendations?user=%00"):
+        r = seeded.get(path)
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_text"), (path, r.text)
+    assert footprint(seeded) == before
+    # an escaped percent sign is text, not a NUL
+    assert seeded.get("/v1/assets?tag=%2500").status_code == 200
+
+
 def test_file_names_no_catalog_stores_are_refused(client):
     data = (PHOTOS / "coffee.png").read_bytes()
     for name in (b"a\x00b.png", b"\xff\xfe.png", b"\xed\xa0\x80.png"):

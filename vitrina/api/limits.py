@@ -1,6 +1,7 @@
 """Request bodies: authenticate first, then cap, then check the JSON (decision 013).
 
-For every request that carries a body, before one byte of it is read:
+A query string holding a NUL is refused first (``invalid_text``: no catalog can
+look it up). For every request that carries a body, before one byte of it is read:
 
 1. the caller is authenticated (a missing key in production, or a wrong one, is a 401);
 2. the declared ``Content-Length`` is checked against the route's cap (413).
@@ -79,6 +80,8 @@ PREFIXES: dict[tuple[str, str], BodyRule] = {
     ("PUT", "/v1/brand-kits/"): BodyRule(limit=BRAND_KIT_BODY_LIMIT),
 }
 
+#: a NUL in the query string, raw or percent-encoded: PostgreSQL refuses it in a parameter
+_NUL_IN_QUERY = re.compile(rb"%00|\x00")
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
@@ -92,6 +95,10 @@ class BodyLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _NUL_IN_QUERY.search(scope.get("query_string", b"")):
+            await _answer(send, InvalidText("the query string contains a NUL character, which no "
+                                            "catalog can look up"), tus=scope["path"].startswith(TUS_PREFIX))
             return
         headers = Headers(scope=scope)
         rule = rule_for(scope["method"], scope["path"])
