@@ -6,8 +6,11 @@ and events are logged, and the kill switch."""
 from __future__ import annotations
 
 import random
+import re
 
 from tests.ui.browser import assert_accessible, assert_looks_like
+from tests.ui.test_pages import production, sign_in  # noqa: F401 (a fixture)
+from vitrina.access.keys import create_key
 from vitrina.experiments_service import ExperimentService
 
 
@@ -96,3 +99,34 @@ def test_create_read_results_and_kill_an_experiment(dev_server, page):
     page.set_viewport_size({"width": 375, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert_accessible(page)
+
+
+def test_another_projects_experiment_is_missing_and_bad_forms_change_nothing(production):  # noqa: F811
+    """Over HTTP on both catalogs: team-b neither sees nor stops the default project's
+    experiment; a read-only key cannot create; a bad value is a 4xx at its field."""
+    rt, client = production
+    service = ExperimentService(rt.sessions)
+    service.create("default", {"key": "hero", "variants": [{"key": "control"}, {"key": "b"}]},
+                   {"metrics": [{"name": "buyers", "kind": "proportion", "event": "buy"}]})
+    csrf = sign_in(client, create_key(rt.sessions, "team b", ["write"], "team-b"))
+    assert client.get("/experiments/hero").status_code == 404
+    killed = client.post("/ui/experiments/hero/kill", data={"csrf_token": csrf, "confirm": "yes"})
+    assert killed.status_code == 404 and 'data-code="not_found"' in killed.text
+    assert not service.get("default", "hero").experiment.killed
+    assert "hero" not in client.get("/experiments").text
+
+    form = {"csrf_token": csrf, "key": "promo", "variants": "control, b", "metric_name": "buyers",
+            "metric_kind": "sideways", "metric_event": "buy"}
+    refused = client.post("/ui/experiments", data=form)
+    assert refused.status_code == 400 and 'id="f-metric_kind-error"' in refused.text
+    assert 'data-code="invalid_metric"' in refused.text
+    assert client.post("/ui/experiments", data={**form, "metric_kind": "proportion", "key": "\x00"}).status_code == 400
+    assert client.post("/ui/experiments", data={**form, "csrf_token": "stale"}).status_code == 403
+    assert service.list("team-b") == []
+
+    sign_in(client, create_key(rt.sessions, "reader", ["read"], "team-b"))
+    page = client.get("/experiments")
+    assert page.status_code == 200 and "Create experiment" not in page.text
+    reader_csrf = re.search(r'data-csrf-token="([^"]+)"', page.text)[1]
+    denied = client.post("/ui/experiments", data={**form, "csrf_token": reader_csrf, "metric_kind": "proportion"})
+    assert denied.status_code == 403 and service.list("team-b") == []

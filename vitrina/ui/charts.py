@@ -51,6 +51,11 @@ class Bar:
     length: float  # in view-box units, from the label column
     ci: tuple[float, float] | None  # an interval's ends, in view-box x
 
+    @property
+    def text_x(self) -> float:
+        """Where the value is written: past the bar and its interval."""
+        return max(BAR_LABEL + self.length, self.ci[1] if self.ci else 0.0) + 4
+
 
 @dataclass(frozen=True)
 class BarChart:
