@@ -73,6 +73,25 @@ class AssetRepository:
             items = self._records(s, rows[:limit])
         return AssetPage(items, encode_cursor(items[-1].id) if more else None)
 
+    def first_pages(self, project: str, collections: Sequence[str], limit: int) -> dict[str, AssetPage]:
+        """The first page of each of the project's ``collections`` (as :meth:`page` with
+        ``collection`` gives it), in six statements however many collections."""
+        if not collections:
+            return {}
+        with self.sessions() as s:
+            rows = s.execute(q.FIRST_MEMBERS, {"p_project": project, "p_collections": list(collections),
+                                               "p_limit": limit + 1}).all()
+        members: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            members[row.collection_id].append(row.asset_id)
+        records = {r.id: r for r in self.get_many(project, list(dict.fromkeys(row.asset_id for row in rows)))}
+        pages = {}
+        for collection in collections:
+            items = tuple(records[i] for i in members[collection][:limit] if i in records)
+            more = len(members[collection]) > limit
+            pages[collection] = AssetPage(items, encode_cursor(items[-1].id) if more and items else None)
+        return pages
+
     def get_many(self, project: str, asset_ids: Sequence[str]) -> tuple[AssetRecord, ...]:
         """The project's assets among these ids, in the order given (unknown or other
         projects' ids are left out); five queries however many (search's result pages)."""

@@ -36,6 +36,15 @@ class AssetService:
             raise _no_asset(asset_id)
         return record
 
+    def first_pages(self, project: str, collections: list[str], *, limit: int = 50) -> dict[str, AssetPage]:
+        """The first page of each of ``collections`` (ids of the project's: the caller
+        checks), as :meth:`list` with ``collection`` gives it, in a fixed number of
+        statements however many collections (a screen listing collections with their
+        newest assets)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", details={"limit": limit})
+        return self.repository.first_pages(project, collections, limit)
+
     def get_many(self, project: str, asset_ids: list[str]) -> tuple[AssetRecord, ...]:
         """The project's assets among ``asset_ids``, in that order; the others are left out."""
         return self.repository.get_many(project, [i for i in asset_ids if is_id(i)])

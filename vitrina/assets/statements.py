@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vitrina.assets.metadata import USER_TAGS
@@ -62,6 +62,17 @@ def _page_query(status: bool, kind: bool, mime: bool, collection: bool, tag: boo
 
 #: one listing statement per combination of filters (status, kind, mime, collection, tag, cursor)
 PAGES = {flags: _page_query(*flags) for flags in product((False, True), repeat=6)}
+_RANKED = (select(_m.collection_id, _m.asset_id,
+                  func.row_number().over(partition_by=_m.collection_id, order_by=_m.asset_id.desc()).label("rank"))
+           .join_from(MEMBERS, ASSETS, _a.id == _m.asset_id)
+           .where(_a.project_id == bindparam("p_project"),
+                  _m.collection_id.in_(bindparam("p_collections", expanding=True)))
+           .subquery())
+#: the first page of each of several collections in one statement: each one's newest
+#: ``p_limit`` members, as :data:`PAGES` orders one collection's
+FIRST_MEMBERS = (select(_RANKED.c.collection_id, _RANKED.c.asset_id)
+                 .where(_RANKED.c.rank <= bindparam("p_limit"))
+                 .order_by(_RANKED.c.collection_id, _RANKED.c.asset_id.desc()))
 DERIVATIVES_OF = (
     select(_d.asset_id, _d.width, _d.height, _d.format, _d.mime, _d.size_bytes, _d.blob_key, _d.version)
     .where(_d.asset_id.in_(bindparam("p_assets", expanding=True)))

@@ -12,9 +12,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from vitrina.assets.records import AssetRecord
+from vitrina.assets.records import MAX_PAGE, AssetRecord
 from vitrina.assets.states import AssetStatus as _AssetStatus
 from vitrina.assets.views import asset_json
+from vitrina.errors import InvalidInput
 
 AssetStatus = strawberry.enum(_AssetStatus, description="pending | processing | ready | failed")
 
@@ -162,8 +163,13 @@ class Collection:
         from vitrina.graphql.arguments import text
 
         context = info.context
-        page = context.runtime.assets.list(context.project, collection=str(self.id), limit=limit,
-                                           cursor=text(cursor, "cursor", 200))
+        if cursor is None:  # the first pages of every collection listed load together
+            if not 1 <= limit <= MAX_PAGE:
+                raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", details={"limit": limit})
+            page = await context.first_pages.load((str(self.id), limit))
+        else:
+            page = context.runtime.assets.list(context.project, collection=str(self.id), limit=limit,
+                                               cursor=text(cursor, "cursor", 200))
         return AssetPage.of(page, context.base_url)
 
 
