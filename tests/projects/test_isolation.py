@@ -89,6 +89,8 @@ def world(tmp_path, database_url):
                                         "item_ids": np.asarray(a_events.item_ids, dtype=str),
                                         "popularity": model.popularity}, {}, {}, "temporal")
     store.promote(DEFAULT_PROJECT, "popularity")
+    # after the processing: B's webhook is never sent anything here
+    webhook_b = rt.webhooks.create(B, "https://93.184.215.14/hooks", ["asset.ready"])[0].id
     app = create_app(settings, start_workers=False, runtime=rt)
     with TestClient(app) as client:
         as_b = {"Authorization": f"Bearer {key_b}"}
@@ -118,12 +120,14 @@ def world(tmp_path, database_url):
             "campaign_id": "b-doc",
             "campaign": "b-campaign",
             "placement": "square",
+            "webhook_id": webhook_b,
         }
         missing = own | {"asset_id": new_id(), "key": "no-such-experiment",
                          "project_id": "no-such-project", "key_id": "0" * 16, "upload_id": new_id(),
                          "collection_id": new_id(), "job_id": new_id(),
                          "item_id": "no-such-item", "document_id": "no-such-document",
-                         "campaign": "no-such-campaign", "campaign_id": "no-such-campaign"}
+                         "campaign": "no-such-campaign", "campaign_id": "no-such-campaign",
+                         "webhook_id": new_id()}
         yield (client, {"Authorization": f"Bearer {key_a}"}, as_b, own, missing,
                (b_asset, b_experiment, b_collection))
     rt.close()

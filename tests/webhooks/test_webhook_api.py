@@ -117,6 +117,11 @@ def test_only_admin_keys_manage_webhooks_and_another_projects_answer_404(api) ->
     r = c.post("/v1/webhooks", json=HOOK, headers=a)
     assert (r.status_code, r.json()["error"]["code"]) == (409, "webhook_limit_reached")
     assert c.post("/v1/webhooks", json=HOOK, headers=b).status_code == 201  # a limit per project
+    # a project that holds only webhooks is empty: it goes, and its webhooks with it
+    org = bearer(rt, "org", ["org"])
+    assert c.delete(f"/v1/projects/{B}", headers=org).status_code == 204
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(WebhookRow).where(WebhookRow.project_id == B)) == 0
     assert c.delete(f"/v1/webhooks/{hook}", headers=a).status_code == 204
     assert c.get(f"/v1/webhooks/{hook}", headers=a).status_code == 404
     assert count(rt, WebhookDeliveryRow) == 0  # its log went with it

@@ -36,6 +36,7 @@ from vitrina.storage.catalog.db import transaction
 from vitrina.storage.catalog.experiments import EventRow, ExperimentRow
 from vitrina.storage.catalog.models import ApiKey, Asset, IdempotencyKey
 from vitrina.storage.catalog.projects import DEFAULT_PROJECT, ProjectRow, SigningKeyRow, UsageRow
+from vitrina.storage.catalog.webhooks import WebhookRow
 
 PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 MAX_NAME = 255
@@ -137,7 +138,7 @@ class ProjectService:
             return _record(row)
 
     def delete(self, project_id: str) -> None:
-        """Remove an empty project with its API keys, signing keys and usage counters.
+        """Remove an empty project with its API keys, signing keys, webhooks and usage counters.
         409 ``project_not_empty`` while it holds assets, experiments or events;
         409 ``default_project`` for the default project."""
         if project_id == DEFAULT_PROJECT:
@@ -152,7 +153,7 @@ class ProjectService:
                                             ("events", EventRow))}
                 if any(held.values()):
                     raise _not_empty(project_id, held)
-                for table in (ApiKey, SigningKeyRow, UsageRow, IdempotencyKey):
+                for table in (ApiKey, SigningKeyRow, UsageRow, IdempotencyKey, WebhookRow):
                     s.execute(delete(table).where(table.project_id == project_id))
                 s.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
         except IntegrityError:  # something of the project was written meanwhile

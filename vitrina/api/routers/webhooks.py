@@ -11,6 +11,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from vitrina.api.bodies import json_object
 from vitrina.api.deps import get_runtime, project_of, require
@@ -96,8 +97,9 @@ async def create_webhook(request: Request) -> WebhookCreated:
     if extra:
         raise InvalidInput(f"unknown field {extra[0][:64]!r}; known: {', '.join(sorted(FIELDS))}",
                            details={"unknown": [k[:64] for k in extra[:10]]})
-    subscription, secret = service(request).create(project_of(request), body.get("url"), body.get("events"),
-                                                   body.get("active", True))
+    # off the event loop: outside development mode the URL's host is resolved
+    subscription, secret = await run_in_threadpool(service(request).create, project_of(request), body.get("url"),
+                                                   body.get("events"), body.get("active", True))
     return WebhookCreated(**subscription.to_dict(), secret=secret)
 
 
