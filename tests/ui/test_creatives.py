@@ -12,6 +12,7 @@ from tests.creative.conftest import kit
 from tests.creative.test_campaigns import campaign
 from tests.ui.browser import assert_accessible, assert_looks_like
 from tests.ui.test_asset import upload_ready
+from tests.ui.test_experiments import assert_fits_a_phone
 from vitrina.creative.campaigns import CampaignService, list_creatives
 from vitrina.creative.documents import DocumentService, parser_for
 from vitrina.creative.production import render_campaign
@@ -77,7 +78,5 @@ def test_a_campaign_shows_its_grid_gates_and_report(dev_server, rendered, page):
     assert_accessible(page)
     assert_looks_like(page, "campaign")
 
-    page.set_viewport_size({"width": 375, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert_accessible(page)
+    assert_fits_a_phone(page)
     assert page.request.get(base + "/creatives/autumn").status == 404

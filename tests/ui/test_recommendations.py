@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.ui.browser import assert_accessible, assert_looks_like
+from tests.ui.test_experiments import assert_fits_a_phone
 from vitrina.cli import main
 from vitrina.experiments_service import ExperimentService
 from vitrina.recs import leaderboard
@@ -84,7 +85,5 @@ def test_leaderboard_preview_and_monitoring(dev_server, trained, page):
     assert_accessible(page)
     assert_looks_like(page, "recommendations")
 
-    page.set_viewport_size({"width": 375, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert_accessible(page)
+    assert_fits_a_phone(page)
     assert page.request.get(base + "/recommendations?user=%00").status == 400

@@ -9,6 +9,7 @@ from tests.creative.conftest import kit
 from tests.creative.test_campaigns import campaign
 from tests.ui.browser import assert_accessible, assert_looks_like
 from tests.ui.test_asset import upload_ready
+from tests.ui.test_experiments import assert_fits_a_phone
 from tests.ui.test_pages import production, sign_in  # noqa: F401 (a fixture)
 from vitrina.access.keys import create_key
 from vitrina.creative.campaigns import CampaignService
@@ -40,9 +41,7 @@ def test_usage_shows_the_usage_services_figures_and_an_assumed_cost(dev_server, 
     assert_accessible(page)
     assert_looks_like(page, "usage")
 
-    page.set_viewport_size({"width": 375, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert_accessible(page)
+    assert_fits_a_phone(page)
 
 
 def test_each_project_sees_its_own_usage_campaigns_and_models(production):  # noqa: F811
