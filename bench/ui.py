@@ -15,10 +15,16 @@ the same running server:
   p99 and the bytes of each answer, and the closing line `ui graphql/rest p99: N.NN`
   (above 1: GraphQL is slower at the 99th percentile).
 
-A later section (the browser's paint timings of the same grid) is another function
-registered in SECTIONS and chosen with --sections.
+- ``paint``: the library page (its first 48 tiles of the catalogue) in headless
+  Chromium on loopback, a fresh browser context each load (no cache, no cookies) after
+  one untimed load that renders the tiles' thumbnails into the server's cache: the
+  Performance API's first contentful paint, ``domInteractive`` and the load event
+  (every thumbnail decoded), median and max over --loads. It prints ``ui library fcp
+  ms: N`` and ``ui library interactive ms: N`` (medians; the aim is under 1,000 ms with
+  --assets 1000).
 
     .venv/bin/python bench/ui.py                           # ~1 minute on 2 shared cores
+    .venv/bin/python bench/ui.py --sections paint --assets 1000   # ingest ~5 minutes
     .venv/bin/python bench/ui.py --requests 500 --assets 200
     .venv/bin/python bench/ui.py --database-url postgresql://postgres@127.0.0.1/test
 """
@@ -132,8 +138,59 @@ def api_timings(args: argparse.Namespace, served: Served) -> None:
     print(f"ui graphql/rest p99: {graphql_p99 / rest_p99:.2f}")
 
 
+#: what a loaded page reports: its first contentful paint, and from its navigation
+#: entry the document's interactive time and the load event's end (ms since navigation)
+PAINT_TIMINGS = """() => new Promise((resolve) => {
+    const report = (fcp) => {
+        const nav = performance.getEntriesByType("navigation")[0];
+        resolve({fcp: fcp ? fcp.startTime : null, interactive: nav.domInteractive, load: nav.loadEventEnd,
+                 tiles: document.querySelectorAll("#grid .card").length});
+    };
+    // the paint entry is queued after the frame: observed (buffered), not read at once
+    new PerformanceObserver((list) => {
+        const fcp = list.getEntriesByName("first-contentful-paint")[0];
+        if (fcp) report(fcp);
+    }).observe({type: "paint", buffered: true});
+    setTimeout(() => report(null), 10000);
+})"""
+
+
+def paint_timings(args: argparse.Namespace, served: Served) -> None:
+    """The library page's paint timings in headless Chromium, fresh context a load."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.browser import CHROMIUM, FLAGS
+
+    runs: dict[str, list[float]] = {"fcp": [], "interactive": [], "load": []}
+    tiles = 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        for n in range(args.loads + 1):
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.goto(served.base + "/", wait_until="load")
+            found = page.evaluate(PAINT_TIMINGS)
+            context.close()
+            if n == 0:  # untimed: the thumbnails' first renders
+                continue
+            if found["fcp"] is None:
+                raise SystemExit("the library page reported no first contentful paint")
+            tiles = found["tiles"]
+            for name, values in runs.items():
+                values.append(found[name])
+        browser.close()
+    print(f"\nthe library page ({tiles} tiles of {served.assets} assets), headless Chromium, "
+          f"{args.loads} loads in fresh contexts (ms since navigation)")
+    for name, label in (("fcp", "first contentful paint"), ("interactive", "DOM interactive"),
+                        ("load", "load event (thumbnails in)")):
+        a = np.asarray(runs[name])
+        print(f"  {label:28} median {np.median(a):7.1f}  max {a.max():7.1f}")
+    print(f"ui library fcp ms: {np.median(runs['fcp']):.0f}")
+    print(f"ui library interactive ms: {np.median(runs['interactive']):.0f}")
+
+
 #: name -> a section's function over the running server
-SECTIONS: dict[str, Callable[[argparse.Namespace, Served], None]] = {"api": api_timings}
+SECTIONS: dict[str, Callable[[argparse.Namespace, Served], None]] = {"api": api_timings, "paint": paint_timings}
 
 
 def main() -> None:
@@ -142,6 +199,7 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=120, help="images in the catalogue (at least 100)")
     parser.add_argument("--requests", type=int, default=300, help="timed requests per side")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per side first")
+    parser.add_argument("--loads", type=int, default=10, help="timed page loads (paint)")
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary directory")
     args = parser.parse_args()
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -155,6 +213,7 @@ def main() -> None:
         settings = make_catalogue(args, workdir)
         port = free_port()
         env = {"VITRINA_DEV": "1", "VITRINA_DATA_DIR": str(settings.data_dir),
+               "VITRINA_SIGNING__KEYS": '{"k1": "a-signing-key-for-the-ui-bench"}',  # the pages sign URLs
                "VITRINA_DATABASE_URL": settings.database_url, "VITRINA_ANALYSIS__MODELS": "[]",
                "VITRINA_SERVER__HTTP_WORKERS": "1", "VITRINA_SERVER__INPROCESS_WORKERS": "0"}
         argv = [sys.executable, "-m", "vitrina.cli", "serve", "--host", HOST, "--port", str(port)]
