@@ -13,8 +13,8 @@ from fastapi import Depends, Path, Request, Response
 from vitrina.access.keys import Principal
 from vitrina.creative.campaigns import MAX_PAGE, CampaignService, list_creatives
 from vitrina.creative.documents import DocumentService
-from vitrina.creative.results import report
 from vitrina.creative.policies import CAMPAIGN
+from vitrina.creative.results import report
 from vitrina.creative.serving import NoCreatives, SelectionService
 from vitrina.ui.auth import viewer
 from vitrina.ui.context import ui_of
