@@ -21,6 +21,15 @@ def assert_fits_a_phone(page) -> None:
     assert_accessible(page)
 
 
+def tab_to(page, target, most: int = 80) -> None:
+    """Press Tab from where the focus is until ``target`` has it (or fail: unreachable)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if target.evaluate("e => e === document.activeElement"):
+            return
+    raise AssertionError(f"{target} is not reachable with the Tab key")
+
+
 def fill(page, values: dict[str, str]) -> None:
     for label, value in values.items():
         control = page.get_by_label(label, exact=True)
@@ -93,8 +102,10 @@ def test_create_read_results_and_kill_an_experiment(dev_server, page):
     kill = page.get_by_role("button", name="Stop this experiment")
     kill.click()  # the confirmation is not ticked: nothing is sent
     assert not ExperimentService(rt.sessions).get("default", "hero-banner").experiment.killed
-    page.get_by_label("Every unit gets the control from now on").check()
-    kill.click()
+    tab_to(page, page.get_by_label("Every unit gets the control from now on"))  # by keyboard alone
+    page.keyboard.press("Space")
+    tab_to(page, kill)
+    page.keyboard.press("Enter")
     page.locator("#experiment-status[data-status='killed']").wait_for()
     assert ExperimentService(rt.sessions).get("default", "hero-banner").experiment.killed
     unconfirmed = page.request.post(base + "/ui/experiments/hero-banner/kill",
