@@ -116,10 +116,10 @@ def monitor(sessions: Any, project: str, window: Window | None = None,
             model, variant, n, lists, clicks, clicks / n, wilson(clicks, n),
             converted, converted / lists if lists else None, wilson(converted, lists),
             items, active_items, active_items / active if active else None)
-        for name in FEATURES:  # in the order a report names them
+        for name, names in FEATURES.items():  # in the order a report names them
             cur, ref = bins[name]
             c, r = cur.get((model, variant), {}), ref.get((model, variant), {})
-            value = psi(c, r, FEATURES[name])
+            value = psi(c, r, names)
             stats.drift[name] = Drift(value, reading(value), c, r)
         variants.append(stats)
     variants.sort(key=lambda v: (v.model, v.variant or ""))
