@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from tests.ui.browser import assert_accessible, assert_looks_like
-from tests.ui.test_experiments import assert_fits_a_phone
+from tests.ui.test_experiments import assert_fits_a_phone, tab_to
 from tests.ui.test_pages import production, sign_in  # noqa: F401 (a fixture)
 from tests.webhooks.conftest import receiver  # noqa: F401 (a fixture)
 from vitrina.access.keys import create_key
@@ -63,8 +63,10 @@ def test_subscribe_ping_and_delete_from_the_page(dev_server, page, receiver):  #
     delete = section.get_by_role("button", name="Delete")
     delete.click()  # the confirmation is not ticked: nothing is sent
     assert rt.webhooks.list("default") == [hook]
-    section.get_by_label("Delete this webhook and its log").check()
-    delete.click()
+    tab_to(page, section.get_by_label("Delete this webhook and its log"))  # by keyboard alone
+    page.keyboard.press("Space")
+    tab_to(page, delete)
+    page.keyboard.press("Enter")
     page.get_by_text("No webhooks yet.").wait_for()
     assert rt.webhooks.list("default") == []
 
