@@ -133,10 +133,11 @@ def test_train_promote_serve(world) -> None:
     assert wrong.exit_code == 1 and "has no version 7" in wrong.output
 
     # bad input
-    for params in ({"user": "u0-0", "k": 0}, {"user": "u0-0", "k": 101}, {"k": 3}, {"user": ""},
-                   {"user": "u0\x00"}):  # no catalog stores a NUL
+    for params in ({"user": "u0-0", "k": 0}, {"user": "u0-0", "k": 101}, {"k": 3}, {"user": ""}):
         r = get(client, as_a, "/v1/recommendations", **params)
         assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_input"), params
+    r = get(client, as_a, "/v1/recommendations", user="u0\x00")  # no catalog stores a NUL
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_text")
     r = get(client, as_a, "/v1/items/no-such-item/similar")
     assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
     assert get(client, as_a, "/v1/items/b0-i1/similar", k=101).status_code == 400
