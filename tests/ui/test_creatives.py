@@ -39,8 +39,11 @@ def rendered(dev_server) -> list[dict]:
 
 def test_a_campaign_shows_its_grid_gates_and_report(dev_server, rendered, page):
     base, rt = dev_server
-    ready = [c for c in rendered if c["status"] == "ready"]
-    rejected = [c for c in rendered if c["status"] == "rejected"]
+    # chosen by variant, not by the listing's order (ids hash the run's own asset ids),
+    # so that the screenshot opens the same cards run after run
+    by_variant = sorted(rendered, key=lambda c: (c["placement"], c["variant"]))
+    ready = [c for c in by_variant if c["status"] == "ready"]
+    rejected = [c for c in by_variant if c["status"] == "rejected"]
     assert ready and rejected
     served = next(c for c in ready if c["placement"] == "square")
     events = [{"unit_id": f"u{i}", "event": "impression", "model": "creative", "variant": served["id"],

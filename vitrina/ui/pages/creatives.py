@@ -82,4 +82,6 @@ def _report(rt: Any, project: str, campaign: str, placement: str) -> dict[str, A
     except NoCreatives:
         return {"placement": placement, "policy": None, "variants": []}
     policy = service.policies.get(project, campaign, placement).to_dict()
+    # in the grid's order (by variant), not by id: ids hash the run's own inputs
+    variants.sort(key=lambda v: (tuple((v.get("factors") or {}).values()), v["creative_id"]))
     return {"placement": placement, "policy": policy, "variants": variants}
